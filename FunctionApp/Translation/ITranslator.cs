@@ -1,0 +1,30 @@
+namespace ServerlessInference.Translation;
+
+/// <summary>Translates texts with one loaded model. Thread-safe: one instance serves concurrent callers.</summary>
+public interface ITranslator
+{
+    /// <summary>Translates each text; results are in input order.</summary>
+    /// <exception cref="ArgumentException">A text or an option is invalid; the message says which.</exception>
+    Task<TranslationBatchResult> TranslateAsync(
+        IReadOnlyList<string> texts, TranslationOptions options, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Per-request generation settings; nulls take the model's generation_config.json values.</summary>
+public sealed record TranslationOptions
+{
+    public static TranslationOptions Default { get; } = new();
+
+    /// <summary>Beam width; 1 is greedy.</summary>
+    public int? Beams { get; init; }
+
+    /// <summary>Cap on generated tokens per sentence (the end-of-sentence token included).</summary>
+    public int? MaxNewTokens { get; init; }
+}
+
+/// <summary>One translated text.</summary>
+/// <param name="OutputIds">Generated model ids (without the decoder start token), sentence pieces concatenated.</param>
+public sealed record Translation(string Text, int InputTokens, int OutputTokens, IReadOnlyList<int> OutputIds);
+
+/// <summary>Translations in input order, with where the time went.</summary>
+public sealed record TranslationBatchResult(
+    IReadOnlyList<Translation> Translations, TimeSpan Elapsed, TimeSpan OnnxRuntime);
