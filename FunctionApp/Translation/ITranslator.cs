@@ -1,8 +1,12 @@
 namespace ServerlessInference.Translation;
 
-/// <summary>Translates texts with one loaded model. Thread-safe: one instance serves concurrent callers.</summary>
-public interface ITranslator
+/// <summary>Translates texts with one loaded model. Thread-safe: one instance serves concurrent callers.
+/// Disposing it releases the model's native ONNX Runtime sessions.</summary>
+public interface ITranslator : IDisposable
 {
+    /// <summary>The model's name as the catalog knows it.</summary>
+    string ModelName { get; }
+
     /// <summary>Translates each text; results are in input order.</summary>
     /// <exception cref="ArgumentException">A text or an option is invalid; the message says which.</exception>
     Task<TranslationBatchResult> TranslateAsync(
@@ -28,3 +32,13 @@ public sealed record Translation(string Text, int InputTokens, int OutputTokens,
 /// <summary>Translations in input order, with where the time went.</summary>
 public sealed record TranslationBatchResult(
     IReadOnlyList<Translation> Translations, TimeSpan Elapsed, TimeSpan OnnxRuntime);
+
+/// <summary>Loads a model folder (Optimum / transformers.js layout) into a ready translator.</summary>
+public interface ITranslatorFactory
+{
+    /// <exception cref="ModelFormatException">A file is missing or malformed; the message names it.</exception>
+    ITranslator Load(string modelName, string modelDirectory);
+}
+
+/// <summary>The model folder is incomplete or malformed.</summary>
+public sealed class ModelFormatException(string message, Exception? inner = null) : Exception(message, inner);
