@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+using ServerlessInference.Models;
+
+namespace ServerlessInference.Functions;
+
+/// <summary>A JSON response written directly (no MVC formatter services needed, so tests can execute it on a bare
+/// <see cref="DefaultHttpContext"/>).</summary>
+public sealed class JsonResponse(int statusCode, object body, string contentType = "application/json") : IActionResult
+{
+    public static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public int StatusCode { get; } = statusCode;
+    public object Body { get; } = body;
+    public Dictionary<string, string> Headers { get; } = [];
+
+    public async Task ExecuteResultAsync(ActionContext context)
+    {
+        var response = context.HttpContext.Response;
+        response.StatusCode = StatusCode;
+        response.ContentType = contentType + "; charset=utf-8";
+        foreach (var (name, value) in Headers) response.Headers[name] = value;
+        await JsonSerializer.SerializeAsync(response.Body, Body, Body.GetType(), SerializerOptions, context.HttpContext.RequestAborted);
+    }
+}
+
+/// <summary>RFC 9457 problem details; <c>detail</c> says what to fix and never carries a stack trace.</summary>
+public sealed record Problem(string Type, string Title, int Status, string Detail);
+
+public static class ApiResults
+{
+    public static JsonResponse Json(int status, object body) => new(status, body);
+
+    public static JsonResponse Problem(int status, string detail)
+    {
+        var problem = new Problem("about:blank", ReasonPhrases.GetReasonPhrase(status), status, detail);
+        return new JsonResponse(status, problem, "application/problem+json");
+    }
+
+    /// <summary>Maps the exceptions services throw by design; anything else is a 500 whose details stay in the logs.</summary>
+    public static IActionResult FromException(Exception exception, ILogger logger)
+    {
+        switch (exception)
+        {
+            case UnknownModelException unknown:
+                return Problem(StatusCodes.Status404NotFound, unknown.Message);
+            case ModelUnavailableException unavailable:
+                var result = Problem(StatusCodes.Status503ServiceUnavailable, unavailable.Message);
+                var seconds = Math.Max(1, (int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds));
+                result.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
+                return result;
+            case ArgumentException argument:
+                return Problem(StatusCodes.Status400BadRequest, argument.Message);
+            default:
+                logger.LogError(exception, "Unhandled error");
+                return Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred; it has been logged.");
+        }
+    }
+}

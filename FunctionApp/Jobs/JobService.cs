@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServerlessInference.Models;
+using ServerlessInference.Options;
+using ServerlessInference.Telemetry;
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Jobs;
+
+public enum ChunkOutcome { Translated, Skipped, Malformed, Failed }
+
+/// <summary>Batch jobs: split input into chunk blobs and messages, translate one chunk per message, assemble the
+/// result when the last chunk lands, and turn poison messages into a failed job.</summary>
+public sealed class JobService(JobStore store, TranslationService translation, ModelCatalog catalog,
+    IOptions<JobsOptions> options, InferenceTelemetry telemetry, ILogger<JobService> logger)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Stores the input, writes the status and enqueues one message per chunk.</summary>
+    /// <exception cref="UnknownModelException"/>
+    public async Task<JobStatus> SubmitAsync(IReadOnlyList<JobItem> items, string? model, TranslationOptions generation,
+        CancellationToken cancellationToken)
+    {
+        var modelName = catalog.Resolve(model).Name; // unknown models fail now, not in a queue an hour later
+        await store.EnsureCreatedAsync(cancellationToken);
+        var jobId = JobIds.New();
+        var chunks = items.Chunk(options.Value.ChunkSize).ToList();
+        for (var i = 0; i < chunks.Count; i++)
+            await store.WriteLinesAsync(JobStore.InputBlob(jobId, i), chunks[i], cancellationToken);
+        var status = new JobStatus { JobId = jobId, Model = modelName, ChunksTotal = chunks.Count, Items = items.Count };
+        await store.CreateStatusAsync(status, cancellationToken);
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var message = new ChunkMessage
+            {
+                JobId = jobId, Chunk = i, ChunkCount = chunks.Count, Model = modelName,
+                Beams = generation.Beams, MaxNewTokens = generation.MaxNewTokens,
+            };
+            await store.Queue.SendMessageAsync(message.ToJson(), cancellationToken);
+        }
+        logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count, modelName);
+        return status;
+    }
+
+    /// <summary>Reads a JSONL blob of <c>{"id","text"}</c> lines from the jobs container.</summary>
+    /// <exception cref="FormatException">The blob is missing or a line is malformed; the message says where.</exception>
+    public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, CancellationToken cancellationToken)
+    {
+        string content;
+        try
+        {
+            content = (await store.Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content.ToString();
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new FormatException($"Input blob '{store.Container.Name}/{blobName}' does not exist.");
+        }
+        var items = new List<JobItem>();
+        var lineNumber = 0;
+        foreach (var line in content.Split('\n'))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JobItem? item;
+            try
+            {
+                item = JsonSerializer.Deserialize<JobItem>(line, Json);
+            }
+            catch (JsonException)
+            {
+                item = null;
+            }
+            if (item is not { Id: not null, Text: not null } || string.IsNullOrWhiteSpace(item.Text))
+                throw new FormatException($"Line {lineNumber} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} with a non-empty text.");
+            items.Add(item);
+            if (items.Count > JobsOptions.MaxItems)
+                throw new FormatException($"'{blobName}' has more than {JobsOptions.MaxItems} items.");
+        }
+        if (items.Count == 0) throw new FormatException($"'{blobName}' holds no items.");
+        return items;
+    }
+
+    public Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellationToken) =>
+        JobIds.IsValid(jobId) ? store.GetStatusAsync(jobId, cancellationToken) : Task.FromResult<JobStatus?>(null);
+
+    /// <summary>Translates one chunk. Safe to run twice for one message: outputs are overwritten and the chunk is
+    /// a set member in the status. Transient failures throw, so the queue redelivers and finally poisons the
+    /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries.</summary>
+    public async Task<ChunkOutcome> ProcessChunkAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
+    {
+        if (!ChunkMessage.TryParse(messageText, out var message, out var reason))
+        {
+            logger.LogError("Malformed job message moved to the poison queue: {Reason}", reason);
+            telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, null, reason!);
+            await store.PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await store.PoisonQueue.SendMessageAsync(messageText, cancellationToken);
+            return ChunkOutcome.Malformed;
+        }
+        var m = message!;
+        var current = await store.GetStatusAsync(m.JobId, cancellationToken);
+        if (current is { State: JobStates.Failed or JobStates.Completed })
+        {
+            logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
+            return ChunkOutcome.Skipped;
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        List<JobItem> items = [];
+        try
+        {
+            items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
+            var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
+                new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", cancellationToken);
+            var results = items.Zip(outcome.Result.Translations,
+                (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
+            await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
+        }
+        catch (Exception ex) when (IsPermanent(ex))
+        {
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: false);
+            await FailAsync(m, $"Chunk {m.Chunk}: {Describe(ex)}", cancellationToken);
+            return ChunkOutcome.Failed;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: false);
+            telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, Describe(ex));
+            // Recorded so the poison handler can say why, should every retry fail the same way.
+            await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+            {
+                s.Errors.RemoveAll(e => e.Chunk == m.Chunk);
+                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {Describe(ex)}", DateTimeOffset.UtcNow));
+                return true;
+            }, CancellationToken.None);
+            throw;
+        }
+
+        var allDone = false;
+        await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+        {
+            s.CompletedChunks.Add(m.Chunk);
+            s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
+            if (s.State == JobStates.Queued) s.State = JobStates.Running;
+            allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
+            return true;
+        }, cancellationToken);
+        telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: true);
+
+        // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
+        if (allDone) await AssembleAsync(m, cancellationToken);
+        return ChunkOutcome.Translated;
+    }
+
+    /// <summary>A message the queue gave up on: mark its job failed, citing the last recorded error.</summary>
+    public async Task HandlePoisonAsync(string messageText, CancellationToken cancellationToken)
+    {
+        ChunkMessage.TryParse(messageText, out var message, out var reason);
+        var jobId = message?.JobId ?? ChunkMessage.TryReadJobId(messageText);
+        telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, message?.Model, reason ?? "retries exhausted");
+        if (jobId is null)
+        {
+            logger.LogError("Poison message without a usable job id dropped: {Reason}", reason);
+            return;
+        }
+        await store.UpdateStatusAsync(jobId, () => new JobStatus { JobId = jobId, ChunksTotal = message?.ChunkCount ?? 0, Model = message?.Model },
+            s =>
+            {
+                if (s.State == JobStates.Completed) return false;
+                var chunk = message?.Chunk;
+                var last = s.Errors.LastOrDefault(e => e.Chunk == chunk);
+                var why = reason is not null
+                    ? $"Malformed message: {reason}"
+                    : $"Chunk {chunk} failed after repeated attempts" + (last is null ? "." : $"; last error: {last.Message}");
+                s.Errors.Add(new JobError(chunk, why, DateTimeOffset.UtcNow));
+                s.State = JobStates.Failed;
+                return true;
+            }, cancellationToken);
+        logger.LogError("Job {JobId} failed: chunk message poisoned ({Reason})", jobId, reason ?? "retries exhausted");
+    }
+
+    private async Task AssembleAsync(ChunkMessage m, CancellationToken cancellationToken)
+    {
+        var builder = new StringBuilder();
+        for (var chunk = 0; chunk < m.ChunkCount; chunk++)
+        {
+            var content = await store.Container.GetBlobClient(JobStore.OutputBlob(m.JobId, chunk)).DownloadContentAsync(cancellationToken);
+            builder.Append(content.Value.Content.ToString());
+        }
+        await store.Container.GetBlobClient(JobStore.ResultBlob(m.JobId))
+            .UploadAsync(BinaryData.FromString(builder.ToString()), overwrite: true, cancellationToken);
+        await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+        {
+            if (s.State == JobStates.Failed) return false;
+            s.State = JobStates.Completed;
+            s.ResultBlob = $"{store.Container.Name}/{JobStore.ResultBlob(m.JobId)}";
+            return true;
+        }, cancellationToken);
+        logger.LogInformation("Job {JobId} completed: {Chunks} chunks assembled", m.JobId, m.ChunkCount);
+    }
+
+    private async Task FailAsync(ChunkMessage m, string reason, CancellationToken cancellationToken)
+    {
+        telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, reason);
+        await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+        {
+            s.State = JobStates.Failed;
+            s.Errors.Add(new JobError(m.Chunk, reason, DateTimeOffset.UtcNow));
+            return true;
+        }, cancellationToken);
+    }
+
+    private static JobStatus NewStatus(ChunkMessage m) => new() { JobId = m.JobId, ChunksTotal = m.ChunkCount, Model = m.Model };
+
+    /// <summary>Retrying cannot fix these: the input or the request itself is wrong.</summary>
+    private static bool IsPermanent(Exception ex) =>
+        ex is ArgumentException or UnknownModelException or JsonException
+        || ex is RequestFailedException { Status: 404 };
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
+        RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
+        ModelUnavailableException or UnknownModelException or ArgumentException => ex.Message,
+        JsonException => "Input chunk is not valid JSONL.",
+        _ => $"Unexpected {ex.GetType().Name}.",
+    };
+}

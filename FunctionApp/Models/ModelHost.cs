@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServerlessInference.Options;
+using ServerlessInference.Telemetry;
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Models;
+
+public enum ModelState { NotLoaded, Loading, Ready, Failed }
+
+public sealed record ModelStatus(string Name, ModelState State, string? Reason, DateTimeOffset? RetryAfter);
+
+/// <summary>Process-wide holder of loaded translators. Concurrent first calls share one load (single flight); a
+/// failed load is remembered for a short back-off only, so a later call retries it; at most
+/// <see cref="ModelsOptions.MaxLoaded"/> models stay loaded, the least recently used is evicted and disposed once
+/// the last request using it has released its lease.</summary>
+public sealed class ModelHost : IDisposable
+{
+    private readonly ModelCatalog catalog;
+    private readonly ModelStore store;
+    private readonly ITranslatorFactory factory;
+    private readonly InferenceTelemetry telemetry;
+    private readonly TimeProvider time;
+    private readonly ILogger<ModelHost> logger;
+    private readonly TimeSpan backOff;
+    private readonly int maxLoaded;
+    private readonly Dictionary<string, Entry> entries;
+    private long useCounter;
+
+    public ModelHost(ModelCatalog catalog, ModelStore store, ITranslatorFactory factory, IOptions<ModelsOptions> options,
+        InferenceTelemetry telemetry, TimeProvider time, ILogger<ModelHost> logger)
+    {
+        this.catalog = catalog;
+        this.store = store;
+        this.factory = factory;
+        this.telemetry = telemetry;
+        this.time = time;
+        this.logger = logger;
+        backOff = TimeSpan.FromSeconds(options.Value.RetryAfterSeconds);
+        maxLoaded = options.Value.MaxLoaded;
+        entries = catalog.Entries.ToDictionary(e => e.Name, e => new Entry(e), StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Gets the model, loading it if needed. Dispose the lease when the request is done with it.</summary>
+    /// <exception cref="UnknownModelException">Not in the catalog.</exception>
+    /// <exception cref="ModelUnavailableException">Loading failed now or recently; retry after its RetryAfter.</exception>
+    public async Task<ModelLease> AcquireAsync(string? model, CancellationToken cancellationToken)
+    {
+        var entry = entries[catalog.Resolve(model).Name];
+        while (true)
+        {
+            Task<LoadedModel> loading;
+            lock (entry)
+            {
+                if (entry.Loaded is { } loaded && loaded.TryAddRef())
+                {
+                    entry.LastUsed = Interlocked.Increment(ref useCounter);
+                    return new ModelLease(loaded);
+                }
+                if (entry.Loading is null)
+                {
+                    if (entry.Failure is { } failure && time.GetUtcNow() < failure.RetryAt)
+                        throw new ModelUnavailableException(entry.Catalog.Name, failure.Reason, failure.RetryAt - time.GetUtcNow());
+                    // Not bound to this caller's token: other callers wait on the same load.
+                    entry.Loading = Task.Run(() => LoadAsync(entry));
+                }
+                loading = entry.Loading;
+            }
+            // Loops to take the lease under the lock; a model evicted in between is simply loaded again.
+            await loading.WaitAsync(cancellationToken);
+        }
+    }
+
+    public IReadOnlyList<ModelStatus> GetStatuses()
+    {
+        var now = time.GetUtcNow();
+        return entries.Values.OrderBy(e => e.Catalog.Name, StringComparer.Ordinal).Select(e =>
+        {
+            lock (e)
+            {
+                if (e.Loaded is not null) return new ModelStatus(e.Catalog.Name, ModelState.Ready, null, null);
+                if (e.Loading is not null) return new ModelStatus(e.Catalog.Name, ModelState.Loading, null, null);
+                if (e.Failure is { } f) return new ModelStatus(e.Catalog.Name, ModelState.Failed, f.Reason, f.RetryAt > now ? f.RetryAt : now);
+                return new ModelStatus(e.Catalog.Name, ModelState.NotLoaded, null, null);
+            }
+        }).ToList();
+    }
+
+    private async Task<LoadedModel> LoadAsync(Entry entry)
+    {
+        var name = entry.Catalog.Name;
+        string? directory = null;
+        try
+        {
+            directory = await store.EnsureLocalAsync(entry.Catalog, CancellationToken.None);
+            var stopwatch = Stopwatch.StartNew();
+            var translator = factory.Load(name, directory);
+            telemetry.SessionCreated(name, stopwatch.Elapsed);
+            var loaded = new LoadedModel(translator);
+            lock (entry)
+            {
+                entry.Loaded = loaded;
+                entry.Loading = null;
+                entry.Failure = null;
+                entry.LastUsed = Interlocked.Increment(ref useCounter);
+            }
+            EvictBeyondCap(entry);
+            return loaded;
+        }
+        catch (Exception ex)
+        {
+            var (kind, reason) = Describe(ex);
+            if (ex is ModelFormatException && directory is not null)
+                store.Invalidate(directory); // the next attempt downloads afresh instead of trusting this copy
+            telemetry.Failure(kind, name, reason);
+            logger.LogError(ex, "Loading model {Model} failed: {Reason}", name, reason);
+            lock (entry)
+            {
+                entry.Failure = new Failure(reason, time.GetUtcNow() + backOff);
+                entry.Loading = null;
+            }
+            throw new ModelUnavailableException(name, reason, backOff, ex);
+        }
+    }
+
+    private void EvictBeyondCap(Entry justLoaded)
+    {
+        while (true)
+        {
+            Entry? victim = null;
+            var loadedCount = 0;
+            foreach (var e in entries.Values)
+            {
+                lock (e)
+                {
+                    if (e.Loaded is null) continue;
+                    loadedCount++;
+                    if (e != justLoaded && (victim is null || e.LastUsed < victim.LastUsed)) victim = e;
+                }
+            }
+            if (loadedCount <= maxLoaded || victim is null) return;
+            LoadedModel? evicted;
+            lock (victim)
+            {
+                evicted = victim.Loaded;
+                victim.Loaded = null;
+            }
+            if (evicted is null) continue;
+            logger.LogInformation("Evicting model {Model}: more than {MaxLoaded} models loaded", victim.Catalog.Name, maxLoaded);
+            evicted.Evict();
+        }
+    }
+
+    private static (string Kind, string Reason) Describe(Exception ex) => ex switch
+    {
+        ModelNotProvisionedException => (InferenceTelemetry.FailureKinds.ModelMissing, ex.Message),
+        ModelIntegrityException => (InferenceTelemetry.FailureKinds.Integrity, ex.Message),
+        ModelFormatException => (InferenceTelemetry.FailureKinds.ModelFormat, ex.Message),
+        // The SDK's message embeds the whole response; status and error code are what an operator needs.
+        RequestFailedException r => (InferenceTelemetry.FailureKinds.Storage, $"Storage request failed: {r.Status} {r.ErrorCode}."),
+        Azure.Identity.AuthenticationFailedException => (InferenceTelemetry.FailureKinds.Storage, "Authenticating to storage failed."),
+        _ => (InferenceTelemetry.FailureKinds.Unexpected, $"Unexpected {ex.GetType().Name} while loading the model."),
+    };
+
+    public void Dispose()
+    {
+        foreach (var entry in entries.Values)
+        {
+            LoadedModel? loaded;
+            lock (entry)
+            {
+                loaded = entry.Loaded;
+                entry.Loaded = null;
+            }
+            loaded?.Evict();
+        }
+    }
+
+    private sealed class Entry(ModelCatalogEntry catalog)
+    {
+        public ModelCatalogEntry Catalog { get; } = catalog;
+        public LoadedModel? Loaded { get; set; }
+        public Task<LoadedModel>? Loading { get; set; }
+        public Failure? Failure { get; set; }
+        public long LastUsed { get; set; }
+    }
+
+    private sealed record Failure(string Reason, DateTimeOffset RetryAt);
+}
+
+/// <summary>A translator plus the number of requests using it; disposed once evicted and no longer used.</summary>
+internal sealed class LoadedModel(ITranslator translator)
+{
+    private readonly Lock gate = new();
+    private int references;
+    private bool evicted;
+
+    public ITranslator Translator { get; } = translator;
+
+    public bool TryAddRef()
+    {
+        lock (gate)
+        {
+            if (evicted) return false;
+            references++;
+            return true;
+        }
+    }
+
+    public void Release()
+    {
+        bool dispose;
+        lock (gate)
+        {
+            references--;
+            dispose = evicted && references == 0;
+        }
+        if (dispose) Translator.Dispose();
+    }
+
+    public void Evict()
+    {
+        bool dispose;
+        lock (gate)
+        {
+            if (evicted) return;
+            evicted = true;
+            dispose = references == 0;
+        }
+        if (dispose) Translator.Dispose();
+    }
+}
+
+/// <summary>A request's hold on a loaded model; keeps it from being disposed while in use.</summary>
+public sealed class ModelLease : IDisposable
+{
+    private LoadedModel? model;
+
+    internal ModelLease(LoadedModel model) => this.model = model;
+
+    public ITranslator Translator => (model ?? throw new ObjectDisposedException(nameof(ModelLease))).Translator;
+
+    public void Dispose() => Interlocked.Exchange(ref model, null)?.Release();
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServerlessInference.Options;
+using ServerlessInference.Storage;
+using ServerlessInference.Telemetry;
+
+namespace ServerlessInference.Models;
+
+/// <summary>Mirrors a model's blobs into a local cache folder keyed by their ETags. A download goes to a staging
+/// folder first and is renamed into place only once every file is complete and verified, so a crash or a
+/// concurrent process never leaves a half-written folder that looks valid.</summary>
+public sealed class ModelStore
+{
+    private const string ManifestFile = ".manifest.json";
+    private const int DownloadParallelism = 4;
+
+    private readonly BlobContainerClient container;
+    private readonly string cacheRoot;
+    private readonly InferenceTelemetry telemetry;
+    private readonly ILogger<ModelStore> logger;
+
+    public ModelStore(StorageClientFactory clients, IOptions<ModelsOptions> options, InferenceTelemetry telemetry,
+        ILogger<ModelStore> logger)
+    {
+        container = clients.CreateBlobServiceClient(options.Value.Connection).GetBlobContainerClient(options.Value.Container);
+        cacheRoot = options.Value.CacheDirectory;
+        this.telemetry = telemetry;
+        this.logger = logger;
+    }
+
+    /// <summary>Returns a local folder holding exactly the model's current blobs.</summary>
+    /// <exception cref="ModelNotProvisionedException">No blobs under the prefix (or no container).</exception>
+    /// <exception cref="ModelIntegrityException">A blob's size or Content-MD5 did not match.</exception>
+    public async Task<string> EnsureLocalAsync(ModelCatalogEntry model, CancellationToken cancellationToken)
+    {
+        var blobs = await ListAsync(model, cancellationToken);
+        var modelRoot = Path.Combine(cacheRoot, model.Name);
+        var target = Path.Combine(modelRoot, CacheKey(blobs));
+        if (IsValidCache(target, blobs))
+        {
+            telemetry.ModelCacheHit(model.Name, target);
+            return target;
+        }
+
+        Directory.CreateDirectory(modelRoot);
+        var staging = Path.Combine(modelRoot, ".staging-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var stopwatch = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(blobs,
+                new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cancellationToken },
+                async (blob, ct) => await DownloadAsync(blob, Path.Combine(staging, blob.RelativePath), ct));
+            await File.WriteAllTextAsync(Path.Combine(staging, ManifestFile), JsonSerializer.Serialize(blobs), cancellationToken);
+            telemetry.ModelDownloaded(model.Name, blobs.Sum(b => b.Length), blobs.Count, stopwatch.Elapsed);
+
+            if (Directory.Exists(target)) Directory.Delete(target, recursive: true); // an invalid leftover
+            Directory.Move(staging, target); // a rename: atomic on one file system
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+        RemoveOtherVersions(modelRoot, target);
+        return target;
+    }
+
+    /// <summary>Drops a cached folder, e.g. after the engine rejected it, so the next load starts clean.</summary>
+    public void Invalidate(string directory) => TryDelete(directory);
+
+    private async Task<List<ModelBlob>> ListAsync(ModelCatalogEntry model, CancellationToken cancellationToken)
+    {
+        var blobs = new List<ModelBlob>();
+        try
+        {
+            await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = model.Prefix }, cancellationToken))
+            {
+                var relative = item.Name[model.Prefix.Length..].TrimStart('/');
+                if (relative.Length == 0 || relative.Split('/').Any(p => p is "" or "." or ".."))
+                    continue; // folder markers and names that would escape the cache folder
+                blobs.Add(new ModelBlob(item.Name, relative, item.Properties.ContentLength ?? 0,
+                    item.Properties.ETag?.ToString() ?? "", item.Properties.ContentHash is { Length: > 0 } h ? Convert.ToBase64String(h) : null));
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new ModelNotProvisionedException($"Blob container '{container.Name}' does not exist.");
+        }
+        if (blobs.Count == 0)
+            throw new ModelNotProvisionedException($"No blobs under '{container.Name}/{model.Prefix}'.");
+        blobs.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
+        return blobs;
+    }
+
+    private async Task DownloadAsync(ModelBlob blob, string path, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // If-Match: a blob replaced between listing and download would otherwise mix two model versions.
+        var response = await container.GetBlobClient(blob.Name).DownloadStreamingAsync(new BlobDownloadOptions
+        {
+            Conditions = new BlobRequestConditions { IfMatch = new ETag(blob.ETag) },
+        }, cancellationToken);
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        long length = 0;
+        await using (var source = response.Value.Content)
+        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+        {
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                md5.AppendData(buffer, 0, read);
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                length += read;
+            }
+        }
+        if (length != blob.Length)
+            throw new ModelIntegrityException($"Blob '{blob.Name}': expected {blob.Length} bytes, received {length}.");
+        if (blob.ContentMd5 is not null && Convert.ToBase64String(md5.GetHashAndReset()) != blob.ContentMd5)
+            throw new ModelIntegrityException($"Blob '{blob.Name}': content does not match its Content-MD5.");
+    }
+
+    private static bool IsValidCache(string directory, List<ModelBlob> blobs)
+    {
+        if (!File.Exists(Path.Combine(directory, ManifestFile))) return false;
+        return blobs.All(b => new FileInfo(Path.Combine(directory, b.RelativePath)) is { Exists: true } f && f.Length == b.Length);
+    }
+
+    private static string CacheKey(List<ModelBlob> blobs)
+    {
+        var text = string.Join("\n", blobs.Select(b => $"{b.RelativePath}\t{b.ETag}"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+
+    /// <summary>Older versions of the model are dead weight once a newer one is in place. Best effort: a translator
+    /// still serving an old version has its weights in memory already.</summary>
+    private void RemoveOtherVersions(string modelRoot, string keep)
+    {
+        foreach (var directory in Directory.GetDirectories(modelRoot))
+        {
+            if (Path.GetFileName(directory).StartsWith(".staging-", StringComparison.Ordinal)) continue; // may be in flight
+            if (!string.Equals(directory, keep, StringComparison.Ordinal)) TryDelete(directory);
+        }
+    }
+
+    private void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(ex, "Could not delete model cache folder {Directory}", directory);
+        }
+    }
+
+    private sealed record ModelBlob(string Name, string RelativePath, long Length, string ETag, string? ContentMd5);
+}

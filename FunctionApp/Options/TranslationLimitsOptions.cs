@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ServerlessInference.Options;
+
+/// <summary>Request limits and engine threading ("Translation" section).</summary>
+public sealed class TranslationLimitsOptions
+{
+    public const string Section = "Translation";
+
+    /// <summary>Hard cap on <c>maxNewTokens</c>; not a setting because the model's positions end there anyway.</summary>
+    public const int MaxNewTokensLimit = 512;
+
+    [Range(1, 10_000)]
+    public int MaxTexts { get; set; } = 64;
+
+    /// <summary>Sum of the characters of all texts in one request.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxCharacters { get; set; } = 20_000;
+
+    [Range(1, 64)]
+    public int MaxBeams { get; set; } = 8;
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets the runtime choose (one per core).</summary>
+    [Range(0, 1024)]
+    public int IntraOpThreads { get; set; }
+}

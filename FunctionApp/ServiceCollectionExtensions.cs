@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ServerlessInference.Jobs;
+using ServerlessInference.Models;
+using ServerlessInference.Options;
+using ServerlessInference.Storage;
+using ServerlessInference.Telemetry;
+
+namespace ServerlessInference;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Everything the functions need except the translator factory and the TelemetryClient, which the host
+    /// (Program.cs) or a test supplies. Shared so tests exercise the same wiring as production.</summary>
+    public static IServiceCollection AddServerlessInference(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ModelsOptions>()
+            .Bind(configuration.GetSection(ModelsOptions.Section))
+            .PostConfigure(o =>
+            {
+                if (string.IsNullOrWhiteSpace(o.CacheDirectory)) o.CacheDirectory = ModelsOptions.DefaultCacheDirectory;
+                if (o.Catalog.Count == 0)
+                    o.Catalog.Add(new ModelCatalogEntry { Name = ModelsOptions.DefaultModelName, Prefix = ModelsOptions.DefaultModelName + "/" });
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
+        services.AddOptions<TranslationLimitsOptions>()
+            .Bind(configuration.GetSection(TranslationLimitsOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<JobsOptions>()
+            .Bind(configuration.GetSection(JobsOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(_ => StorageClientFactory.IsConfigured(configuration, JobsOptions.Connection),
+                $"Jobs need the '{JobsOptions.Connection}' storage connection.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<StorageClientFactory>();
+        services.AddSingleton<InferenceTelemetry>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<ModelStore>();
+        services.AddSingleton<ModelHost>();
+        services.AddSingleton<TranslationService>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<JobService>();
+        return services;
+    }
+}

@@ -1,0 +1,56 @@
+using Azure.Core;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+
+namespace ServerlessInference.Storage;
+
+/// <summary>Builds storage clients from a Functions-style connection name, so the app reads the same settings
+/// the host's triggers read: <c>{name}</c> is a connection string; otherwise <c>{name}__blobServiceUri</c> /
+/// <c>{name}__queueServiceUri</c> or <c>{name}__accountName</c> select identity-based access with
+/// <see cref="DefaultAzureCredential"/> (a user-assigned identity through <c>{name}__clientId</c>).</summary>
+public sealed class StorageClientFactory(IConfiguration configuration)
+{
+    public static bool IsConfigured(IConfiguration configuration, string name) =>
+        !string.IsNullOrWhiteSpace(configuration[name])
+        || !string.IsNullOrWhiteSpace(configuration[$"{name}:blobServiceUri"])
+        || !string.IsNullOrWhiteSpace(configuration[$"{name}:accountName"]);
+
+    public BlobServiceClient CreateBlobServiceClient(string name)
+    {
+        var options = new BlobClientOptions();
+        if (configuration[name] is { Length: > 0 } connectionString)
+            return new BlobServiceClient(connectionString, options);
+        return new BlobServiceClient(ServiceUri(name, "blob"), Credential(name), options);
+    }
+
+    /// <summary>Messages are base64-encoded because that is what the Functions queue trigger decodes.</summary>
+    public QueueServiceClient CreateQueueServiceClient(string name)
+    {
+        var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        if (configuration[name] is { Length: > 0 } connectionString)
+            return new QueueServiceClient(connectionString, options);
+        return new QueueServiceClient(ServiceUri(name, "queue"), Credential(name), options);
+    }
+
+    private Uri ServiceUri(string name, string service)
+    {
+        if (configuration[$"{name}:{service}ServiceUri"] is { Length: > 0 } uri)
+            return new Uri(uri);
+        if (configuration[$"{name}:accountName"] is { Length: > 0 } account)
+            return new Uri($"https://{account}.{service}.core.windows.net");
+        throw new InvalidOperationException(
+            $"Storage connection '{name}' is not configured: set '{name}' (connection string), " +
+            $"'{name}__{service}ServiceUri' or '{name}__accountName'.");
+    }
+
+    private TokenCredential Credential(string name)
+    {
+        var clientId = configuration[$"{name}:clientId"];
+        return new DefaultAzureCredential(new DefaultAzureCredentialOptions
+        {
+            ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? null : clientId,
+        });
+    }
+}
