@@ -1,0 +1,212 @@
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using ServerlessInference.Jobs;
+using ServerlessInference.Options;
+using ServerlessInference.Telemetry;
+using ServerlessInference.Tests.Support;
+using Xunit;
+
+namespace ServerlessInference.Tests;
+
+[Collection(StorageCollection.Name)]
+public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
+{
+    private readonly string jobsContainer = StorageFixture.UniqueContainer("jobs");
+    private QueueClient Queue => storage.Queues.GetQueueClient(JobsOptions.Queue);
+    private QueueClient Poison => storage.Queues.GetQueueClient(JobsOptions.PoisonQueue);
+
+    // The queue names are fixed, so each test starts from empty queues (tests in a collection run one at a time).
+    public async Task InitializeAsync()
+    {
+        foreach (var queue in new[] { Queue, Poison })
+        {
+            await queue.CreateIfNotExistsAsync();
+            await queue.ClearMessagesAsync();
+        }
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private TestApp NewApp(Dictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?> { ["Jobs:Container"] = jobsContainer, ["Jobs:ChunkSize"] = "2" };
+        foreach (var (k, v) in extra ?? []) settings[k] = v;
+        return new TestApp(storage, settings);
+    }
+
+    [Fact]
+    public async Task JobRunsEndToEndFromRealQueueMessagesAndAssemblesTheResultInInputOrder()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        string[] texts = ["Hello.", "Good night.", "I am hungry.", "It is raining.", "See you tomorrow."];
+
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts }), CancellationToken.None));
+        Assert.Equal(202, submitted.Status);
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        Assert.Equal($"/api/jobs/{jobId}", submitted.Headers.Location.ToString());
+        Assert.Equal(3, submitted.Json.GetProperty("chunksTotal").GetInt32());
+
+        var messages = await ReceiveAllAsync(Queue, 3);
+        foreach (var message in messages.OrderByDescending(m => Chunk(m))) // completion order must not matter
+            await functions.ProcessChunk(message, CancellationToken.None);
+
+        var status = await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None));
+        Assert.Equal(200, status.Status);
+        Assert.Equal("completed", status.Json.GetProperty("state").GetString());
+        Assert.Equal(3, status.Json.GetProperty("chunksDone").GetInt32());
+        Assert.Equal($"{jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
+        var result = await ReadResultAsync(jobId);
+        Assert.Equal(["0", "1", "2", "3", "4"], result.Select(r => r.GetProperty("id").GetString()));
+        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new(), "test", CancellationToken.None);
+        Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
+        Assert.Equal(3, app.Telemetry.Metrics(InferenceTelemetry.Metrics.JobChunkDurationMs).Count);
+    }
+
+    [Fact]
+    public async Task JobFromAJsonlInputBlobKeepsTheCallersIds()
+    {
+        using var app = NewApp();
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient("uploads/input.jsonl").UploadAsync(BinaryData.FromString(
+            "{\"id\":\"x-1\",\"text\":\"Hello.\"}\n\n{\"id\":\"x-2\",\"text\":\"Thank you.\"}\n{\"id\":\"x-3\",\"text\":\"Goodbye.\"}\n"));
+        var functions = app.Function<JobFunctions>();
+
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "uploads/input.jsonl" }), CancellationToken.None));
+        Assert.Equal(202, submitted.Status);
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        foreach (var message in await ReceiveAllAsync(Queue, 2))
+            await functions.ProcessChunk(message, CancellationToken.None);
+
+        var result = await ReadResultAsync(jobId);
+        Assert.Equal(["x-1", "x-2", "x-3"], result.Select(r => r.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task RedeliveredChunkMessageOverwritesItsOutputWithoutDuplicates()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var messages = await ReceiveAllAsync(Queue, 2);
+
+        var first = messages.Single(m => Chunk(m) == 0);
+        await functions.ProcessChunk(first, CancellationToken.None);
+        await functions.ProcessChunk(first, CancellationToken.None); // redelivered before the job completes
+        await functions.ProcessChunk(messages.Single(m => Chunk(m) == 1), CancellationToken.None);
+        await functions.ProcessChunk(first, CancellationToken.None); // and again after it completed
+
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("completed", status.GetProperty("state").GetString());
+        Assert.Equal(2, status.GetProperty("chunksDone").GetInt32());
+        Assert.Equal(["0", "1", "2"], (await ReadResultAsync(jobId)).Select(r => r.GetProperty("id").GetString()));
+        var output0 = await storage.Blobs.GetBlobContainerClient(jobsContainer).GetBlobClient($"{jobId}/output/0.jsonl").DownloadContentAsync();
+        Assert.Equal(2, output0.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task PoisonedChunkMessageMarksItsJobFailedWithTheLastError()
+    {
+        using var app = NewApp(new()
+        {
+            ["Models:Catalog:0:Name"] = RepositoryPaths.ModelName, ["Models:Catalog:0:Prefix"] = RepositoryPaths.ModelName + "/",
+            ["Models:Catalog:1:Name"] = "unprovisioned", ["Models:Catalog:1:Prefix"] = "unprovisioned/",
+        });
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." }, model = "unprovisioned" }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
+
+        // A transient failure throws so the host redelivers; the error is recorded on the job meanwhile.
+        await Assert.ThrowsAsync<Models.ModelUnavailableException>(() => functions.ProcessChunk(message, CancellationToken.None));
+        var running = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("queued", running.GetProperty("state").GetString());
+        Assert.Contains("No blobs under", running.GetProperty("errors")[0].GetProperty("message").GetString());
+
+        // After maxDequeueCount the host moves the message, unchanged, to the poison queue.
+        await Poison.SendMessageAsync(message.Body);
+        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
+
+        var failed = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", failed.GetProperty("state").GetString());
+        var reason = failed.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
+        Assert.Contains("failed after repeated attempts", reason);
+        Assert.Contains("No blobs under 'models/unprovisioned/'", reason);
+    }
+
+    [Fact]
+    public async Task MalformedMessageGoesStraightToThePoisonQueueAndFailsItsJob()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        await Queue.ClearMessagesAsync();
+        await Queue.SendMessageAsync(JsonSerializer.Serialize(new { jobId, chunk = 7, chunkCount = 1 }));
+        await Queue.SendMessageAsync("this is not JSON");
+
+        foreach (var message in await ReceiveAllAsync(Queue, 2))
+            await functions.ProcessChunk(message, CancellationToken.None); // completes: retrying cannot fix it
+
+        var poisoned = await ReceiveAllAsync(Poison, 2);
+        Assert.Contains(poisoned, m => m.Body.ToString() == "this is not JSON");
+        foreach (var message in poisoned)
+            await functions.ProcessPoison(message, CancellationToken.None);
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        Assert.Contains("Malformed message", status.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.Contains(app.Telemetry.Metrics(InferenceTelemetry.Metrics.Failures),
+            m => m.Properties["Kind"] == InferenceTelemetry.FailureKinds.PoisonMessage);
+    }
+
+    [Theory]
+    [InlineData("{}", 400)]
+    [InlineData("{\"texts\": [\"a\"], \"inputBlob\": \"x.jsonl\"}", 400)]
+    [InlineData("{\"inputBlob\": \"missing.jsonl\"}", 400)]
+    [InlineData("{\"texts\": [\"a\"], \"model\": \"fr-de\"}", 404)]
+    [InlineData("{\"texts\": [\"a\"], \"beams\": 99}", 400)]
+    public async Task InvalidJobSubmissionIsRejectedWithoutEnqueueing(string body, int status)
+    {
+        using var app = NewApp();
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Submit(Http.Request("POST", body), CancellationToken.None));
+        Assert.Equal(status, response.Status);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+        Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task UnknownJobIs404()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        Assert.Equal(404, (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123abcd", CancellationToken.None))).Status);
+        Assert.Equal(404, (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "..%2Fx", CancellationToken.None))).Status);
+    }
+
+    private static int Chunk(QueueMessage message) =>
+        JsonDocument.Parse(message.Body.ToString()).RootElement.GetProperty("chunk").GetInt32();
+
+    /// <summary>Receives exactly the expected number of messages (the send already happened, so they are there).</summary>
+    private static async Task<List<QueueMessage>> ReceiveAllAsync(QueueClient queue, int expected)
+    {
+        var messages = new List<QueueMessage>();
+        while (messages.Count < expected)
+        {
+            var batch = (await queue.ReceiveMessagesAsync(maxMessages: 32)).Value;
+            if (batch.Length == 0) break;
+            messages.AddRange(batch);
+        }
+        Assert.Equal(expected, messages.Count);
+        return messages;
+    }
+
+    private async Task<List<JsonElement>> ReadResultAsync(string jobId)
+    {
+        var blob = storage.Blobs.GetBlobContainerClient(jobsContainer).GetBlobClient($"{jobId}/result.jsonl");
+        var text = (await blob.DownloadContentAsync()).Value.Content.ToString();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+    }
+}

@@ -1,0 +1,164 @@
+using Azure.Storage.Blobs.Models;
+using ServerlessInference.Functions;
+using ServerlessInference.Models;
+using ServerlessInference.Telemetry;
+using ServerlessInference.Tests.Support;
+using Xunit;
+
+namespace ServerlessInference.Tests;
+
+[Collection(StorageCollection.Name)]
+public sealed class ModelProvisioningTests(StorageFixture storage)
+{
+    private const string Sentence = "How are you?";
+
+    [Fact]
+    public async Task FiftyConcurrentColdCallsShareOneDownloadAndOneLoad()
+    {
+        using var app = new TestApp(storage);
+        var function = app.Function<TranslateFunction>();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
+            Task.Run(() => Http.ExecuteAsync(function.Run(Http.Json(new { text = $"{Sentence} {i}" }), CancellationToken.None)))));
+
+        Assert.All(responses, r => Assert.Equal(200, r.Status));
+        Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+        Assert.Equal(1, app.Factory.Loads);
+    }
+
+    [Fact]
+    public async Task MissingModelAnswers503WithRetryAfterThenSucceedsOnceUploadedAndBackOffPassed()
+    {
+        var container = StorageFixture.UniqueContainer("missing");
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container });
+        var function = app.Function<TranslateFunction>();
+
+        var first = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
+        Assert.Equal(503, first.Status);
+        Assert.Equal("10", first.Headers.RetryAfter.ToString());
+        Assert.StartsWith("application/problem+json", first.ContentType);
+        Assert.Contains("does not exist", first.Json.GetProperty("detail").GetString());
+        var health = await Http.ExecuteAsync(app.Function<HealthFunction>().Run(Http.Request("GET")));
+        var model = health.Json.GetProperty("models")[0];
+        Assert.Equal("failed", model.GetProperty("state").GetString());
+        Assert.Contains(container, model.GetProperty("reason").GetString());
+
+        await ModelUploader.UploadDirectoryAsync(storage.Blobs.GetBlobContainerClient(container), RepositoryPaths.ModelDirectory,
+            RepositoryPaths.ModelName + "/");
+        var withinBackOff = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
+        Assert.Equal(503, withinBackOff.Status); // the failure is remembered briefly, not retried on every call
+
+        app.Clock.Advance(TimeSpan.FromSeconds(10));
+        var retried = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
+        Assert.Equal(200, retried.Status);
+        health = await Http.ExecuteAsync(app.Function<HealthFunction>().Run(Http.Request("GET")));
+        Assert.Equal("ready", health.Json.GetProperty("models")[0].GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task CorruptedModelFileFailsWithAClearReasonAndIsRetriedCleanlyAfterRepair()
+    {
+        var container = storage.Blobs.GetBlobContainerClient(StorageFixture.UniqueContainer("corrupt"));
+        await ModelUploader.UploadDirectoryAsync(container, RepositoryPaths.ModelDirectory, RepositoryPaths.ModelName + "/");
+        var encoderBlob = container.GetBlobClient($"{RepositoryPaths.ModelName}/onnx/encoder_model.onnx");
+        var garbage = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(garbage, Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray());
+        await ModelUploader.UploadFileAsync(encoderBlob, garbage);
+        File.Delete(garbage);
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container.Name });
+        var function = app.Function<TranslateFunction>();
+
+        var failed = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
+        Assert.Equal(503, failed.Status);
+        var detail = failed.Json.GetProperty("detail").GetString();
+        Assert.Contains("encoder_model.onnx", detail);
+        Assert.DoesNotContain("   at ", failed.Body);
+        Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.Failures),
+            m => m.Properties["Kind"] == InferenceTelemetry.FailureKinds.ModelFormat);
+
+        await ModelUploader.UploadFileAsync(encoderBlob, Path.Combine(RepositoryPaths.ModelDirectory, "onnx", "encoder_model.onnx"));
+        app.Clock.Advance(TimeSpan.FromSeconds(10));
+        var repaired = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
+        Assert.Equal(200, repaired.Status);
+        Assert.Equal(2, app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes).Count);
+        Assert.Single(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepositoryPaths.ModelName))); // no stale copies
+    }
+
+    [Fact]
+    public async Task BlobWhoseContentDoesNotMatchItsContentMd5IsRejectedUntilFixed()
+    {
+        var container = storage.Blobs.GetBlobContainerClient(StorageFixture.UniqueContainer("md5"));
+        await ModelUploader.UploadDirectoryAsync(container, RepositoryPaths.ModelDirectory, RepositoryPaths.ModelName + "/");
+        var vocab = container.GetBlobClient($"{RepositoryPaths.ModelName}/vocab.json");
+        await vocab.SetHttpHeadersAsync(new BlobHttpHeaders { ContentHash = new byte[16] });
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container.Name });
+        var function = app.Function<TranslateFunction>();
+
+        var failed = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
+        Assert.Equal(503, failed.Status);
+        Assert.Contains("Content-MD5", failed.Json.GetProperty("detail").GetString());
+        Assert.Equal(0, app.Factory.Loads);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepositoryPaths.ModelName))); // staging removed
+
+        await ModelUploader.UploadFileAsync(vocab, Path.Combine(RepositoryPaths.ModelDirectory, "vocab.json"));
+        app.Clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(200, (await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None))).Status);
+    }
+
+    [Fact]
+    public async Task LaterColdStartOnTheSameInstanceReusesTheVerifiedCache()
+    {
+        var cache = Path.Combine(Path.GetTempPath(), "si-tests-shared-cache-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (var first = new TestApp(storage, cacheDirectory: cache))
+            {
+                Assert.Equal(200, (await Http.ExecuteAsync(first.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).Status);
+                Assert.Single(first.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+            }
+            using var second = new TestApp(storage, cacheDirectory: cache);
+            Assert.Equal(200, (await Http.ExecuteAsync(second.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).Status);
+            Assert.Empty(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+            Assert.Single(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelCacheHit));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task LeastRecentlyUsedModelIsEvictedButDisposedOnlyAfterItsLastRequestEnds()
+    {
+        var prefix = RepositoryPaths.ModelName + "/";
+        using var app = new TestApp(storage, new Dictionary<string, string?>
+        {
+            ["Models:MaxLoaded"] = "1",
+            ["Models:DefaultModel"] = "a",
+            ["Models:Catalog:0:Name"] = "a", ["Models:Catalog:0:Prefix"] = prefix,
+            ["Models:Catalog:1:Name"] = "b", ["Models:Catalog:1:Prefix"] = prefix,
+        });
+        var host = app.Get<ModelHost>();
+
+        var leaseA = await host.AcquireAsync("a", CancellationToken.None);
+        using (var leaseB = await host.AcquireAsync("b", CancellationToken.None))
+        {
+            Assert.Equal(ModelState.NotLoaded, host.GetStatuses().Single(s => s.Name == "a").State);
+            Assert.Empty(app.Factory.Disposed); // "a" is evicted but its request still runs on it
+            await leaseA.Translator.TranslateAsync(["still usable"], new());
+            leaseA.Dispose();
+            Assert.Equal(["a"], app.Factory.Disposed);
+        }
+        using var again = await host.AcquireAsync("a", CancellationToken.None);
+        Assert.Equal(3, app.Factory.Loads);
+        Assert.Equal(["a", "b"], app.Factory.Disposed); // "b" had no request left: disposed at eviction
+    }
+
+    [Fact]
+    public async Task UnknownModelIsRejectedWithoutTouchingStorage()
+    {
+        using var app = new TestApp(storage);
+        await Assert.ThrowsAsync<UnknownModelException>(() => app.Get<ModelHost>().AcquireAsync("fr-de", CancellationToken.None));
+        Assert.Equal(0, app.Factory.Loads);
+    }
+}

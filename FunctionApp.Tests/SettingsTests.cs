@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ServerlessInference.Options;
+using Xunit;
+
+namespace ServerlessInference.Tests;
+
+/// <summary>Settings bind from the env-var style keys infra sets and are validated at start-up (no storage needed).</summary>
+public sealed class SettingsTests
+{
+    private static ServiceProvider Build(Dictionary<string, string?> values)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        services.AddServerlessInference(configuration);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public void DefaultsMatchTheDocumentedSettings()
+    {
+        using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" });
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var models = provider.GetRequiredService<IOptions<ModelsOptions>>().Value;
+        Assert.Equal("AzureWebJobsStorage", models.Connection);
+        Assert.Equal("models", models.Container);
+        Assert.Equal("marian-tiny-en-zh", models.DefaultModel);
+        var entry = Assert.Single(models.Catalog);
+        Assert.Equal(("marian-tiny-en-zh", "marian-tiny-en-zh/"), (entry.Name, entry.Prefix));
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "serverless-inference", "models"), models.CacheDirectory);
+        Assert.Equal((2, 10), (models.MaxLoaded, models.RetryAfterSeconds));
+        var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
+        Assert.Equal((64, 20000, 8, 0), (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads));
+        var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
+        Assert.Equal(("jobs", 32), (jobs.Container, jobs.ChunkSize));
+    }
+
+    [Fact]
+    public void IdentityBasedConnectionIsAccepted()
+    {
+        using var provider = Build(new()
+        {
+            ["Storage:blobServiceUri"] = "https://acct.blob.core.windows.net",
+            ["Storage:clientId"] = "00000000-0000-0000-0000-000000000001",
+            ["Models:Connection"] = "Storage",
+            ["AzureWebJobsStorage:accountName"] = "acct",
+        });
+        provider.GetRequiredService<IStartupValidator>().Validate();
+    }
+
+    [Theory]
+    [InlineData("Models:DefaultModel", "not-in-catalog", "Models:DefaultModel")]
+    [InlineData("Models:MaxLoaded", "0", "MaxLoaded")]
+    [InlineData("Models:Container", "Bad_Name", "Models:Container")]
+    [InlineData("Models:Connection", "NoSuchConnection", "NoSuchConnection")]
+    [InlineData("Translation:MaxTexts", "0", "MaxTexts")]
+    [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
+    [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
+    public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
+    {
+        using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", [key] = value });
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains(expected, error.Message);
+    }
+}

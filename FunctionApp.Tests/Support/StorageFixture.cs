@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using ServerlessInference.Models;
+using Xunit;
+
+namespace ServerlessInference.Tests.Support;
+
+[CollectionDefinition(Name)]
+public sealed class StorageCollection : ICollectionFixture<StorageFixture>
+{
+    public const string Name = "Azurite";
+}
+
+/// <summary>One Azurite (from node_modules) on free ports for the whole test run, with the model uploaded to
+/// <c>models/marian-tiny-en-zh/</c> as a deployment would have it.</summary>
+public sealed class StorageFixture : IAsyncLifetime
+{
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    public const string ModelsContainer = "models";
+
+    private readonly StringBuilder output = new();
+    private Process? azurite;
+    private string? location;
+
+    public string ConnectionString { get; private set; } = "";
+    public BlobServiceClient Blobs { get; private set; } = null!;
+    public QueueServiceClient Queues { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var executable = Path.Combine(RepositoryPaths.Root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+            throw new InvalidOperationException(
+                $"Azurite is not installed ({executable} is missing): run `npm ci` in {RepositoryPaths.Root} first.");
+        TestModel.EnsurePresent();
+
+        var blobPort = FreePort();
+        var queuePort = FreePort();
+        location = Path.Combine(Path.GetTempPath(), "azurite-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(location);
+        var start = new ProcessStartInfo(executable)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[]
+                 {
+                     "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
+                     "--blobPort", blobPort.ToString(), "--queuePort", queuePort.ToString(), "--location", location,
+                 })
+            start.ArgumentList.Add(arg);
+        azurite = Process.Start(start)!;
+        azurite.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        azurite.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        azurite.BeginOutputReadLine();
+        azurite.BeginErrorReadLine();
+        await WaitForPortAsync(blobPort);
+        await WaitForPortAsync(queuePort);
+
+        ConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+                           $"AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;" +
+                           $"QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;";
+        Blobs = new BlobServiceClient(ConnectionString);
+        Queues = new QueueServiceClient(ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await ModelUploader.UploadDirectoryAsync(Blobs.GetBlobContainerClient(ModelsContainer), RepositoryPaths.ModelDirectory,
+            RepositoryPaths.ModelName + "/");
+    }
+
+    /// <summary>A fresh container name, so tests that break storage on purpose never disturb each other.</summary>
+    public static string UniqueContainer(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(63, prefix.Length + 33)];
+
+    public async Task DisposeAsync()
+    {
+        if (azurite is { HasExited: false })
+        {
+            azurite.Kill(entireProcessTree: true);
+            await azurite.WaitForExitAsync();
+        }
+        azurite?.Dispose();
+        if (location is not null && Directory.Exists(location)) Directory.Delete(location, recursive: true);
+    }
+
+    private async Task WaitForPortAsync(int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (azurite!.HasExited)
+                throw new InvalidOperationException($"Azurite exited with {azurite.ExitCode}: {Output()}");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100); // polling a port that is not open yet, not synchronising tests
+            }
+            catch (SocketException)
+            {
+                throw new TimeoutException($"Azurite did not listen on port {port} within 60 s: {Output()}");
+            }
+        }
+    }
+
+    private string Output()
+    {
+        lock (output) return output.ToString();
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}

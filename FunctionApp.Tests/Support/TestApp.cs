@@ -1,0 +1,60 @@
+using Microsoft.ApplicationInsights;
+using Microsoft.ApplicationInsights.Extensibility;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests.Support;
+
+/// <summary>The app's real service wiring against Azurite, as one fresh worker instance: its own model holder,
+/// cache folder (unless shared on purpose), clock and telemetry recorder. No hosted services are started.</summary>
+public sealed class TestApp : IDisposable
+{
+    private readonly ServiceProvider provider;
+    private readonly bool ownsCache;
+
+    public TestApp(StorageFixture storage, IDictionary<string, string?>? settings = null, string? cacheDirectory = null)
+    {
+        ownsCache = cacheDirectory is null;
+        CacheDirectory = cacheDirectory ?? Path.Combine(Path.GetTempPath(), "si-tests-cache-" + Guid.NewGuid().ToString("N"));
+        var values = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
+            ["Models:CacheDirectory"] = CacheDirectory,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) values[key] = value;
+        Configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+
+        Factory = new TrackingTranslatorFactory(TestEngine.CreateFactory());
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(Configuration);
+        services.AddSingleton<TimeProvider>(Clock);
+        services.AddSingleton(new TelemetryClient(new TelemetryConfiguration
+        {
+            TelemetryChannel = Telemetry,
+            ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
+        }));
+        services.AddSingleton<ITranslatorFactory>(Factory);
+        services.AddServerlessInference(Configuration);
+        provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public IConfiguration Configuration { get; }
+    public string CacheDirectory { get; }
+    public ManualTimeProvider Clock { get; } = new();
+    public RecordingTelemetryChannel Telemetry { get; } = new();
+    public TrackingTranslatorFactory Factory { get; }
+    public IServiceProvider Services => provider;
+
+    /// <summary>A function class built the way the worker builds it (constructor injection).</summary>
+    public T Function<T>() where T : class => ActivatorUtilities.CreateInstance<T>(provider);
+
+    public T Get<T>() where T : notnull => provider.GetRequiredService<T>();
+
+    public void Dispose()
+    {
+        provider.Dispose();
+        if (ownsCache && Directory.Exists(CacheDirectory)) Directory.Delete(CacheDirectory, recursive: true);
+    }
+}
