@@ -40,6 +40,7 @@ public sealed class StorageFixture : IAsyncLifetime
 
         var blobPort = FreePort();
         var queuePort = FreePort();
+        var tablePort = FreePort(); // unused, but its default 10002 would clash with another Azurite on the machine
         location = Path.Combine(Path.GetTempPath(), "azurite-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(location);
         var start = new ProcessStartInfo(executable)
@@ -51,7 +52,9 @@ public sealed class StorageFixture : IAsyncLifetime
         foreach (var arg in new[]
                  {
                      "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
-                     "--blobPort", blobPort.ToString(), "--queuePort", queuePort.ToString(), "--location", location,
+                     "--tableHost", "127.0.0.1",
+                     "--blobPort", blobPort.ToString(), "--queuePort", queuePort.ToString(), "--tablePort", tablePort.ToString(),
+                     "--location", location,
                  })
             start.ArgumentList.Add(arg);
         azurite = Process.Start(start)!;
