@@ -16,7 +16,7 @@ public enum ChunkOutcome { Translated, Skipped, Malformed, Failed }
 /// <summary>Batch jobs: split input into chunk blobs and messages, translate one chunk per message, assemble the
 /// result when the last chunk lands, and turn poison messages into a failed job.</summary>
 public sealed class JobService(JobStore store, TranslationService translation, ModelCatalog catalog,
-    IOptions<JobsOptions> options, InferenceTelemetry telemetry, ILogger<JobService> logger)
+    IOptions<JobsOptions> options, InferenceTelemetry telemetry, TimeProvider time, ILogger<JobService> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -133,7 +133,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
             await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
             {
                 s.Errors.RemoveAll(e => e.Chunk == m.Chunk);
-                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {Describe(ex)}", DateTimeOffset.UtcNow));
+                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {Describe(ex)}", time.GetUtcNow()));
                 return true;
             }, CancellationToken.None);
             throw;
@@ -175,7 +175,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
                 var why = reason is not null
                     ? $"Malformed message: {reason}"
                     : $"Chunk {chunk} failed after repeated attempts" + (last is null ? "." : $"; last error: {last.Message}");
-                s.Errors.Add(new JobError(chunk, why, DateTimeOffset.UtcNow));
+                s.Errors.Add(new JobError(chunk, why, time.GetUtcNow()));
                 s.State = JobStates.Failed;
                 return true;
             }, cancellationToken);
@@ -208,7 +208,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
         {
             s.State = JobStates.Failed;
-            s.Errors.Add(new JobError(m.Chunk, reason, DateTimeOffset.UtcNow));
+            s.Errors.Add(new JobError(m.Chunk, reason, time.GetUtcNow()));
             return true;
         }, cancellationToken);
     }
@@ -223,6 +223,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
     private static string Describe(Exception ex) => ex switch
     {
         RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
+        RequestFailedException { Status: 0 } => "Storage is unreachable.",
         RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
         ModelUnavailableException or UnknownModelException or ArgumentException => ex.Message,
         JsonException => "Input chunk is not valid JSONL.",

@@ -159,6 +159,7 @@ public sealed class ModelHost : IDisposable
         ModelIntegrityException => (InferenceTelemetry.FailureKinds.Integrity, ex.Message),
         ModelFormatException => (InferenceTelemetry.FailureKinds.ModelFormat, ex.Message),
         // The SDK's message embeds the whole response; status and error code are what an operator needs.
+        RequestFailedException { Status: 0 } => (InferenceTelemetry.FailureKinds.Storage, "Storage is unreachable."),
         RequestFailedException r => (InferenceTelemetry.FailureKinds.Storage, $"Storage request failed: {r.Status} {r.ErrorCode}."),
         Azure.Identity.AuthenticationFailedException => (InferenceTelemetry.FailureKinds.Storage, "Authenticating to storage failed."),
         _ => (InferenceTelemetry.FailureKinds.Unexpected, $"Unexpected {ex.GetType().Name} while loading the model."),

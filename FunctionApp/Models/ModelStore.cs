@@ -61,7 +61,14 @@ public sealed class ModelStore
             telemetry.ModelDownloaded(model.Name, blobs.Sum(b => b.Length), blobs.Count, stopwatch.Elapsed);
 
             if (Directory.Exists(target)) Directory.Delete(target, recursive: true); // an invalid leftover
-            Directory.Move(staging, target); // a rename: atomic on one file system
+            try
+            {
+                Directory.Move(staging, target); // a rename: atomic on one file system
+            }
+            catch (IOException) when (IsValidCache(target, blobs))
+            {
+                // Another worker process on this instance finished the same version first; use theirs.
+            }
         }
         finally
         {
