@@ -19,6 +19,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
     IOptions<JobsOptions> options, InferenceTelemetry telemetry, TimeProvider time, ILogger<JobService> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private const int SubmitParallelism = 16;
 
     /// <summary>Stores the input, writes the status and enqueues one message per chunk.</summary>
     /// <exception cref="UnknownModelException"/>
@@ -29,19 +30,22 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         await store.EnsureCreatedAsync(cancellationToken);
         var jobId = JobIds.New();
         var chunks = items.Chunk(options.Value.ChunkSize).ToList();
-        for (var i = 0; i < chunks.Count; i++)
-            await store.WriteLinesAsync(JobStore.InputBlob(jobId, i), chunks[i], cancellationToken);
+        // Parallel: a large job has thousands of chunks and the HTTP front end gives up after 230 s.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = SubmitParallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), parallel,
+            async (i, ct) => await store.WriteLinesAsync(JobStore.InputBlob(jobId, i), chunks[i], ct));
         var status = new JobStatus { JobId = jobId, Model = modelName, ChunksTotal = chunks.Count, Items = items.Count };
+        // Inputs and status exist before any message does, so no chunk can run ahead of its data.
         await store.CreateStatusAsync(status, cancellationToken);
-        for (var i = 0; i < chunks.Count; i++)
+        await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), parallel, async (i, ct) =>
         {
             var message = new ChunkMessage
             {
                 JobId = jobId, Chunk = i, ChunkCount = chunks.Count, Model = modelName,
                 Beams = generation.Beams, MaxNewTokens = generation.MaxNewTokens,
             };
-            await store.Queue.SendMessageAsync(message.ToJson(), cancellationToken);
-        }
+            await store.Queue.SendMessageAsync(message.ToJson(), ct);
+        });
         logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count, modelName);
         return status;
     }
