@@ -32,6 +32,12 @@ param jobsQueueName string = 'translation-jobs'
 @description('Default model; its blobs live under "<name>/" in the models container.')
 param defaultModel string = 'marian-tiny-en-zh'
 
+@description('Optional object id of the user or CI principal that uploads models (deploy script passes the signed-in user).')
+param modelUploaderPrincipalId string = ''
+
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param modelUploaderPrincipalType string = 'User'
+
 @minValue(1)
 param modelsMaxLoaded int = 2
 @minValue(1)
@@ -84,6 +90,8 @@ module identity 'modules/identity.bicep' = {
     jobsContainerName: jobsContainerName
     deploymentContainerName: deploymentContainerName
     queueNames: queueNames
+    modelUploaderPrincipalId: modelUploaderPrincipalId
+    modelUploaderPrincipalType: modelUploaderPrincipalType
   }
 }
 

@@ -18,6 +18,12 @@ param jobsContainerName string
 param deploymentContainerName string
 param queueNames array
 
+@description('Optional Entra ID object id (user or CI principal) allowed to upload models: Storage Blob Data Contributor on the models container only.')
+param modelUploaderPrincipalId string = ''
+
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param modelUploaderPrincipalType string = 'User'
+
 var roleIds = {
   blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
@@ -110,6 +116,16 @@ resource deploymentWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   properties: {
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
+  }
+}
+
+resource modelsUpload 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(modelUploaderPrincipalId)) {
+  name: guid(storage::blobService::modelsContainer.id, modelUploaderPrincipalId, roleIds.blobDataContributor)
+  scope: storage::blobService::modelsContainer
+  properties: {
+    principalId: modelUploaderPrincipalId
+    principalType: modelUploaderPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
   }
 }
