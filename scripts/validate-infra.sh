@@ -3,7 +3,8 @@
 #   Bicep   build + lint of every .bicep, build-params of every .bicepparam; ANY warning or error fails
 #           (the Bicep CLI exits 0 on warnings such as BCP037/BCP089, so its output is checked too).
 #   K8s     kubectl kustomize of infra/k8s and each overlay, validated by infra/k8s/validate.mjs
-#           (Kubernetes + KEDA schemas, unknown fields, references); yamllint -s.
+#           (Kubernetes + KEDA schemas, unknown fields, references), plus a self-test on
+#           infra/k8s/testdata/broken.yaml; yamllint -s.
 # Needs: dotnet (restores the Bicep CLI into .tools/ when missing), kubectl, node with `npm ci` done, yamllint.
 # The Dockerfile is checked by FunctionApp.Tests/Infra/DockerfileTests.cs (dotnet test).
 set -uo pipefail
@@ -68,6 +69,22 @@ k8s_check() {
   [[ $status -eq 0 ]] || fail "schema validation of $dir (exit $status)"
 }
 
+# The validator must keep rejecting a known-bad file with each message it lists as "# expect:".
+validator_self_test() {
+  local bad=infra/k8s/testdata/broken.yaml output expected
+  checks=$((checks + 1))
+  if output=$(node infra/k8s/validate.mjs "$bad" 2>&1); then
+    fail "validate.mjs accepted $bad"
+    return
+  fi
+  while IFS= read -r expected; do
+    if ! grep -qF -- "$expected" <<<"$output"; then
+      printf '%s\n' "$output" >&2
+      fail "validate.mjs did not report '$expected' for $bad"
+    fi
+  done < <(sed -n 's/^# expect: //p' "$bad")
+}
+
 if [[ ! -d node_modules/kubernetes-models ]]; then
   fail "node_modules missing: run 'npm ci' first"
 else
@@ -75,6 +92,7 @@ else
   for overlay in infra/k8s/overlays/*/; do
     k8s_check "${overlay%/}"
   done
+  validator_self_test
 fi
 
 quiet_check "yamllint" yamllint -s -c .yamllint infra/k8s .yamllint
