@@ -190,15 +190,19 @@ class MarianMT(nn.Module):
             x = layer(x, mask)
         return x
 
-    def decode(self, input_ids, enc, enc_attention_mask, past=None):
+    def decode(self, input_ids, enc, enc_attention_mask, past=None, causal=True):
         """past: list per layer of (self_k, self_v, cross_k, cross_v) or None.
+        causal=False skips the causal mask: right for one new token a step after the cache, and it keeps a
+        shape-dependent Trilu out of the exported with-past graph.
         Returns logits and the new per-layer cache."""
         dec = self.model.decoder
         past_len = 0 if past is None else past[0][0].shape[2]
         x = dec.embed(input_ids, past_len)
         t = input_ids.shape[1]
-        causal = torch.triu(torch.full((t, t + past_len), NEG, device=x.device), diagonal=1 + past_len)
-        self_mask = causal[None, None, :, :]
+        self_mask = None
+        if causal:
+            self_mask = torch.triu(torch.full((t, t + past_len), NEG, device=x.device), diagonal=1 + past_len)
+            self_mask = self_mask[None, None, :, :]
         enc_mask = padding_mask(enc_attention_mask)
         present = []
         for i, layer in enumerate(dec.layers):

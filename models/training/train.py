@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=1500)
     ap.add_argument("--average", type=int, default=5)
+    ap.add_argument("--eval-from", type=int, default=4)
+    ap.add_argument("--checkpoints", default=CKPT, help="folder for per-epoch and final checkpoints")
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--ffn", type=int, default=1024)
@@ -120,7 +122,8 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / args.warmup, (args.warmup / (s + 1)) ** 0.5))
-    os.makedirs(CKPT, exist_ok=True)
+    ckpt_dir = args.checkpoints
+    os.makedirs(ckpt_dir, exist_ok=True)
     history, best, start, step = [], (-1.0, 0), time.time(), 0
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -142,24 +145,25 @@ def main():
             n = int((labels != vocab.pad).sum())
             total_loss += float(loss) * n
             total_tok += n
-        bleu, chrf, _ = evaluate(model, vocab, dev)
+        # Early epochs cannot be best, and an untrained model decodes to the length limit: skip their evaluation.
+        bleu, chrf = evaluate(model, vocab, dev)[:2] if epoch >= args.eval_from else (0.0, 0.0)
         elapsed = time.time() - start
         history.append({"epoch": epoch, "loss": total_loss / total_tok, "dev_bleu": bleu, "dev_chrf": chrf,
                         "epoch_s": time.time() - t0, "elapsed_s": elapsed, "step": step})
         print(json.dumps(history[-1]), flush=True)
-        torch.save(model.state_dict(), os.path.join(CKPT, f"epoch{epoch}.pt"))
-        if bleu > best[0]:
-            best = (bleu, epoch)
+        torch.save(model.state_dict(), os.path.join(ckpt_dir, f"epoch{epoch}.pt"))
+        if epoch >= args.eval_from and bleu > best[0] or best[1] == 0 or epoch < args.eval_from:
+            best = (bleu, epoch)  # before evaluation starts, the latest epoch stands in for the best
         if epoch - best[1] >= args.patience or elapsed > args.hours * 3600:
             break
     # Average the checkpoints ending at the best epoch (classic Marian/fairseq smoothing of the last updates).
     last = best[1]
     epochs = list(range(max(1, last - args.average + 1), last + 1))
-    states = [torch.load(os.path.join(CKPT, f"epoch{e}.pt")) for e in epochs]
+    states = [torch.load(os.path.join(ckpt_dir, f"epoch{e}.pt")) for e in epochs]
     avg = {k: sum(s[k].float() for s in states) / len(states) for k in states[0]}
     model.load_state_dict(avg)
     bleu, chrf, _ = evaluate(model, vocab, dev)
-    single = torch.load(os.path.join(CKPT, f"epoch{last}.pt"))
+    single = torch.load(os.path.join(ckpt_dir, f"epoch{last}.pt"))
     if bleu < best[0]:
         model.load_state_dict(single)
         bleu, chrf, _ = evaluate(model, vocab, dev)
@@ -167,7 +171,7 @@ def main():
     torch.save({"state_dict": model.state_dict(), "config": vars(config), "averaged_epochs": epochs,
                 "history": history, "dev_bleu": bleu, "dev_chrf": chrf,
                 "train_seconds": time.time() - start, "parameters": n_params},
-               os.path.join(CKPT, "final.pt"))
+               os.path.join(ckpt_dir, "final.pt"))
     print(json.dumps({"final_dev_bleu": bleu, "final_dev_chrf": chrf, "averaged_epochs": epochs}), flush=True)
 
 

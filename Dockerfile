@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Azure Functions host + .NET 10 isolated worker, as `func kubernetes deploy` would build it.
+# The model is NOT in the image: the app pulls it from blob storage (container `models`) on first use.
+# Checked offline by FunctionApp.Tests/Infra/DockerfileTests.cs (no Docker engine in CI).
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Restore first so the layer is reused while only sources change.
+COPY Directory.Build.props host.json local.settings.sample.json ./
+COPY FunctionApp/FunctionApp.csproj FunctionApp/
+RUN dotnet restore FunctionApp/FunctionApp.csproj -r linux-x64
+COPY FunctionApp/ FunctionApp/
+RUN dotnet publish FunctionApp/FunctionApp.csproj -c Release -r linux-x64 --self-contained false -o /home/site/wwwroot
+
+FROM mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0
+ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
+    AzureFunctionsJobHost__Logging__Console__IsEnabled=true \
+    ASPNETCORE_URLS=http://+:8080
+COPY --from=build /home/site/wwwroot /home/site/wwwroot
+# The host runs as a non-root user (a numeric id, so Kubernetes can verify runAsNonRoot). It listens on
+# 8080 because only root may bind ports below 1024. /home/data and /home/LogFiles are the host's
+# writable folders; /cache is where the Kubernetes manifests point Models__CacheDirectory.
+RUN mkdir -p /home/data /home/LogFiles /cache/models \
+    && chown -R 10001:10001 /home/data /home/LogFiles /cache
+USER 10001:10001
+EXPOSE 8080
+# Health probe (anonymous HTTP function): GET /api/health

@@ -1,0 +1,73 @@
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests.Translation;
+
+/// <summary>The engine held to implementations nobody here wrote (transformers.js) or that share no code with it
+/// (PyTorch), on all 500 dev sentences of the shipped model.</summary>
+[Collection(ShippedModelCollection.Name)]
+public sealed class ReferenceParityTests(ShippedModelFixture model)
+{
+    [Fact]
+    public void Source_ids_match_transformersjs_on_every_dev_sentence()
+    {
+        Assert.Equal(500, model.Greedy.Count);
+        var mismatches = model.Greedy
+            .Where(c => !model.Translator.Tokenizer.Encode(c.Source).SequenceEqual(c.SourceIds!))
+            .Select(c => c.Source)
+            .ToArray();
+        Assert.Empty(mismatches);
+    }
+
+    [Fact]
+    public void Source_pieces_match_spm_encode_on_every_dev_sentence()
+    {
+        var sources = File.ReadLines(RepoPaths.DevSet).Select(l => l.Split('\t')[0]).ToArray();
+        var expected = File.ReadAllLines(Path.Combine(RepoPaths.Fixtures, "spm-pieces.txt"));
+        Assert.Equal(sources.Length, expected.Length);
+        for (int i = 0; i < sources.Length; i++)
+        {
+            Assert.Equal(expected[i], string.Join(' ', model.Translator.Tokenizer.Pieces(sources[i])));
+        }
+    }
+
+    [Fact]
+    public async Task Greedy_at_batch_one_matches_transformersjs_on_every_dev_sentence()
+    {
+        var mismatches = new List<string>();
+        foreach (var c in model.Greedy)
+        {
+            var result = await model.Translator.TranslateAsync([c.Source], new TranslationOptions { Beams = 1 });
+            var t = result.Translations[0];
+            if (!t.OutputIds.SequenceEqual(c.Ids) || t.Text != c.Translation)
+            {
+                mismatches.Add($"{c.Index}: {c.Source}");
+            }
+        }
+
+        Assert.Empty(mismatches);
+    }
+
+    [Fact]
+    public async Task Greedy_batched_with_padding_matches_transformersjs_on_every_dev_sentence()
+    {
+        // Input order, not length order: every batch mixes lengths, so most rows are padded.
+        var result = await model.Translator.TranslateAsync(model.Greedy.Select(c => c.Source).ToArray(), new TranslationOptions { Beams = 1 });
+        var mismatches = model.Greedy
+            .Where((c, i) => !result.Translations[i].OutputIds.SequenceEqual(c.Ids))
+            .Select(c => $"{c.Index}: {c.Source}")
+            .ToArray();
+        Assert.Empty(mismatches);
+    }
+
+    [Fact]
+    public async Task Beam_four_matches_the_pytorch_beam_search_on_every_dev_sentence()
+    {
+        Assert.Equal(500, model.Beam4.Count);
+        var result = await model.Translator.TranslateAsync(model.Beam4.Select(c => c.Source).ToArray(), new TranslationOptions { Beams = 4 });
+        var mismatches = model.Beam4
+            .Where((c, i) => !result.Translations[i].OutputIds.SequenceEqual(c.Ids))
+            .Select(c => $"{c.Index}: {c.Source}")
+            .ToArray();
+        Assert.Empty(mismatches);
+    }
+}

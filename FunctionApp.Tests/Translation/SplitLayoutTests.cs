@@ -1,0 +1,33 @@
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests.Translation;
+
+/// <summary>Older Optimum exports have decoder_model.onnx + decoder_with_past_model.onnx and no merged decoder. A
+/// micro model exported in that layout by the same scripts is held to PyTorch greedy decoding of its checkpoint.</summary>
+public sealed class SplitLayoutTests
+{
+    private static readonly string Folder = Path.Combine(RepoPaths.Fixtures, "marian-micro-split");
+
+    [Fact]
+    public void Split_folder_is_read_as_decoder_plus_decoder_with_past()
+    {
+        var folder = MarianModelFolder.Read(Folder);
+        Assert.Null(folder.MergedDecoderPath);
+        Assert.EndsWith("decoder_model.onnx", folder.DecoderPath);
+        Assert.EndsWith("decoder_with_past_model.onnx", folder.DecoderWithPastPath);
+    }
+
+    [Fact]
+    public async Task Split_decoders_match_pytorch_greedy_alone_and_batched()
+    {
+        var reference = ReferenceCase.Read("pytorch-greedy.jsonl", Folder);
+        using var translator = MarianTranslator.Load("micro", Folder);
+        var batched = await translator.TranslateAsync(reference.Select(c => c.Source).ToArray(), new TranslationOptions { Beams = 1 });
+        for (int i = 0; i < reference.Count; i++)
+        {
+            var alone = await translator.TranslateAsync([reference[i].Source], new TranslationOptions { Beams = 1 });
+            Assert.Equal(reference[i].Ids, alone.Translations[0].OutputIds);
+            Assert.Equal(reference[i].Ids, batched.Translations[i].OutputIds);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests.Translation;
+
+public sealed class TextSegmenterTests
+{
+    private static string[] Sentences(string text) =>
+        TextSegmenter.Split(text).Where(p => p.IsSentence).Select(p => p.Text).ToArray();
+
+    [Fact]
+    public void Splits_after_sentence_punctuation_followed_by_space() =>
+        Assert.Equal(["Hi there.", "How are you?", "\"Fine!\""], Sentences("Hi there. How are you? \"Fine!\""));
+
+    [Fact]
+    public void Chinese_punctuation_ends_a_sentence_without_a_space() =>
+        Assert.Equal(["你好。", "你呢？"], Sentences("你好。你呢？"));
+
+    [Fact]
+    public void Decimal_points_and_urls_do_not_split() =>
+        Assert.Equal(["It costs 3.50 at example.com today."], Sentences("It costs 3.50 at example.com today."));
+
+    [Fact]
+    public void Lines_are_sentences_of_their_own() =>
+        Assert.Equal(["Title", "Body text"], Sentences("Title\nBody text"));
+
+    [Fact]
+    public void Join_keeps_line_breaks_and_drops_spaces_after_cjk()
+    {
+        var parts = TextSegmenter.Split("  One. Two.\n\nThree.  ");
+        Assert.Equal("一。二。\n\n三。", TextSegmenter.Join(parts, ["一。", "二。", "三。"]));
+        Assert.Equal("A. B.\n\nC.", TextSegmenter.Join(parts, ["A.", "B.", "C."]));
+    }
+
+    [Theory]
+    [InlineData("a\tb", "a b")]
+    [InlineData("a\r\nb\rc", "a\nb\nc")]
+    [InlineData("a\u0000b\u009fc", "abc")]
+    [InlineData("x\ud800y", "x\ufffdy")]
+    [InlineData("ok 😀", "ok 😀")]
+    public void Clean_removes_what_the_model_must_not_see(string input, string expected) =>
+        Assert.Equal(expected, TextSegmenter.Clean(input));
+}

@@ -1,0 +1,123 @@
+using Microsoft.ML.OnnxRuntime;
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests.Translation;
+
+[Collection(ShippedModelCollection.Name)]
+public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
+{
+    private MarianTranslator Translator => model.Translator;
+
+    [Fact]
+    public void Shipped_encoder_loads_in_onnx_runtime_and_returns_one_d_model_vector_per_token()
+    {
+        using var session = new InferenceSession(Path.Combine(RepoPaths.ShippedModel, "onnx", "encoder_model.onnx"));
+        long[] ids = [10, 20, 30, 0];
+        using var input = OrtValue.CreateTensorValueFromMemory(ids, [1, 4]);
+        using var mask = OrtValue.CreateTensorValueFromMemory(new long[] { 1, 1, 1, 1 }, [1, 4]);
+        using var outputs = session.Run(new RunOptions(), ["input_ids", "attention_mask"], [input, mask], ["last_hidden_state"]);
+        Assert.Equal([1L, 4L, 256L], outputs[0].GetTensorTypeAndShape().Shape);
+    }
+
+    [Fact]
+    public async Task Simple_sentences_become_chinese()
+    {
+        var result = await Translator.TranslateAsync(["I love you.", "Where is the station?"], TranslationOptions.Default);
+        Assert.All(result.Translations, t => Assert.Contains(t.Text, c => c >= '\u4e00' && c <= '\u9fff'));
+        Assert.All(result.Translations, t => Assert.True(t.InputTokens > 2 && t.OutputTokens > 1));
+        Assert.True(result.OnnxRuntime > TimeSpan.Zero && result.OnnxRuntime <= result.Elapsed);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("\n\t\r\n")]
+    [InlineData("\u0001\u0002\u007f")]
+    public async Task Empty_or_blank_text_translates_to_empty_without_running_the_model(string text)
+    {
+        var result = await Translator.TranslateAsync([text], TranslationOptions.Default);
+        Assert.Equal(new ServerlessInference.Translation.Translation("", 0, 0, []).Text, result.Translations[0].Text);
+        Assert.Equal(0, result.Translations[0].InputTokens);
+        Assert.Equal(0, result.Translations[0].OutputTokens);
+    }
+
+    [Theory]
+    [InlineData("I like 😀 and ☃.")]
+    [InlineData("Tom\u0000 is\u0007 here.")]
+    [InlineData("Lone \ud800 surrogate and \udc00 another.")]
+    [InlineData("Ω≈ç√∫ ฿ ᚠ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢")]
+    public async Task Odd_characters_still_translate(string text)
+    {
+        var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1 });
+        Assert.NotEmpty(result.Translations[0].Text);
+    }
+
+    [Fact]
+    public void Characters_the_vocabulary_lacks_become_unk()
+    {
+        var ids = Translator.Tokenizer.Encode("😀");
+        Assert.Contains(Translator.Tokenizer.UnkId, ids);
+        Assert.Equal(Translator.Tokenizer.EosId, ids[^1]);
+    }
+
+    [Fact]
+    public async Task Hundred_kilobytes_without_sentence_breaks_is_cut_into_model_sized_pieces()
+    {
+        var text = string.Concat(Enumerable.Repeat("tom likes apples and ", 5000)); // 105 kB, one "sentence"
+        var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1, MaxNewTokens = 4 });
+        var t = result.Translations[0];
+        Assert.True(t.InputTokens > 10 * Translator.MaxInputTokens);
+        int pieces = (int)Math.Ceiling((t.InputTokens - 1.0) / (Translator.MaxInputTokens - 1));
+        Assert.InRange(t.OutputTokens, pieces, 4 * (pieces + 2));
+    }
+
+    [Fact]
+    public async Task Sentences_of_a_text_are_translated_separately_and_paragraphs_are_kept()
+    {
+        var result = await Translator.TranslateAsync(["I am happy. You are sad.\n\nHe is tall."], new TranslationOptions { Beams = 1 });
+        var separate = await Translator.TranslateAsync(["I am happy.", "You are sad.", "He is tall."], new TranslationOptions { Beams = 1 });
+        var s = separate.Translations.Select(t => t.Text).ToArray();
+        Assert.Equal($"{s[0]}{s[1]}\n\n{s[2]}", result.Translations[0].Text);
+    }
+
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(99, null)]
+    [InlineData(1, 0)]
+    [InlineData(1, 100000)]
+    public async Task Out_of_range_options_are_rejected_with_a_clear_message(int beams, int? maxNewTokens)
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Translator.TranslateAsync(["Hi."], new TranslationOptions { Beams = beams, MaxNewTokens = maxNewTokens }));
+        Assert.Contains(maxNewTokens is null ? "beams" : "maxNewTokens", e.Message);
+    }
+
+    [Fact]
+    public async Task Max_new_tokens_caps_the_output_and_ends_it_with_eos()
+    {
+        var result = await Translator.TranslateAsync(["This is a rather long sentence that needs many tokens to translate."],
+            new TranslationOptions { Beams = 1, MaxNewTokens = 3 });
+        var ids = result.Translations[0].OutputIds;
+        Assert.InRange(ids.Count, 1, 3);
+        Assert.Equal(Translator.Tokenizer.EosId, ids[^1]);
+    }
+
+    [Fact]
+    public async Task Concurrent_callers_share_the_sessions_and_get_the_same_results_as_one_caller()
+    {
+        var texts = model.Greedy.Take(40).Select(c => c.Source).ToArray();
+        var alone = await Translator.TranslateAsync(texts, new TranslationOptions { Beams = 2 });
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            Translator.TranslateAsync(texts, new TranslationOptions { Beams = 2 })));
+        Assert.All(concurrent, r => Assert.Equal(alone.Translations.Select(t => t.Text), r.Translations.Select(t => t.Text)));
+    }
+
+    [Fact]
+    public async Task A_cancelled_call_stops_with_operation_cancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            Translator.TranslateAsync(["Hello."], TranslationOptions.Default, cts.Token));
+    }
+}

@@ -1,0 +1,214 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace ServerlessInference.Translation;
+
+/// <summary>Resolved settings for one generate call.</summary>
+internal sealed record GenerationSettings(int Beams, int MaxNewTokens, double LengthPenalty, bool EarlyStopping);
+
+/// <summary>
+/// Greedy and beam search over <see cref="MarianOnnxModel"/> with the key/value cache kept in ONNX Runtime's own
+/// buffers: each step's present.* outputs are fed back as past_key_values.* without passing through managed arrays.
+/// Semantics follow transformers' generate: decoding starts from the decoder start token, the bad-words ids (pad)
+/// are never emitted, eos is forced at the length limit, and every sequence of a batch finishes on its own.
+/// Finished sequences leave the batch (their cache rows are dropped) so they cost nothing further.
+/// </summary>
+internal sealed class MarianGenerator(MarianOnnxModel model)
+{
+    private readonly GenerationDefaults _defaults = model.Folder.Generation;
+
+    /// <summary>Generated ids for each source (eos included, start token excluded), in input order.</summary>
+    public int[][] Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, RunOptions run, ref long onnxTicks)
+    {
+        if (sources.Count == 0)
+        {
+            return [];
+        }
+
+        int beams = settings.Beams;
+        int batch = sources.Count;
+        int srcLen = sources.Max(s => s.Length);
+        var ids = new long[batch * srcLen];
+        var mask = new long[batch * srcLen];
+        Array.Fill(ids, _defaults.PadTokenId);
+        for (int b = 0; b < batch; b++)
+        {
+            for (int t = 0; t < sources[b].Length; t++)
+            {
+                ids[b * srcLen + t] = sources[b][t];
+                mask[b * srcLen + t] = 1;
+            }
+        }
+
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [batch, srcLen]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [batch, srcLen]);
+        var hidden = model.Encode(idsValue, maskValue, run, ref onnxTicks);
+
+        // Each beam is a row of its own: rows b*beams .. b*beams+beams-1 belong to source b.
+        var rowMask = beams == 1 ? mask : RepeatRows(mask, srcLen, beams);
+        if (beams > 1)
+        {
+            using var single = hidden;
+            hidden = GatherRows<float>(single, Enumerable.Range(0, batch * beams).Select(r => r / beams).ToArray());
+        }
+
+        var search = beams == 1
+            ? (ISearch)new GreedySearch(batch, _defaults)
+            : new BeamSearch(batch, beams, settings, _defaults);
+        using var state = new DecodeState(hidden, rowMask, srcLen);
+        int maxNew = settings.MaxNewTokens;
+        var tokens = search.StartTokens();
+        using var useCacheFalse = model.IsMerged ? OrtValue.CreateTensorValueFromMemory(new[] { false }, [1]) : null;
+        using var useCacheTrue = model.IsMerged ? OrtValue.CreateTensorValueFromMemory(new[] { true }, [1]) : null;
+        for (int step = 0; step < maxNew && tokens.Length > 0; step++)
+        {
+            using var input = OrtValue.CreateTensorValueFromMemory(tokens, [tokens.Length, 1]);
+            DecoderStep output;
+            if (step == 0)
+            {
+                using var emptyPast = model.IsMerged
+                    ? OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float,
+                        [tokens.Length, model.Folder.DecoderHeads, 0, model.Folder.HeadDim])
+                    : null;
+                output = model.DecodeFirst(input, state.MaskValue, state.Hidden, emptyPast, useCacheFalse, run, ref onnxTicks);
+                state.EncoderKv = output.EncoderKv;
+            }
+            else
+            {
+                output = model.DecodeNext(input, state.MaskValue, state.Hidden, state.DecoderKv!, state.EncoderKv!,
+                    useCacheTrue, run, ref onnxTicks);
+            }
+
+            state.ReplaceDecoderKv(output.DecoderKv);
+            using (output.Logits)
+            {
+                bool forceEos = step == maxNew - 1 && _defaults.ForcedEosTokenId is not null;
+                var logits = output.Logits.GetTensorDataAsSpan<float>();
+                var keep = search.Step(logits, model.Folder.VocabSize, forceEos, step);
+                if (keep is not null)
+                {
+                    state.Keep(keep);
+                }
+            }
+
+            tokens = search.NextTokens();
+        }
+
+        return search.Results(maxNew);
+    }
+
+    private static long[] RepeatRows(long[] source, int rowLength, int times)
+    {
+        int rows = source.Length / rowLength;
+        var result = new long[source.Length * times];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int k = 0; k < times; k++)
+            {
+                Array.Copy(source, r * rowLength, result, (r * times + k) * rowLength, rowLength);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A new tensor made of the given rows (first dimension) of <paramref name="source"/>: one native
+    /// memory copy per row, used to reorder beams and to drop finished sequences.</summary>
+    internal static OrtValue GatherRows<T>(OrtValue source, int[] rows) where T : unmanaged
+    {
+        var info = source.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        long rowSize = info.ElementCount / shape[0];
+        shape[0] = rows.Length;
+        var result = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, info.ElementDataType, shape);
+        var from = source.GetTensorDataAsSpan<T>();
+        var to = result.GetTensorMutableDataAsSpan<T>();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            from.Slice((int)(rows[i] * rowSize), (int)rowSize).CopyTo(to.Slice((int)(i * rowSize), (int)rowSize));
+        }
+
+        return result;
+    }
+
+    /// <summary>The per-row tensors of a running batch; rows are dropped or reordered as the search asks.</summary>
+    private sealed class DecodeState(OrtValue hidden, long[] mask, int srcLen) : IDisposable
+    {
+        private long[] _mask = mask;
+        public OrtValue Hidden { get; private set; } = hidden;
+        public OrtValue MaskValue { get; private set; } = OrtValue.CreateTensorValueFromMemory(mask, [mask.Length / srcLen, srcLen]);
+        public OrtValue[]? DecoderKv { get; private set; }
+        public OrtValue[]? EncoderKv { get; set; }
+
+        public void ReplaceDecoderKv(OrtValue[] kv)
+        {
+            DisposeAll(DecoderKv);
+            DecoderKv = kv;
+        }
+
+        /// <summary>Keep only <paramref name="rows"/>, in that order (beam reordering and finished rows leaving).</summary>
+        public void Keep(int[] rows)
+        {
+            bool identity = rows.Length == _mask.Length / srcLen && rows.Select((r, i) => r == i).All(x => x);
+            if (identity)
+            {
+                return;
+            }
+
+            // Beam reordering only permutes beams within a source, whose encoder rows are identical, so the
+            // encoder-side tensors need to change only when rows leave.
+            int currentRows = _mask.Length / srcLen;
+            bool sameSources = rows.Length == currentRows;
+            DecoderKv = Gather(DecoderKv!, rows);
+            if (!sameSources)
+            {
+                EncoderKv = Gather(EncoderKv!, rows);
+                var hidden = GatherRows<float>(Hidden, rows);
+                Hidden.Dispose();
+                Hidden = hidden;
+                var mask = new long[rows.Length * srcLen];
+                for (int i = 0; i < rows.Length; i++)
+                {
+                    Array.Copy(_mask, rows[i] * srcLen, mask, i * srcLen, srcLen);
+                }
+
+                _mask = mask;
+                MaskValue.Dispose();
+                MaskValue = OrtValue.CreateTensorValueFromMemory(mask, [rows.Length, srcLen]);
+            }
+        }
+
+        private static OrtValue[] Gather(OrtValue[] values, int[] rows)
+        {
+            var result = new OrtValue[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                result[i] = GatherRows<float>(values[i], rows);
+                values[i].Dispose();
+            }
+
+            return result;
+        }
+
+        private static void DisposeAll(OrtValue[]? values)
+        {
+            if (values is null)
+            {
+                return;
+            }
+
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+        }
+
+        public void Dispose()
+        {
+            Hidden.Dispose();
+            MaskValue.Dispose();
+            DisposeAll(DecoderKv);
+            DisposeAll(EncoderKv);
+        }
+    }
+}

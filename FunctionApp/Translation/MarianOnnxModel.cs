@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+
+namespace ServerlessInference.Translation;
+
+/// <summary>ONNX Runtime settings for a model's sessions.</summary>
+public sealed record MarianSessionOptions
+{
+    public static MarianSessionOptions Default { get; } = new();
+
+    /// <summary>Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    internal SessionOptions Create()
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableCpuMemArena = true,
+            EnableMemoryPattern = true,
+            InterOpNumThreads = 1,
+        };
+        if (IntraOpThreads > 0)
+        {
+            options.IntraOpNumThreads = IntraOpThreads;
+        }
+
+        return options;
+    }
+}
+
+/// <summary>
+/// The encoder and decoder sessions of one model, created once and shared by concurrent callers (InferenceSession.Run
+/// is thread-safe). Hides whether the folder has a merged decoder or the decoder + decoder-with-past pair.
+/// </summary>
+internal sealed class MarianOnnxModel : IDisposable
+{
+    private readonly InferenceSession _encoder;
+    private readonly InferenceSession _decoder;          // merged, or the no-past decoder
+    private readonly InferenceSession? _decoderWithPast; // only in the split layout
+    private readonly string[] _firstInputNames;
+    private readonly string[] _nextInputNames;
+    private readonly string[] _firstOutputNames;
+    private readonly string[] _nextOutputNames;
+    private readonly int _layers;
+
+    public MarianModelFolder Folder { get; }
+    public bool IsMerged => _decoderWithPast is null;
+
+    public MarianOnnxModel(MarianModelFolder folder, MarianSessionOptions options)
+    {
+        Folder = folder;
+        _layers = folder.DecoderLayers;
+        using var sessionOptions = options.Create();
+        var created = new List<InferenceSession>();
+        try
+        {
+            _encoder = Open(folder.EncoderPath, sessionOptions, created);
+            if (folder.MergedDecoderPath is { } merged)
+            {
+                _decoder = Open(merged, sessionOptions, created);
+            }
+            else
+            {
+                _decoder = Open(folder.DecoderPath!, sessionOptions, created);
+                _decoderWithPast = Open(folder.DecoderWithPastPath!, sessionOptions, created);
+            }
+        }
+        catch
+        {
+            foreach (var s in created)
+            {
+                s.Dispose();
+            }
+
+            throw;
+        }
+
+        string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
+        var past = KvNames("past_key_values", "decoder").Concat(KvNames("past_key_values", "encoder")).ToArray();
+        _firstInputNames = IsMerged ? [.. common, .. past, "use_cache_branch"] : common;
+        _nextInputNames = IsMerged ? [.. common, .. past, "use_cache_branch"] : [.. common, .. past];
+        _firstOutputNames = ["logits", .. KvNames("present", "decoder"), .. KvNames("present", "encoder")];
+        _nextOutputNames = ["logits", .. KvNames("present", "decoder")];
+        CheckNames(_encoder, ["input_ids", "attention_mask"], ["last_hidden_state"], folder.EncoderPath);
+        CheckNames(_decoder, _firstInputNames, _firstOutputNames, folder.MergedDecoderPath ?? folder.DecoderPath!);
+        if (_decoderWithPast is not null)
+        {
+            CheckNames(_decoderWithPast, _nextInputNames, _nextOutputNames, folder.DecoderWithPastPath!);
+        }
+    }
+
+    private static InferenceSession Open(string path, SessionOptions options, List<InferenceSession> created)
+    {
+        try
+        {
+            var session = new InferenceSession(path, options);
+            created.Add(session);
+            return session;
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException($"{Path.GetFileName(path)} could not be loaded by ONNX Runtime: {e.Message}", e);
+        }
+    }
+
+    private static void CheckNames(InferenceSession session, IEnumerable<string> inputs, IEnumerable<string> outputs, string path)
+    {
+        var missingIn = inputs.Where(n => !session.InputMetadata.ContainsKey(n)).ToArray();
+        var missingOut = outputs.Where(n => !session.OutputMetadata.ContainsKey(n)).ToArray();
+        if (missingIn.Length > 0 || missingOut.Length > 0)
+        {
+            throw new ModelFormatException(
+                $"{Path.GetFileName(path)} is not an Optimum Marian export: missing " +
+                string.Join(", ", missingIn.Select(n => $"input '{n}'").Concat(missingOut.Select(n => $"output '{n}'"))) + ".");
+        }
+    }
+
+    private IEnumerable<string> KvNames(string prefix, string part) =>
+        Enumerable.Range(0, _layers).SelectMany(i => new[] { $"{prefix}.{i}.{part}.key", $"{prefix}.{i}.{part}.value" });
+
+    /// <summary>Runs the encoder; the caller owns the returned last_hidden_state.</summary>
+    public OrtValue Encode(OrtValue inputIds, OrtValue attentionMask, RunOptions run, ref long onnxTicks)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var outputs = _encoder.Run(run, ["input_ids", "attention_mask"], [inputIds, attentionMask], ["last_hidden_state"]);
+        onnxTicks += Stopwatch.GetTimestamp() - start;
+        return outputs[0];
+    }
+
+    /// <summary>
+    /// First decoder step (no cache). Returns logits and the full cache: the caller owns both.
+    /// <paramref name="emptyPast"/> supplies zero-length past tensors for the merged decoder's unused branch inputs.
+    /// </summary>
+    public DecoderStep DecodeFirst(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue? emptyPast,
+        OrtValue? useCacheFalse, RunOptions run, ref long onnxTicks)
+    {
+        var inputs = new List<OrtValue>(_firstInputNames.Length) { inputIds, encoderMask, encoderHidden };
+        if (IsMerged)
+        {
+            for (int i = 0; i < 4 * _layers; i++)
+            {
+                inputs.Add(emptyPast!);
+            }
+
+            inputs.Add(useCacheFalse!);
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        var outputs = _decoder.Run(run, _firstInputNames, inputs, _firstOutputNames);
+        onnxTicks += Stopwatch.GetTimestamp() - start;
+        var decoderKv = new OrtValue[2 * _layers];
+        var encoderKv = new OrtValue[2 * _layers];
+        for (int i = 0; i < 2 * _layers; i++)
+        {
+            decoderKv[i] = outputs[1 + i];
+            encoderKv[i] = outputs[1 + 2 * _layers + i];
+        }
+
+        return new DecoderStep(outputs[0], decoderKv, encoderKv);
+    }
+
+    /// <summary>A step with the cache. Returns logits and the grown self-attention cache (caller owns them); the
+    /// cross-attention cache does not change after the first step, so the merged decoder's copy of it is dropped.</summary>
+    public DecoderStep DecodeNext(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue[] decoderKv,
+        OrtValue[] encoderKv, OrtValue? useCacheTrue, RunOptions run, ref long onnxTicks)
+    {
+        var inputs = new List<OrtValue>(_nextInputNames.Length) { inputIds, encoderMask, encoderHidden };
+        inputs.AddRange(decoderKv);
+        inputs.AddRange(encoderKv);
+        if (IsMerged)
+        {
+            inputs.Add(useCacheTrue!);
+        }
+
+        var session = _decoderWithPast ?? _decoder;
+        var start = Stopwatch.GetTimestamp();
+        var outputs = session.Run(run, _nextInputNames, inputs, _nextOutputNames);
+        onnxTicks += Stopwatch.GetTimestamp() - start;
+        var newKv = new OrtValue[2 * _layers];
+        for (int i = 0; i < newKv.Length; i++)
+        {
+            newKv[i] = outputs[1 + i];
+        }
+
+        return new DecoderStep(outputs[0], newKv, null);
+    }
+
+    public void Dispose()
+    {
+        _encoder.Dispose();
+        _decoder.Dispose();
+        _decoderWithPast?.Dispose();
+    }
+}
+
+/// <summary>What one decoder Run returns; the holder disposes what it does not hand on.</summary>
+internal sealed record DecoderStep(OrtValue Logits, OrtValue[] DecoderKv, OrtValue[]? EncoderKv);

@@ -1,0 +1,353 @@
+namespace ServerlessInference.Translation;
+
+/// <summary>One decoding strategy's bookkeeping; the generator owns the tensors, the search owns the tokens.</summary>
+internal interface ISearch
+{
+    long[] StartTokens();
+
+    /// <summary>Consumes this step's logits ([rows, 1, vocab]) and returns the rows to carry into the next step, in
+    /// order (null: all rows, unchanged).</summary>
+    int[]? Step(ReadOnlySpan<float> logits, int vocab, bool forceEos, int step);
+
+    /// <summary>The tokens the carried rows feed into the next step.</summary>
+    long[] NextTokens();
+
+    int[][] Results(int maxNew);
+}
+
+/// <summary>Greedy: the most likely allowed token (lowest id on ties, like argmax); rows leave at eos.</summary>
+internal sealed class GreedySearch : ISearch
+{
+    private readonly GenerationDefaults _g;
+    private readonly List<int>[] _outputs;
+    private int[] _active;
+    private long[] _next;
+
+    public GreedySearch(int batch, GenerationDefaults defaults)
+    {
+        _g = defaults;
+        _outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
+        _active = Enumerable.Range(0, batch).ToArray();
+        _next = Enumerable.Repeat((long)defaults.DecoderStartTokenId, batch).ToArray();
+    }
+
+    public long[] StartTokens() => _next;
+
+    public int[]? Step(ReadOnlySpan<float> logits, int vocab, bool forceEos, int step)
+    {
+        var keep = new List<int>(_active.Length);
+        var next = new List<long>(_active.Length);
+        for (int r = 0; r < _active.Length; r++)
+        {
+            int token = forceEos ? _g.ForcedEosTokenId!.Value : Sampling.ArgMax(logits.Slice(r * vocab, vocab), _g.BadTokenIds);
+            _outputs[_active[r]].Add(token);
+            if (token != _g.EosTokenId)
+            {
+                keep.Add(r);
+                next.Add(token);
+            }
+        }
+
+        bool unchanged = keep.Count == _active.Length;
+        _active = keep.Select(r => _active[r]).ToArray();
+        _next = next.ToArray();
+        return unchanged ? null : keep.ToArray();
+    }
+
+    public long[] NextTokens() => _next;
+
+    public int[][] Results(int maxNew) => _outputs.Select(o => o.ToArray()).ToArray();
+}
+
+/// <summary>
+/// Beam search as transformers' BeamSearchScorer does it, per source: scores are sums of float32 log-probabilities;
+/// each step takes the 2·beams best (beam, token) candidates; a candidate ending in eos among the first `beams`
+/// becomes a finished hypothesis scored sum / length^penalty (length = generated tokens, eos included); a source is
+/// done when `beams` hypotheses are finished and no running beam can beat the worst of them (or at once with
+/// early stopping). models/training/beam_reference.py implements the same rules in PyTorch.
+/// </summary>
+internal sealed class BeamSearch : ISearch
+{
+    private readonly int _beams;
+    private readonly GenerationSettings _settings;
+    private readonly GenerationDefaults _g;
+    private readonly Source[] _sources;
+    private List<int> _active; // source indices, each with `_beams` consecutive rows
+    private long[] _next;
+
+    private sealed class Source(int beams)
+    {
+        public float[] Scores = new float[beams];
+        public List<int>[] Tokens = Enumerable.Range(0, beams).Select(_ => new List<int>()).ToArray();
+        public List<(float Score, int[] Tokens)> Finished = [];
+        public bool Done;
+    }
+
+    public BeamSearch(int batch, int beams, GenerationSettings settings, GenerationDefaults defaults)
+    {
+        _beams = beams;
+        _settings = settings;
+        _g = defaults;
+        _sources = Enumerable.Range(0, batch).Select(_ => new Source(beams)).ToArray();
+        foreach (var s in _sources)
+        {
+            // Only the first beam is live at the start, or all beams would pick the same tokens.
+            for (int k = 1; k < beams; k++)
+            {
+                s.Scores[k] = -1e9f;
+            }
+        }
+
+        _active = Enumerable.Range(0, batch).ToList();
+        _next = Enumerable.Repeat((long)defaults.DecoderStartTokenId, batch * beams).ToArray();
+    }
+
+    public long[] StartTokens() => _next;
+
+    public int[]? Step(ReadOnlySpan<float> logits, int vocab, bool forceEos, int step)
+    {
+        int k2 = 2 * _beams;
+        var keep = new List<int>(_active.Count * _beams);
+        var next = new List<long>(_active.Count * _beams);
+        var stillActive = new List<int>(_active.Count);
+        var logProbs = new float[vocab];
+        var candScores = new float[k2];
+        var candIds = new int[k2];
+        for (int a = 0; a < _active.Count; a++)
+        {
+            var src = _sources[_active[a]];
+            int baseRow = a * _beams;
+            int filled = 0;
+            for (int k = 0; k < _beams; k++)
+            {
+                Sampling.LogSoftmax(logits.Slice((baseRow + k) * vocab, vocab), logProbs);
+                foreach (var bad in _g.BadTokenIds)
+                {
+                    logProbs[bad] = float.NegativeInfinity;
+                }
+
+                if (forceEos)
+                {
+                    int eos = _g.ForcedEosTokenId!.Value;
+                    float keepEos = logProbs[eos];
+                    Array.Fill(logProbs, float.NegativeInfinity);
+                    logProbs[eos] = keepEos == float.NegativeInfinity ? 0 : keepEos;
+                }
+
+                float beamScore = src.Scores[k];
+                for (int v = 0; v < vocab; v++)
+                {
+                    float score = beamScore + logProbs[v];
+                    filled = Sampling.TopKInsert(candScores, candIds, filled, score, k * vocab + v);
+                }
+            }
+
+            // Walk the candidates best first: eos among the first `beams` finishes a hypothesis; others continue.
+            var newScores = new float[_beams];
+            var newTokens = new List<int>[_beams];
+            var fromBeam = new int[_beams];
+            int taken = 0;
+            for (int rank = 0; rank < filled && taken < _beams; rank++)
+            {
+                int beam = candIds[rank] / vocab;
+                int token = candIds[rank] % vocab;
+                if (token == _g.EosTokenId)
+                {
+                    if (rank < _beams && candScores[rank] != float.NegativeInfinity)
+                    {
+                        var tokens = new List<int>(src.Tokens[beam]) { token };
+                        AddHypothesis(src, candScores[rank], tokens);
+                    }
+
+                    continue;
+                }
+
+                newScores[taken] = candScores[rank];
+                newTokens[taken] = new List<int>(src.Tokens[beam]) { token };
+                fromBeam[taken] = beam;
+                taken++;
+            }
+
+            src.Scores = newScores;
+            src.Tokens = newTokens;
+            src.Done = taken < _beams || IsDone(src, candScores[0], step + 1);
+            if (src.Done)
+            {
+                continue;
+            }
+
+            stillActive.Add(_active[a]);
+            for (int j = 0; j < _beams; j++)
+            {
+                keep.Add(baseRow + fromBeam[j]);
+                next.Add(newTokens[j][^1]);
+            }
+        }
+
+        _active = stillActive;
+        _next = next.ToArray();
+        return keep.ToArray();
+    }
+
+    private void AddHypothesis(Source src, float sumLogProbs, List<int> tokens)
+    {
+        float score = (float)(sumLogProbs / Math.Pow(tokens.Count, _settings.LengthPenalty));
+        if (src.Finished.Count < _beams)
+        {
+            src.Finished.Add((score, tokens.ToArray()));
+            return;
+        }
+
+        int worst = 0;
+        for (int i = 1; i < src.Finished.Count; i++)
+        {
+            if (src.Finished[i].Score < src.Finished[worst].Score)
+            {
+                worst = i;
+            }
+        }
+
+        if (score > src.Finished[worst].Score)
+        {
+            src.Finished[worst] = (score, tokens.ToArray());
+        }
+    }
+
+    private bool IsDone(Source src, float bestSumLogProbs, int generated)
+    {
+        if (src.Finished.Count < _beams)
+        {
+            return false;
+        }
+
+        if (_settings.EarlyStopping)
+        {
+            return true;
+        }
+
+        float worst = src.Finished.Min(h => h.Score);
+        float highestAttainable = (float)(bestSumLogProbs / Math.Pow(generated, _settings.LengthPenalty));
+        return worst >= highestAttainable;
+    }
+
+    public long[] NextTokens() => _next;
+
+    public int[][] Results(int maxNew)
+    {
+        var results = new int[_sources.Length][];
+        for (int i = 0; i < _sources.Length; i++)
+        {
+            var src = _sources[i];
+            if (!src.Done || src.Finished.Count == 0)
+            {
+                // Ran out of length without eos (no forced eos configured): running beams compete as they are.
+                for (int k = 0; k < _beams; k++)
+                {
+                    if (src.Tokens[k] is { } tokens)
+                    {
+                        AddHypothesis(src, src.Scores[k], tokens);
+                    }
+                }
+            }
+
+            if (src.Finished.Count == 0)
+            {
+                results[i] = [];
+                continue;
+            }
+
+            var best = src.Finished[0];
+            foreach (var h in src.Finished)
+            {
+                if (h.Score > best.Score)
+                {
+                    best = h;
+                }
+            }
+
+            results[i] = best.Tokens;
+        }
+
+        return results;
+    }
+}
+
+internal static class Sampling
+{
+    public static int ArgMax(ReadOnlySpan<float> logits, IReadOnlyList<int> banned)
+    {
+        int best = -1;
+        float bestValue = float.NegativeInfinity;
+        for (int v = 0; v < logits.Length; v++)
+        {
+            if (logits[v] > bestValue && !Contains(banned, v))
+            {
+                bestValue = logits[v];
+                best = v;
+            }
+        }
+
+        return best < 0 ? 0 : best;
+    }
+
+    private static bool Contains(IReadOnlyList<int> list, int value)
+    {
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i] == value)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static void LogSoftmax(ReadOnlySpan<float> logits, Span<float> result)
+    {
+        float max = float.NegativeInfinity;
+        foreach (var x in logits)
+        {
+            max = Math.Max(max, x);
+        }
+
+        double sum = 0;
+        foreach (var x in logits)
+        {
+            sum += MathF.Exp(x - max);
+        }
+
+        float logSum = (float)Math.Log(sum);
+        for (int i = 0; i < logits.Length; i++)
+        {
+            result[i] = logits[i] - max - logSum;
+        }
+    }
+
+    /// <summary>Inserts (score, id) into a descending top-k list of capacity scores.Length; returns the new count.
+    /// Equal scores keep the earlier id first, as a stable top-k does.</summary>
+    public static int TopKInsert(float[] scores, int[] ids, int count, float score, int id)
+    {
+        int capacity = scores.Length;
+        if (count == capacity && !(score > scores[capacity - 1]))
+        {
+            return count;
+        }
+
+        int pos = count == capacity ? capacity - 1 : count;
+        while (pos > 0 && score > scores[pos - 1])
+        {
+            if (pos < capacity)
+            {
+                scores[pos] = scores[pos - 1];
+                ids[pos] = ids[pos - 1];
+            }
+
+            pos--;
+        }
+
+        scores[pos] = score;
+        ids[pos] = id;
+        return Math.Min(count + 1, capacity);
+    }
+}

@@ -1,0 +1,137 @@
+// ServerlessInference on Azure Functions Flex Consumption.
+// Deploy: see infra/README.md (scripts/deploy-azure.sh).
+targetScope = 'resourceGroup'
+
+@description('Short name used to derive resource names.')
+@minLength(2)
+@maxLength(12)
+param baseName string = 'slinfer'
+
+param location string = resourceGroup().location
+param tags object = {}
+
+@description('Memory per instance in MB. 2048 fits the ~40 MB fp32 model and its ONNX Runtime sessions.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Upper bound for scale-out.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Always-ready instances for the HTTP trigger group (0 = scale to zero; 1+ cuts cold starts but is billed).')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyHttpInstances int = 0
+
+param modelsContainerName string = 'models'
+param jobsContainerName string = 'jobs'
+param deploymentContainerName string = 'app-package'
+param jobsQueueName string = 'translation-jobs'
+
+@description('Default model; its blobs live under "<name>/" in the models container.')
+param defaultModel string = 'marian-tiny-en-zh'
+
+@description('Optional object id of the user or CI principal that uploads models (deploy script passes the signed-in user).')
+param modelUploaderPrincipalId string = ''
+
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param modelUploaderPrincipalType string = 'User'
+
+@minValue(1)
+param modelsMaxLoaded int = 2
+@minValue(1)
+param translationMaxTexts int = 64
+@minValue(1)
+param translationMaxCharacters int = 20000
+@description('ONNX Runtime intra-op threads (0 = ONNX Runtime default).')
+@minValue(0)
+param translationIntraOpThreads int = 0
+@minValue(1)
+param jobsChunkSize int = 32
+
+var suffix = uniqueString(resourceGroup().id, baseName)
+var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
+var functionAppName = 'func-${baseName}-${suffix}'
+// The queue trigger moves messages that keep failing to "<queue>-poison".
+var queueNames = [jobsQueueName, '${jobsQueueName}-poison']
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: storageAccountName
+    location: location
+    tags: tags
+    modelsContainerName: modelsContainerName
+    jobsContainerName: jobsContainerName
+    deploymentContainerName: deploymentContainerName
+    queueNames: queueNames
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: 'log-${baseName}-${suffix}'
+    applicationInsightsName: 'appi-${baseName}-${suffix}'
+    location: location
+    tags: tags
+  }
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    identityName: 'id-${baseName}-${suffix}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    modelsContainerName: modelsContainerName
+    jobsContainerName: jobsContainerName
+    deploymentContainerName: deploymentContainerName
+    queueNames: queueNames
+    modelUploaderPrincipalId: modelUploaderPrincipalId
+    modelUploaderPrincipalType: modelUploaderPrincipalType
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    planName: 'plan-${baseName}-${suffix}'
+    functionAppName: functionAppName
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    deploymentContainerName: deploymentContainerName
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    appOptions: {
+      Models__Connection: 'AzureWebJobsStorage'
+      Models__Container: modelsContainerName
+      Models__DefaultModel: defaultModel
+      Models__Catalog__0__Name: defaultModel
+      Models__Catalog__0__Prefix: '${defaultModel}/'
+      // Flex instances have a writable, instance-local /tmp.
+      Models__CacheDirectory: '/tmp/models'
+      Models__MaxLoaded: modelsMaxLoaded
+      Translation__MaxTexts: translationMaxTexts
+      Translation__MaxCharacters: translationMaxCharacters
+      Translation__IntraOpThreads: translationIntraOpThreads
+      Jobs__Container: jobsContainerName
+      Jobs__ChunkSize: jobsChunkSize
+    }
+  }
+}
+
+output functionAppName string = functionApp.outputs.name
+output functionAppHostName string = functionApp.outputs.defaultHostName
+output storageAccountName string = storage.outputs.name
+output modelsContainerName string = modelsContainerName
+output deploymentContainerName string = deploymentContainerName

@@ -1,0 +1,10 @@
+using 'main.bicep'
+
+param baseName = 'slinfer'
+param instanceMemoryMB = 2048
+param maximumInstanceCount = 40
+// Set to 1 to keep one warm HTTP instance (billed while idle) and avoid cold starts.
+param alwaysReadyHttpInstances = 0
+param tags = {
+  app: 'serverless-inference'
+}
