@@ -7,13 +7,15 @@ using ServerlessInference.Models;
 using ServerlessInference.Options;
 using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
+using ServerlessInference.Translation;
 
 namespace ServerlessInference;
 
 public static class ServiceCollectionExtensions
 {
-    /// <summary>Everything the functions need except the translator factory and the TelemetryClient, which the host
-    /// (Program.cs) or a test supplies. Shared so tests exercise the same wiring as production.</summary>
+    /// <summary>Everything the functions need except the TelemetryClient, which the host (Program.cs) or a test
+    /// supplies. Shared so tests exercise the same wiring as production; a translator factory registered
+    /// earlier (a test's) wins over the Marian engine.</summary>
     public static IServiceCollection AddServerlessInference(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ModelsOptions>()
@@ -39,6 +41,15 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ITranslatorFactory>(sp =>
+        {
+            var limits = sp.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
+            return new MarianTranslatorFactory(new MarianTranslatorOptions
+            {
+                IntraOpThreads = limits.IntraOpThreads,
+                MaxBeams = limits.MaxBeams,
+            });
+        });
         services.AddSingleton<StorageClientFactory>();
         services.AddSingleton<InferenceTelemetry>();
         services.AddSingleton<ModelCatalog>();

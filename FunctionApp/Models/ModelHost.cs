@@ -112,6 +112,8 @@ public sealed class ModelHost : IDisposable
         catch (Exception ex)
         {
             var (kind, reason) = Describe(ex);
+            // Engine messages name the local cache folder; callers only need to know which model file is wrong.
+            if (directory is not null) reason = reason.Replace(directory, $"<{name}>", StringComparison.Ordinal);
             if (ex is ModelFormatException && directory is not null)
                 store.Invalidate(directory); // the next attempt downloads afresh instead of trusting this copy
             telemetry.Failure(kind, name, reason);
