@@ -43,7 +43,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         string[] texts = ["Hello.", "Good night.", "I am hungry.", "It is raining.", "See you tomorrow."];
 
         var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts }), CancellationToken.None));
-        Assert.Equal(202, submitted.Status);
+        submitted.ShouldBe(202);
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         Assert.Equal($"/api/jobs/{jobId}", submitted.Headers.Location.ToString());
         Assert.Equal(3, submitted.Json.GetProperty("chunksTotal").GetInt32());
@@ -53,7 +53,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
             await functions.ProcessChunk(message, CancellationToken.None);
 
         var status = await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None));
-        Assert.Equal(200, status.Status);
+        status.ShouldBe(200);
         Assert.Equal("completed", status.Json.GetProperty("state").GetString());
         Assert.Equal(3, status.Json.GetProperty("chunksDone").GetInt32());
         Assert.Equal($"{jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
@@ -75,7 +75,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         var functions = app.Function<JobFunctions>();
 
         var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "uploads/input.jsonl" }), CancellationToken.None));
-        Assert.Equal(202, submitted.Status);
+        submitted.ShouldBe(202);
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         foreach (var message in await ReceiveAllAsync(Queue, 2))
             await functions.ProcessChunk(message, CancellationToken.None);
@@ -182,8 +182,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        Assert.Equal(404, (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123abcd", CancellationToken.None))).Status);
-        Assert.Equal(404, (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "..%2Fx", CancellationToken.None))).Status);
+        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123abcd", CancellationToken.None))).ShouldBe(404);
+        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "..%2Fx", CancellationToken.None))).ShouldBe(404);
     }
 
     private static int Chunk(QueueMessage message) =>

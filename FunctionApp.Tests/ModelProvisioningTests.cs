@@ -21,7 +21,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
             Task.Run(() => Http.ExecuteAsync(function.Run(Http.Json(new { text = $"{Sentence} {i}" }), CancellationToken.None)))));
 
-        Assert.All(responses, r => Assert.Equal(200, r.Status));
+        Assert.All(responses, r => r.ShouldBe(200));
         Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
         Assert.Equal(1, app.Factory.Loads);
     }
@@ -34,7 +34,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         var function = app.Function<TranslateFunction>();
 
         var first = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
-        Assert.Equal(503, first.Status);
+        first.ShouldBe(503);
         Assert.Equal("10", first.Headers.RetryAfter.ToString());
         Assert.StartsWith("application/problem+json", first.ContentType);
         Assert.Contains("does not exist", first.Json.GetProperty("detail").GetString());
@@ -46,11 +46,11 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         await ModelUploader.UploadDirectoryAsync(storage.Blobs.GetBlobContainerClient(container), RepositoryPaths.ModelDirectory,
             RepositoryPaths.ModelName + "/");
         var withinBackOff = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
-        Assert.Equal(503, withinBackOff.Status); // the failure is remembered briefly, not retried on every call
+        withinBackOff.ShouldBe(503); // the failure is remembered briefly, not retried on every call
 
         app.Clock.Advance(TimeSpan.FromSeconds(10));
         var retried = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
-        Assert.Equal(200, retried.Status);
+        retried.ShouldBe(200);
         health = await Http.ExecuteAsync(app.Function<HealthFunction>().Run(Http.Request("GET")));
         Assert.Equal("ready", health.Json.GetProperty("models")[0].GetProperty("state").GetString());
     }
@@ -69,7 +69,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         var function = app.Function<TranslateFunction>();
 
         var failed = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
-        Assert.Equal(503, failed.Status);
+        failed.ShouldBe(503);
         var detail = failed.Json.GetProperty("detail").GetString();
         Assert.Contains("encoder_model.onnx", detail);
         Assert.DoesNotContain("   at ", failed.Body);
@@ -79,7 +79,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         await ModelUploader.UploadFileAsync(encoderBlob, Path.Combine(RepositoryPaths.ModelDirectory, "onnx", "encoder_model.onnx"));
         app.Clock.Advance(TimeSpan.FromSeconds(10));
         var repaired = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
-        Assert.Equal(200, repaired.Status);
+        repaired.ShouldBe(200);
         Assert.Equal(2, app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes).Count);
         Assert.Single(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepositoryPaths.ModelName))); // no stale copies
     }
@@ -95,14 +95,14 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         var function = app.Function<TranslateFunction>();
 
         var failed = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
-        Assert.Equal(503, failed.Status);
+        failed.ShouldBe(503);
         Assert.Contains("Content-MD5", failed.Json.GetProperty("detail").GetString());
         Assert.Equal(0, app.Factory.Loads);
         Assert.Empty(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepositoryPaths.ModelName))); // staging removed
 
         await ModelUploader.UploadFileAsync(vocab, Path.Combine(RepositoryPaths.ModelDirectory, "vocab.json"));
         app.Clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(200, (await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None))).Status);
+        (await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
     }
 
     [Fact]
@@ -113,11 +113,11 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         {
             using (var first = new TestApp(storage, cacheDirectory: cache))
             {
-                Assert.Equal(200, (await Http.ExecuteAsync(first.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).Status);
+                (await Http.ExecuteAsync(first.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
                 Assert.Single(first.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
             }
             using var second = new TestApp(storage, cacheDirectory: cache);
-            Assert.Equal(200, (await Http.ExecuteAsync(second.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).Status);
+            (await Http.ExecuteAsync(second.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
             Assert.Empty(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
             Assert.Single(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelCacheHit));
         }

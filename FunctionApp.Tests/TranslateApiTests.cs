@@ -66,7 +66,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
         var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
             Http.Json(new { texts, beams = 2, maxNewTokens = 40 }), CancellationToken.None));
 
-        Assert.Equal(200, response.Status);
+        response.ShouldBe(200);
         Assert.StartsWith("application/json", response.ContentType);
         var json = response.Json;
         Assert.Equal(RepositoryPaths.ModelName, json.GetProperty("model").GetString());
@@ -90,7 +90,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
         var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
             Http.Request("POST", "{\"text\": \"Thank you.\", \"model\": \"MARIAN-TINY-EN-ZH\"}", "application/json; charset=utf-8"),
             CancellationToken.None));
-        Assert.Equal(200, response.Status);
+        response.ShouldBe(200);
         Assert.Single(response.Json.GetProperty("translations").EnumerateArray());
     }
 
@@ -101,7 +101,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
         var health = app.Function<HealthFunction>();
 
         var before = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
-        Assert.Equal(200, before.Status);
+        before.ShouldBe(200);
         Assert.Equal("alive", before.Json.GetProperty("status").GetString());
         Assert.Equal("notLoaded", before.Json.GetProperty("models")[0].GetProperty("state").GetString());
         Assert.Equal(0, app.Factory.Loads);
@@ -110,7 +110,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
         var after = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
         var model = after.Json.GetProperty("models")[0];
         Assert.Equal(RepositoryPaths.ModelName, model.GetProperty("name").GetString());
-        Assert.Equal("ready", model.GetProperty("state").GetString());
+        Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
     }
 
     [Fact]

@@ -10,6 +10,13 @@ namespace ServerlessInference.Tests.Support;
 public sealed record TestResponse(int Status, string? ContentType, IHeaderDictionary Headers, string Body)
 {
     public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+
+    /// <summary>Asserts the status and shows the body when it differs (it carries the problem detail).</summary>
+    public TestResponse ShouldBe(int status)
+    {
+        Xunit.Assert.True(status == Status, $"expected {status}, got {Status}: {Body}");
+        return this;
+    }
 }
 
 public static class Http

@@ -1,52 +1,12 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
 using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests.Support;
 
 public static class TestEngine
 {
-    /// <summary>The factory the end-to-end tests use. TODO(merge): the real MarianTranslatorFactory once on main.</summary>
-    public static ITranslatorFactory CreateFactory() => new OnnxCheckingUpperCaseFactory();
-}
-
-/// <summary>Stand-in engine until the real one lands: opens a real ONNX Runtime session on the encoder (so a
-/// corrupted file fails for real) and "translates" by upper-casing.</summary>
-public sealed class OnnxCheckingUpperCaseFactory : ITranslatorFactory
-{
-    public ITranslator Load(string modelName, string modelDirectory)
-    {
-        var encoder = Path.Combine(modelDirectory, "onnx", "encoder_model.onnx");
-        if (!File.Exists(encoder)) throw new ModelFormatException("onnx/encoder_model.onnx is missing.");
-        try
-        {
-            return new UpperCaseTranslator(modelName, new InferenceSession(encoder));
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            throw new ModelFormatException($"onnx/encoder_model.onnx could not be loaded: {ex.Message}", ex);
-        }
-    }
-
-    private sealed class UpperCaseTranslator(string modelName, InferenceSession session) : ITranslator
-    {
-        public string ModelName => modelName;
-
-        public Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
-            CancellationToken cancellationToken = default)
-        {
-            var stopwatch = Stopwatch.StartNew();
-            var translations = texts.Select(t =>
-            {
-                var words = t.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
-                return new Translation.Translation(t.ToUpperInvariant(), words + 1, words + 1, []);
-            }).ToList();
-            return Task.FromResult(new TranslationBatchResult(translations, stopwatch.Elapsed, TimeSpan.Zero));
-        }
-
-        public void Dispose() => session.Dispose();
-    }
+    /// <summary>The real engine, so end-to-end tests translate with the shipped model.</summary>
+    public static ITranslatorFactory CreateFactory() => new MarianTranslatorFactory(new MarianTranslatorOptions { IntraOpThreads = 1 });
 }
 
 /// <summary>Wraps any factory to count loads and see which translators were disposed (and when).</summary>

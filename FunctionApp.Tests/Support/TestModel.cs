@@ -3,7 +3,7 @@ namespace ServerlessInference.Tests.Support;
 public static class TestModel
 {
     public static readonly string[] RequiredFiles =
-        ["config.json", "source.spm", "target.spm", "vocab.json", "onnx/encoder_model.onnx", "onnx/decoder_model_merged.onnx"];
+        ["config.json", "generation_config.json", "source.spm", "target.spm", "vocab.json", "onnx/encoder_model.onnx", "onnx/decoder_model_merged.onnx"];
 
     public static void EnsurePresent()
     {
