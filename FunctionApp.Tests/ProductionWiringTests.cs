@@ -1,0 +1,33 @@
+using Microsoft.ApplicationInsights;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessInference.Functions;
+using ServerlessInference.Jobs;
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests;
+
+/// <summary>Program.cs's registrations without a host: Application Insights with no connection string (local runs)
+/// and the Marian engine, resolving every function class as the worker would.</summary>
+public sealed class ProductionWiringTests
+{
+    [Fact]
+    public async Task EveryFunctionClassResolvesWithApplicationInsightsAndTheMarianEngine()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" })
+            .Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
+        services.AddServerlessInference(configuration);
+        // Async disposal: Functions' telemetry module only implements IAsyncDisposable.
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.NotNull(provider.GetRequiredService<TelemetryClient>());
+        Assert.IsType<MarianTranslatorFactory>(provider.GetRequiredService<ITranslatorFactory>());
+        Assert.NotNull(ActivatorUtilities.CreateInstance<TranslateFunction>(provider));
+        Assert.NotNull(ActivatorUtilities.CreateInstance<HealthFunction>(provider));
+        Assert.NotNull(ActivatorUtilities.CreateInstance<JobFunctions>(provider));
+    }
+}
