@@ -1,9 +1,11 @@
 using Microsoft.ApplicationInsights;
-using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
+using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests;
@@ -19,12 +21,14 @@ public sealed class ProductionWiringTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" })
             .Build();
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
-        services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
+        services.AddInferenceTelemetry();
         services.AddServerlessInference(configuration);
         // Async disposal: Functions' telemetry module only implements IAsyncDisposable.
         await using var provider = services.BuildServiceProvider();
 
         Assert.NotNull(provider.GetRequiredService<TelemetryClient>());
+        Assert.DoesNotContain(provider.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.Rules,
+            rule => rule.ProviderName == TelemetryRegistration.ApplicationInsightsLoggerProvider); // Information logs reach AI
         Assert.IsType<MarianTranslatorFactory>(provider.GetRequiredService<ITranslatorFactory>());
         Assert.NotNull(ActivatorUtilities.CreateInstance<TranslateFunction>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<HealthFunction>(provider));
