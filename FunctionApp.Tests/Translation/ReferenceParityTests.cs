@@ -38,7 +38,9 @@ public sealed class ReferenceParityTests(ShippedModelFixture model)
         {
             var result = await model.Translator.TranslateAsync([c.Source], new TranslationOptions { Beams = 1 });
             var t = result.Translations[0];
-            if (!t.OutputIds.SequenceEqual(c.Ids) || t.Text != c.Translation)
+            // MarianTokenizer strips the decoded text; transformers.js keeps a leading space when the output begins
+            // with an empty piece, so text is compared trimmed (ids are compared exactly).
+            if (!t.OutputIds.SequenceEqual(c.Ids) || t.Text != c.Translation.Trim())
             {
                 mismatches.Add($"{c.Index}: {c.Source}");
             }

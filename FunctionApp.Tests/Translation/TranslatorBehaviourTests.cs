@@ -44,12 +44,26 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     [Theory]
     [InlineData("I like 😀 and ☃.")]
     [InlineData("Tom\u0000 is\u0007 here.")]
-    [InlineData("Lone \ud800 surrogate and \udc00 another.")]
     [InlineData("Ω≈ç√∫ ฿ ᚠ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢")]
     public async Task Odd_characters_still_translate(string text)
     {
         var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1 });
         Assert.NotEmpty(result.Translations[0].Text);
+    }
+
+    [Fact]
+    public async Task Lone_surrogates_translate_like_unknown_characters()
+    {
+        var text = "Lone " + '\ud800' + " surrogate and " + '\udc00' + " another.";
+        var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1 });
+        Assert.NotEmpty(result.Translations[0].Text);
+    }
+
+    [Fact]
+    public void A_run_of_unknown_characters_is_one_piece_as_spm_encode_prints_it()
+    {
+        // spm_encode --output_format=piece: ▁I ▁love ▁ 中国 ▁a nd ▁ 😀 .
+        Assert.Equal(["▁I", "▁love", "▁", "中国", "▁a", "nd", "▁", "😀", "."], Translator.Tokenizer.Pieces("I love 中国 and 😀."));
     }
 
     [Fact]

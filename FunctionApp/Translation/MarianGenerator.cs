@@ -150,7 +150,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
         public void Keep(int[] rows)
         {
             bool identity = rows.Length == _mask.Length / srcLen && rows.Select((r, i) => r == i).All(x => x);
-            if (identity)
+            if (identity || rows.Length == 0) // nothing changes, or nothing runs any more
             {
                 return;
             }

@@ -80,7 +80,11 @@ internal sealed class MarianOnnxModel : IDisposable
         string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
         var past = KvNames("past_key_values", "decoder").Concat(KvNames("past_key_values", "encoder")).ToArray();
         _firstInputNames = IsMerged ? [.. common, .. past, "use_cache_branch"] : common;
-        _nextInputNames = IsMerged ? [.. common, .. past, "use_cache_branch"] : [.. common, .. past];
+        // Optimum's decoder_with_past_model.onnx has no encoder_hidden_states input (the cross-attention cache
+        // replaces it), so the split layout passes what the graph declares.
+        _nextInputNames = IsMerged
+            ? [.. common, .. past, "use_cache_branch"]
+            : [.. common.Where(_decoderWithPast!.InputMetadata.ContainsKey), .. past];
         _firstOutputNames = ["logits", .. KvNames("present", "decoder"), .. KvNames("present", "encoder")];
         _nextOutputNames = ["logits", .. KvNames("present", "decoder")];
         CheckNames(_encoder, ["input_ids", "attention_mask"], ["last_hidden_state"], folder.EncoderPath);
@@ -166,7 +170,12 @@ internal sealed class MarianOnnxModel : IDisposable
     public DecoderStep DecodeNext(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue[] decoderKv,
         OrtValue[] encoderKv, OrtValue? useCacheTrue, RunOptions run, ref long onnxTicks)
     {
-        var inputs = new List<OrtValue>(_nextInputNames.Length) { inputIds, encoderMask, encoderHidden };
+        var inputs = new List<OrtValue>(_nextInputNames.Length) { inputIds, encoderMask };
+        if (_nextInputNames[2] == "encoder_hidden_states")
+        {
+            inputs.Add(encoderHidden);
+        }
+
         inputs.AddRange(decoderKv);
         inputs.AddRange(encoderKv);
         if (IsMerged)

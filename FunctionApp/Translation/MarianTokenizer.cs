@@ -42,8 +42,7 @@ public sealed class MarianTokenizer
         SentencePieceTokenizer source;
         try
         {
-            using var stream = File.OpenRead(sourceSpmPath);
-            source = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
+            source = LoadSentencePiece(File.ReadAllBytes(sourceSpmPath));
         }
         catch (Exception e) when (e is not IOException)
         {
@@ -68,23 +67,60 @@ public sealed class MarianTokenizer
         return new MarianTokenizer(source, vocab);
     }
 
+    /// <summary>
+    /// Marian's spm models have no &lt;s&gt; (bos_id -1), which Microsoft.ML.Tokenizers 2.0 indexes unchecked. A second
+    /// trainer_spec appended to the serialized ModelProto is merged into the first (protobuf merge semantics) and
+    /// sets bos_id to 0, Marian's eos id; the tokenizer is never asked to add a BOS, so nothing else changes.
+    /// </summary>
+    private static SentencePieceTokenizer LoadSentencePiece(byte[] model)
+    {
+        try
+        {
+            return SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: false, addEndOfSentence: false);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            byte[] bosIdZero = [0x12, 0x03, 0xC8, 0x02, 0x00]; // field 2 (trainer_spec) { field 41 (bos_id): 0 }
+            return SentencePieceTokenizer.Create(new MemoryStream([.. model, .. bosIdZero]), addBeginningOfSentence: false, addEndOfSentence: false);
+        }
+    }
+
     /// <summary>Model ids for <paramref name="text"/>, &lt;/s&gt; appended.</summary>
     public int[] Encode(string text)
     {
-        var tokens = _source.EncodeToTokens(text, out _, addBeginningOfSentence: false, addEndOfSentence: false);
-        var ids = new int[tokens.Count + 1];
-        for (int i = 0; i < tokens.Count; i++)
+        var pieces = Pieces(text);
+        var ids = new int[pieces.Count + 1];
+        for (int i = 0; i < pieces.Count; i++)
         {
-            ids[i] = _vocab.TryGetValue(tokens[i].Value, out var id) ? id : UnkId;
+            ids[i] = _vocab.TryGetValue(pieces[i], out var id) ? id : UnkId;
         }
 
         ids[^1] = EosId;
         return ids;
     }
 
-    /// <summary>The pieces the source model splits <paramref name="text"/> into (for diagnostics and tests).</summary>
-    public IReadOnlyList<string> Pieces(string text) =>
-        _source.EncodeToTokens(text, out _, addBeginningOfSentence: false, addEndOfSentence: false).Select(t => t.Value).ToArray();
+    /// <summary>The pieces the source model splits <paramref name="text"/> into, as spm_encode prints them: a run
+    /// of characters the model does not know is one piece (SentencePiece merges consecutive unknowns; Microsoft.ML.
+    /// Tokenizers returns one per character). MarianTokenizer then looks each piece up in vocab.json.</summary>
+    public IReadOnlyList<string> Pieces(string text)
+    {
+        var tokens = _source.EncodeToTokens(text, out _, addBeginningOfSentence: false, addEndOfSentence: false);
+        var pieces = new List<string>(tokens.Count);
+        int unknown = _source.UnknownId;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Id == unknown && i > 0 && tokens[i - 1].Id == unknown)
+            {
+                pieces[^1] += tokens[i].Value;
+            }
+            else
+            {
+                pieces.Add(tokens[i].Value);
+            }
+        }
+
+        return pieces;
+    }
 
     /// <summary>Text for generated ids: special tokens dropped, pieces joined, '▁' read as a space.</summary>
     public string Decode(IEnumerable<int> ids)

@@ -97,8 +97,12 @@ def main():
     torch.set_num_threads(2)
     vocab = Vocab(MODEL_DIR)
     ckpt = torch.load(args.checkpoint)
-    model = MarianMT(Config(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
+    if "config" in ckpt:
+        model = MarianMT(Config(**ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+    else:  # a per-epoch checkpoint of train.py's default architecture
+        model = MarianMT(Config(len(vocab.vocab), vocab.pad))
+        model.load_state_dict(ckpt)
     model.eval()
     with open(os.path.join(args.model_dir, "generation_config.json"), encoding="utf-8") as f:
         gen = json.load(f)

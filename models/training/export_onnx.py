@@ -20,6 +20,7 @@ import shutil
 import tempfile
 
 import onnx
+import onnx.numpy_helper
 import torch
 from onnx import TensorProto, helper
 
@@ -94,6 +95,8 @@ def export(model, config, out_dir, layout):
         "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"},
         "logits": {0: "batch_size", 1: "decoder_sequence_length"},
     }
+    # No constant folding in the decoders: it would store the lm_head's transposed copy of the shared embedding
+    # (8 MB) beside the embedding; ONNX Runtime folds that Transpose in memory when it loads the session.
     tmp = tempfile.mkdtemp()
     no_past_path = os.path.join(tmp, "decoder_model.onnx")
     present_all = kv_names("present", L)
@@ -105,7 +108,7 @@ def export(model, config, out_dir, layout):
     torch.onnx.export(dec_wrapper, (dec_ids, mask, enc), no_past_path,
                       input_names=["input_ids", "encoder_attention_mask", "encoder_hidden_states"],
                       output_names=["logits"] + present_all, dynamic_axes=axes,
-                      opset_version=OPSET, do_constant_folding=True)
+                      opset_version=OPSET, do_constant_folding=False)
 
     with torch.no_grad():
         outs = dec_wrapper(dec_ids, mask, enc)
@@ -125,7 +128,7 @@ def export(model, config, out_dir, layout):
     torch.onnx.export(past_wrapper, (dec_ids[:, :1], mask, enc) + tuple(past), with_past_path,
                       input_names=["input_ids", "encoder_attention_mask", "encoder_hidden_states"] + past_names,
                       output_names=["logits"] + present_dec, dynamic_axes=axes,
-                      opset_version=OPSET, do_constant_folding=True)
+                      opset_version=OPSET, do_constant_folding=False)
 
     for stale in ("decoder_model.onnx", "decoder_with_past_model.onnx", "decoder_model_merged.onnx"):
         if os.path.exists(os.path.join(onnx_dir, stale)):

@@ -101,6 +101,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1500)
     ap.add_argument("--average", type=int, default=5)
     ap.add_argument("--eval-from", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoints", default=CKPT, help="folder for per-epoch and final checkpoints")
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--layers", type=int, default=3)
@@ -108,7 +109,7 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     args = ap.parse_args()
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     rng = random.Random(1)
     vocab = Vocab(MODEL_DIR)
