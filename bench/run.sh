@@ -2,20 +2,22 @@
 # Speed of the C# engine against transformers.js, in one run on this machine, same ONNX files, same sentences.
 #   bash bench/run.sh [modelDir] [sentences.tsv]     (defaults: the shipped model, the 500 dev sentences)
 # Writes bench/results/<date>.json (raw rows) and prints a table with the ratios. Medians of REPEAT runs (default 3).
+# THREADS (default 1) sets ONNX Runtime's intra-op threads for both engines alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/marian-tiny-en-zh}
 input=${2:-models/training/data/dev.tsv}
 repeat=${REPEAT:-3}
+threads=${THREADS:-1}
 (cd models/training/transformersjs && { [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error; })
 dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
 mkdir -p bench/results
 raw=$(mktemp)
 for i in $(seq "$repeat"); do
-  dotnet tools/Translate/bin/Release/net10.0/translate.dll bench --model "$model" --input "$input" --json "$raw.cs" >/dev/null
+  dotnet tools/Translate/bin/Release/net10.0/translate.dll bench --model "$model" --input "$input" --threads "$threads" --json "$raw.cs" >/dev/null
   /usr/bin/python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' "$raw.cs" >> "$raw"
-  node bench/transformersjs.mjs "$model" "$input" 32 >> "$raw"
+  node bench/transformersjs.mjs "$model" "$input" 32 0 "$threads" 2>/dev/null >> "$raw"
 done
 out="bench/results/$(date -u +%Y-%m-%d).json"
-/usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)"
+/usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)" | tee "${out%.json}.md"
 rm -f "$raw" "$raw.cs"

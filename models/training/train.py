@@ -102,6 +102,9 @@ def main():
     ap.add_argument("--average", type=int, default=5)
     ap.add_argument("--eval-from", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", help="continue from this per-epoch checkpoint (weights only; Adam starts afresh)")
+    ap.add_argument("--resume-epoch", type=int, default=0, help="epoch number of --resume; numbering continues")
+    ap.add_argument("--resume-step", type=int, default=0, help="update count of --resume; the schedule continues")
     ap.add_argument("--checkpoints", default=CKPT, help="folder for per-epoch and final checkpoints")
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--layers", type=int, default=3)
@@ -120,13 +123,16 @@ def main():
     model = MarianMT(config)
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"parameters {n_params:,} train pairs {len(train)}", flush=True)
+    if args.resume:
+        model.load_state_dict(torch.load(args.resume))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
+    offset = args.resume_step
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / args.warmup, (args.warmup / (s + 1)) ** 0.5))
+        opt, lambda s: min((s + offset + 1) / args.warmup, (args.warmup / (s + offset + 1)) ** 0.5))
     ckpt_dir = args.checkpoints
     os.makedirs(ckpt_dir, exist_ok=True)
-    history, best, start, step = [], (-1.0, 0), time.time(), 0
-    for epoch in range(1, args.epochs + 1):
+    history, best, start, step = [], (-1.0, 0), time.time(), args.resume_step
+    for epoch in range(args.resume_epoch + 1, args.epochs + 1):
         model.train()
         t0, total_loss, total_tok = time.time(), 0.0, 0
         for batch in batches(train, args.max_tokens, rng):

@@ -117,7 +117,7 @@ internal static class Bench
         await translator.TranslateAsync(sentences.Take(8).ToArray(), new TranslationOptions { Beams = 1 }); // warm-up
 
         var results = new List<Dictionary<string, object>>();
-        Console.WriteLine($"{sentences.Length} sentences; threads={Environment.ProcessorCount}");
+        Console.WriteLine($"{sentences.Length} sentences; intra-op threads={(options.TryGetValue("threads", out var t) ? t : "default")}, cores={Environment.ProcessorCount}");
         Console.WriteLine("config           sent/s   tok/s   p50 ms   p90 ms   p99 ms   ort share");
         foreach (var beams in new[] { 1, 4 })
         {
@@ -144,6 +144,7 @@ internal static class Bench
                 var row = new Dictionary<string, object>
                 {
                     ["engine"] = "csharp", ["beams"] = beams, ["batch"] = batch, ["sentences"] = sentences.Length,
+                    ["threads"] = options.TryGetValue("threads", out var th) ? int.Parse(th) : 0,
                     ["seconds"] = seconds, ["sentencesPerSecond"] = sentences.Length / seconds,
                     ["tokensPerSecond"] = tokens / seconds, ["outputTokens"] = tokens,
                     ["p50Ms"] = P(0.5), ["p90Ms"] = P(0.9), ["p99Ms"] = P(0.99), ["onnxRuntimeShare"] = ortSeconds / seconds,
