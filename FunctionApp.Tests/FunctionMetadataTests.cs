@@ -42,7 +42,7 @@ public sealed class FunctionMetadataTests
     [Fact]
     public void HostJsonUsesNoExtensionBundleAndConfiguresTheQueueTrigger()
     {
-        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "host.json")));
+        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "host.json")));
         var root = hostJson.RootElement;
         Assert.False(root.TryGetProperty("extensionBundle", out _));
         var queues = root.GetProperty("extensions").GetProperty("queues");
@@ -62,7 +62,7 @@ public sealed class FunctionMetadataTests
     private static Dictionary<string, JsonElement> Load()
     {
         var configuration = typeof(FunctionMetadataTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var path = Path.Combine(RepositoryPaths.Root, "FunctionApp", "bin", configuration, "net10.0", "functions.metadata");
+        var path = Path.Combine(RepoPaths.Root, "FunctionApp", "bin", configuration, "net10.0", "functions.metadata");
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path} is missing: build FunctionApp ({configuration}) first.", path);
         using var document = JsonDocument.Parse(File.ReadAllText(path));

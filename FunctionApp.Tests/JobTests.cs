@@ -112,7 +112,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp(new()
         {
-            ["Models:Catalog:0:Name"] = RepositoryPaths.ModelName, ["Models:Catalog:0:Prefix"] = RepositoryPaths.ModelName + "/",
+            ["Models:Catalog:0:Name"] = RepoPaths.ShippedModelName, ["Models:Catalog:0:Prefix"] = RepoPaths.ShippedModelName + "/",
             ["Models:Catalog:1:Name"] = "unprovisioned", ["Models:Catalog:1:Prefix"] = "unprovisioned/",
         });
         var functions = app.Function<JobFunctions>();

@@ -43,8 +43,8 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         Assert.Equal("failed", model.GetProperty("state").GetString());
         Assert.Contains(container, model.GetProperty("reason").GetString());
 
-        await ModelUploader.UploadDirectoryAsync(storage.Blobs.GetBlobContainerClient(container), RepositoryPaths.ModelDirectory,
-            RepositoryPaths.ModelName + "/");
+        await ModelUploader.UploadDirectoryAsync(storage.Blobs.GetBlobContainerClient(container), RepoPaths.ShippedModel,
+            RepoPaths.ShippedModelName + "/");
         var withinBackOff = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
         withinBackOff.ShouldBe(503); // the failure is remembered briefly, not retried on every call
 
@@ -59,8 +59,8 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
     public async Task CorruptedModelFileFailsWithAClearReasonAndIsRetriedCleanlyAfterRepair()
     {
         var container = storage.Blobs.GetBlobContainerClient(StorageFixture.UniqueContainer("corrupt"));
-        await ModelUploader.UploadDirectoryAsync(container, RepositoryPaths.ModelDirectory, RepositoryPaths.ModelName + "/");
-        var encoderBlob = container.GetBlobClient($"{RepositoryPaths.ModelName}/onnx/encoder_model.onnx");
+        await ModelUploader.UploadDirectoryAsync(container, RepoPaths.ShippedModel, RepoPaths.ShippedModelName + "/");
+        var encoderBlob = container.GetBlobClient($"{RepoPaths.ShippedModelName}/onnx/encoder_model.onnx");
         var garbage = Path.GetTempFileName();
         await File.WriteAllBytesAsync(garbage, Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray());
         await ModelUploader.UploadFileAsync(encoderBlob, garbage);
@@ -76,20 +76,20 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.Failures),
             m => m.Properties["Kind"] == InferenceTelemetry.FailureKinds.ModelFormat);
 
-        await ModelUploader.UploadFileAsync(encoderBlob, Path.Combine(RepositoryPaths.ModelDirectory, "onnx", "encoder_model.onnx"));
+        await ModelUploader.UploadFileAsync(encoderBlob, Path.Combine(RepoPaths.ShippedModel, "onnx", "encoder_model.onnx"));
         app.Clock.Advance(TimeSpan.FromSeconds(10));
         var repaired = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
         repaired.ShouldBe(200);
         Assert.Equal(2, app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes).Count);
-        Assert.Single(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepositoryPaths.ModelName))); // no stale copies
+        Assert.Single(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepoPaths.ShippedModelName))); // no stale copies
     }
 
     [Fact]
     public async Task BlobWhoseContentDoesNotMatchItsContentMd5IsRejectedUntilFixed()
     {
         var container = storage.Blobs.GetBlobContainerClient(StorageFixture.UniqueContainer("md5"));
-        await ModelUploader.UploadDirectoryAsync(container, RepositoryPaths.ModelDirectory, RepositoryPaths.ModelName + "/");
-        var vocab = container.GetBlobClient($"{RepositoryPaths.ModelName}/vocab.json");
+        await ModelUploader.UploadDirectoryAsync(container, RepoPaths.ShippedModel, RepoPaths.ShippedModelName + "/");
+        var vocab = container.GetBlobClient($"{RepoPaths.ShippedModelName}/vocab.json");
         await vocab.SetHttpHeadersAsync(new BlobHttpHeaders { ContentHash = new byte[16] });
         using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container.Name });
         var function = app.Function<TranslateFunction>();
@@ -98,9 +98,9 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         failed.ShouldBe(503);
         Assert.Contains("Content-MD5", failed.Json.GetProperty("detail").GetString());
         Assert.Equal(0, app.Factory.Loads);
-        Assert.Empty(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepositoryPaths.ModelName))); // staging removed
+        Assert.Empty(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepoPaths.ShippedModelName))); // staging removed
 
-        await ModelUploader.UploadFileAsync(vocab, Path.Combine(RepositoryPaths.ModelDirectory, "vocab.json"));
+        await ModelUploader.UploadFileAsync(vocab, Path.Combine(RepoPaths.ShippedModel, "vocab.json"));
         app.Clock.Advance(TimeSpan.FromSeconds(10));
         (await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
     }
@@ -130,7 +130,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
     [Fact]
     public async Task LeastRecentlyUsedModelIsEvictedButDisposedOnlyAfterItsLastRequestEnds()
     {
-        var prefix = RepositoryPaths.ModelName + "/";
+        var prefix = RepoPaths.ShippedModelName + "/";
         using var app = new TestApp(storage, new Dictionary<string, string?>
         {
             ["Models:MaxLoaded"] = "1",

@@ -5,7 +5,9 @@ internal static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
-    public static string ShippedModel => Path.Combine(Root, "models", "marian-tiny-en-zh");
+    public const string ShippedModelName = "marian-tiny-en-zh";
+
+    public static string ShippedModel => Path.Combine(Root, "models", ShippedModelName);
 
     public static string Fixtures => Path.Combine(Root, "FunctionApp.Tests", "Fixtures");
 

@@ -40,14 +40,14 @@ public sealed class SettingsTests
     [Fact]
     public void SampleLocalSettingsAreValidAndDocumentedWithTheirDefaults()
     {
-        var sample = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepositoryPaths.Root, "local.settings.sample.json")));
+        var sample = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")));
         var values = sample.RootElement.GetProperty("Values").EnumerateObject()
             .ToDictionary(p => p.Name.Replace("__", ":"), p => (string?)p.Value.GetString());
         using var provider = Build(values);
         provider.GetRequiredService<IStartupValidator>().Validate();
         Assert.Equal(ModelsOptions.DefaultCacheDirectory, provider.GetRequiredService<IOptions<ModelsOptions>>().Value.CacheDirectory);
 
-        var documented = File.ReadAllText(Path.Combine(Support.RepositoryPaths.Root, "docs", "settings.md"));
+        var documented = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "settings.md"));
         foreach (var name in sample.RootElement.GetProperty("Values").EnumerateObject().Select(p => p.Name)
                      .Where(n => n != "FUNCTIONS_WORKER_RUNTIME"))
             Assert.Contains($"`{System.Text.RegularExpressions.Regex.Replace(name, "__(\\d+)__", "__<i>__")}`", documented);

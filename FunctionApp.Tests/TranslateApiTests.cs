@@ -69,7 +69,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
         response.ShouldBe(200);
         Assert.StartsWith("application/json", response.ContentType);
         var json = response.Json;
-        Assert.Equal(RepositoryPaths.ModelName, json.GetProperty("model").GetString());
+        Assert.Equal(RepoPaths.ShippedModelName, json.GetProperty("model").GetString());
         Assert.True(json.GetProperty("durationMs").GetDouble() >= 0);
         var translations = json.GetProperty("translations").EnumerateArray().ToList();
         Assert.Equal(3, translations.Count);
@@ -109,7 +109,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
         await app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None);
         var after = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
         var model = after.Json.GetProperty("models")[0];
-        Assert.Equal(RepositoryPaths.ModelName, model.GetProperty("name").GetString());
+        Assert.Equal(RepoPaths.ShippedModelName, model.GetProperty("name").GetString());
         Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
     }
 
@@ -121,9 +121,9 @@ public sealed class TranslateApiTests(StorageFixture storage)
 
         var t = app.Telemetry;
         var download = Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
-        var expectedBytes = Directory.GetFiles(RepositoryPaths.ModelDirectory, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        var expectedBytes = Directory.GetFiles(RepoPaths.ShippedModel, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         Assert.Equal(expectedBytes, download.Sum);
-        Assert.Equal(RepositoryPaths.ModelName, download.Properties["Model"]);
+        Assert.Equal(RepoPaths.ShippedModelName, download.Properties["Model"]);
         Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadDurationMs));
         Assert.Single(t.Metrics(InferenceTelemetry.Metrics.SessionCreationMs));
         Assert.Single(t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs));

@@ -32,10 +32,10 @@ public sealed class StorageFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var executable = Path.Combine(RepositoryPaths.Root, "node_modules", ".bin", "azurite");
+        var executable = Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
             throw new InvalidOperationException(
-                $"Azurite is not installed ({executable} is missing): run `npm ci` in {RepositoryPaths.Root} first.");
+                $"Azurite is not installed ({executable} is missing): run `npm ci` in {RepoPaths.Root} first.");
         TestModel.EnsurePresent();
 
         var blobPort = FreePort();
@@ -70,8 +70,8 @@ public sealed class StorageFixture : IAsyncLifetime
                            $"QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;";
         Blobs = new BlobServiceClient(ConnectionString);
         Queues = new QueueServiceClient(ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        await ModelUploader.UploadDirectoryAsync(Blobs.GetBlobContainerClient(ModelsContainer), RepositoryPaths.ModelDirectory,
-            RepositoryPaths.ModelName + "/");
+        await ModelUploader.UploadDirectoryAsync(Blobs.GetBlobContainerClient(ModelsContainer), RepoPaths.ShippedModel,
+            RepoPaths.ShippedModelName + "/");
     }
 
     /// <summary>A fresh container name, so tests that break storage on purpose never disturb each other.</summary>

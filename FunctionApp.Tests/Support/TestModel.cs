@@ -7,9 +7,9 @@ public static class TestModel
 
     public static void EnsurePresent()
     {
-        var missing = RequiredFiles.Where(f => !File.Exists(Path.Combine(RepositoryPaths.ModelDirectory, f))).ToList();
+        var missing = RequiredFiles.Where(f => !File.Exists(Path.Combine(RepoPaths.ShippedModel, f))).ToList();
         if (missing.Count > 0)
             throw new InvalidOperationException(
-                $"The test model at {RepositoryPaths.ModelDirectory} lacks {string.Join(", ", missing)}.");
+                $"The test model at {RepoPaths.ShippedModel} lacks {string.Join(", ", missing)}.");
     }
 }
