@@ -180,12 +180,13 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
 
         private static OrtValue[] Gather(OrtValue[] values, int[] rows)
         {
+            // One cache tensor per layer and kind: independent copies, spread over the cores.
             var result = new OrtValue[values.Length];
-            for (int i = 0; i < values.Length; i++)
+            Parallel.For(0, values.Length, i =>
             {
                 result[i] = GatherRows<float>(values[i], rows);
                 values[i].Dispose();
-            }
+            });
 
             return result;
         }

@@ -110,43 +110,39 @@ internal sealed class BeamSearch : ISearch
         var keep = new List<int>(_active.Count * _beams);
         var next = new List<long>(_active.Count * _beams);
         var stillActive = new List<int>(_active.Count);
-        var candScores = new float[k2];
-        var candIds = new int[k2];
+
+        // Selecting each source's candidates reads every logit of its rows (a log-sum-exp and a scan per row): the
+        // bulk of the search's time, independent across sources, so it runs on all cores while ONNX Runtime waits.
+        var candScoresAll = new float[_active.Count * k2];
+        var candIdsAll = new int[_active.Count * k2];
+        var filledAll = new int[_active.Count];
+        unsafe
+        {
+            fixed (float* logitsPtr = logits)
+            {
+                var all = (IntPtr)logitsPtr;
+                int length = logits.Length;
+                void Select(int a) => filledAll[a] = SelectCandidates(
+                    new ReadOnlySpan<float>((float*)all, length).Slice(a * _beams * vocab, _beams * vocab), vocab,
+                    _sources[_active[a]].Scores, forceEos, candScoresAll.AsSpan(a * k2, k2), candIdsAll.AsSpan(a * k2, k2));
+                if (_active.Count > 1)
+                {
+                    Parallel.For(0, _active.Count, Select);
+                }
+                else
+                {
+                    Select(0);
+                }
+            }
+        }
+
         for (int a = 0; a < _active.Count; a++)
         {
             var src = _sources[_active[a]];
             int baseRow = a * _beams;
-            int filled = 0;
-            for (int k = 0; k < _beams; k++)
-            {
-                // log_softmax over the whole vocabulary first, then the processors (as transformers orders them):
-                // banned ids drop out, and a forced eos keeps its own log-probability.
-                var row = logits.Slice((baseRow + k) * vocab, vocab);
-                var (max, logSum) = Sampling.LogSumExpParts(row);
-                float beamScore = src.Scores[k];
-                if (forceEos)
-                {
-                    int eos = _g.ForcedEosTokenId!.Value;
-                    float lp = row[eos] - max - logSum;
-                    filled = Sampling.TopKInsert(candScores, candIds, filled,
-                        beamScore + (float.IsNegativeInfinity(lp) ? 0 : lp), k * vocab + eos);
-                    continue;
-                }
-
-                for (int v = 0; v < vocab; v++)
-                {
-                    float score = beamScore + (row[v] - max - logSum);
-                    if (filled == k2 && !(score > candScores[k2 - 1]))
-                    {
-                        continue; // the common case, decided without touching the list
-                    }
-
-                    if (!Sampling.IsBanned(_g.BadTokenIds, v))
-                    {
-                        filled = Sampling.TopKInsert(candScores, candIds, filled, score, k * vocab + v);
-                    }
-                }
-            }
+            int filled = filledAll[a];
+            var candScores = candScoresAll.AsSpan(a * k2, k2);
+            var candIds = candIdsAll.AsSpan(a * k2, k2);
 
             // Walk the candidates best first: eos among the first `beams` finishes a hypothesis; others continue.
             var newScores = new float[_beams];
@@ -193,6 +189,46 @@ internal sealed class BeamSearch : ISearch
         _active = stillActive;
         _next = next.ToArray();
         return keep.ToArray();
+    }
+
+    /// <summary>The 2·beams best (beam, token) candidates of one source, best first; returns how many.</summary>
+    private int SelectCandidates(ReadOnlySpan<float> rows, int vocab, float[] beamScores, bool forceEos,
+        Span<float> candScores, Span<int> candIds)
+    {
+        int k2 = candScores.Length;
+        int filled = 0;
+        for (int k = 0; k < _beams; k++)
+        {
+            // log_softmax over the whole vocabulary first, then the processors (as transformers orders them):
+            // banned ids drop out, and a forced eos keeps its own log-probability.
+            var row = rows.Slice(k * vocab, vocab);
+            var (max, logSum) = Sampling.LogSumExpParts(row);
+            float beamScore = beamScores[k];
+            if (forceEos)
+            {
+                int eos = _g.ForcedEosTokenId!.Value;
+                float lp = row[eos] - max - logSum;
+                filled = Sampling.TopKInsert(candScores, candIds, filled,
+                    beamScore + (float.IsNegativeInfinity(lp) ? 0 : lp), k * vocab + eos);
+                continue;
+            }
+
+            for (int v = 0; v < vocab; v++)
+            {
+                float score = beamScore + (row[v] - max - logSum);
+                if (filled == k2 && !(score > candScores[k2 - 1]))
+                {
+                    continue; // the common case, decided without touching the list
+                }
+
+                if (!Sampling.IsBanned(_g.BadTokenIds, v))
+                {
+                    filled = Sampling.TopKInsert(candScores, candIds, filled, score, k * vocab + v);
+                }
+            }
+        }
+
+        return filled;
     }
 
     private void AddHypothesis(Source src, float sumLogProbs, List<int> tokens)
@@ -334,7 +370,7 @@ internal static class Sampling
 
     /// <summary>Inserts (score, id) into a descending top-k list of capacity scores.Length; returns the new count.
     /// Equal scores keep the earlier id first, as a stable top-k does.</summary>
-    public static int TopKInsert(float[] scores, int[] ids, int count, float score, int id)
+    public static int TopKInsert(Span<float> scores, Span<int> ids, int count, float score, int id)
     {
         int capacity = scores.Length;
         if (count == capacity && !(score > scores[capacity - 1]))
