@@ -38,9 +38,9 @@ public sealed class StorageFixture : IAsyncLifetime
                 $"Azurite is not installed ({executable} is missing): run `npm ci` in {RepoPaths.Root} first.");
         TestModel.EnsurePresent();
 
-        var blobPort = FreePort();
-        var queuePort = FreePort();
-        var tablePort = FreePort(); // unused, but its default 10002 would clash with another Azurite on the machine
+        // Three distinct ports: each probe releases its port, so the OS may hand the same one out twice.
+        var ports = FreePorts(3);
+        var (blobPort, queuePort, tablePort) = (ports[0], ports[1], ports[2]); // table unused; its default 10002 could clash
         location = Path.Combine(Path.GetTempPath(), "azurite-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(location);
         var start = new ProcessStartInfo(executable)
@@ -117,12 +117,25 @@ public sealed class StorageFixture : IAsyncLifetime
         lock (output) return output.ToString();
     }
 
-    private static int FreePort()
+    private static int[] FreePorts(int count)
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        // Hold every listener until all are chosen, so no two probes can get the same port.
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        try
+        {
+            foreach (var l in listeners)
+            {
+                l.Start();
+            }
+
+            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        }
+        finally
+        {
+            foreach (var l in listeners)
+            {
+                l.Stop();
+            }
+        }
     }
 }
