@@ -3,33 +3,6 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace ServerlessInference.Translation;
 
-/// <summary>ONNX Runtime settings for a model's sessions.</summary>
-public sealed record MarianSessionOptions
-{
-    public static MarianSessionOptions Default { get; } = new();
-
-    /// <summary>Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</summary>
-    public int IntraOpThreads { get; init; }
-
-    internal SessionOptions Create()
-    {
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            EnableCpuMemArena = true,
-            EnableMemoryPattern = true,
-            InterOpNumThreads = 1,
-        };
-        if (IntraOpThreads > 0)
-        {
-            options.IntraOpNumThreads = IntraOpThreads;
-        }
-
-        return options;
-    }
-}
-
 /// <summary>
 /// The encoder and decoder sessions of one model, created once and shared by concurrent callers (InferenceSession.Run
 /// is thread-safe). Hides whether the folder has a merged decoder or the decoder + decoder-with-past pair.
@@ -48,11 +21,12 @@ internal sealed class MarianOnnxModel : IDisposable
     public MarianModelFolder Folder { get; }
     public bool IsMerged => _decoderWithPast is null;
 
-    public MarianOnnxModel(MarianModelFolder folder, MarianSessionOptions options)
+    /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
+    public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads)
     {
         Folder = folder;
         _layers = folder.DecoderLayers;
-        using var sessionOptions = options.Create();
+        using var sessionOptions = CreateSessionOptions(intraOpThreads);
         var created = new List<InferenceSession>();
         try
         {
@@ -93,6 +67,24 @@ internal sealed class MarianOnnxModel : IDisposable
         {
             CheckNames(_decoderWithPast, _nextInputNames, _nextOutputNames, folder.DecoderWithPastPath!);
         }
+    }
+
+    private static SessionOptions CreateSessionOptions(int intraOpThreads)
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableCpuMemArena = true,
+            EnableMemoryPattern = true,
+            InterOpNumThreads = 1,
+        };
+        if (intraOpThreads > 0)
+        {
+            options.IntraOpNumThreads = intraOpThreads;
+        }
+
+        return options;
     }
 
     private static InferenceSession Open(string path, SessionOptions options, List<InferenceSession> created)

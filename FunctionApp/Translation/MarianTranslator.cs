@@ -52,7 +52,7 @@ public sealed class MarianTranslator : ITranslator
         options ??= MarianTranslatorOptions.Default;
         var folder = MarianModelFolder.Read(modelDirectory);
         var tokenizer = MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
-        var model = new MarianOnnxModel(folder, new MarianSessionOptions { IntraOpThreads = options.IntraOpThreads });
+        var model = new MarianOnnxModel(folder, options.IntraOpThreads);
         return new MarianTranslator(modelName, model, tokenizer, options);
     }
 
