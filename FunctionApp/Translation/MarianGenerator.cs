@@ -94,7 +94,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             tokens = search.NextTokens();
         }
 
-        return search.Results(maxNew);
+        return search.Results();
     }
 
     private static long[] RepeatRows(long[] source, int rowLength, int times)

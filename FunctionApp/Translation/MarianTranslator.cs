@@ -98,13 +98,13 @@ public sealed class MarianTranslator : ITranslator
     {
         var started = Stopwatch.GetTimestamp();
         // Flatten every text into model inputs; remember where each came from.
-        var layouts = new List<TextSegmenter.Part>[texts.Count];
+        var layouts = new IReadOnlyList<TextSegmenter.Part>[texts.Count];
         var inputs = new List<(int Text, int Sentence, int[] Ids)>();
         var sentenceCounts = new int[texts.Count];
         for (int t = 0; t < texts.Count; t++)
         {
             var parts = TextSegmenter.Split(TextSegmenter.Clean(texts[t]));
-            layouts[t] = [.. parts];
+            layouts[t] = parts;
             int sentence = 0;
             foreach (var part in parts.Where(p => p.IsSentence))
             {

@@ -12,7 +12,7 @@ internal interface ISearch
     /// <summary>The tokens the carried rows feed into the next step.</summary>
     long[] NextTokens();
 
-    int[][] Results(int maxNew);
+    int[][] Results();
 }
 
 /// <summary>Greedy: the most likely allowed token (lowest id on ties, like argmax); rows leave at eos.</summary>
@@ -56,7 +56,7 @@ internal sealed class GreedySearch : ISearch
 
     public long[] NextTokens() => _next;
 
-    public int[][] Results(int maxNew) => _outputs.Select(o => o.ToArray()).ToArray();
+    public int[][] Results() => _outputs.Select(o => o.ToArray()).ToArray();
 }
 
 /// <summary>
@@ -274,7 +274,7 @@ internal sealed class BeamSearch : ISearch
 
     public long[] NextTokens() => _next;
 
-    public int[][] Results(int maxNew)
+    public int[][] Results()
     {
         var results = new int[_sources.Length][];
         for (int i = 0; i < _sources.Length; i++)
