@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -131,6 +132,59 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
         return result;
     }
 
+    /// <summary>
+    /// Row i of <paramref name="value"/> becomes its former row rows[i] (a beam reorder: same row count, a row may be
+    /// taken twice). Most beams stay where they are, so only rows that change are written, and only the source rows
+    /// that are themselves overwritten are saved first.
+    /// </summary>
+    internal static void PermuteRowsInPlace<T>(OrtValue value, int[] rows) where T : unmanaged
+    {
+        var data = value.GetTensorMutableDataAsSpan<T>();
+        int rowSize = data.Length / rows.Length;
+        var slot = new int[rows.Length];
+        Array.Fill(slot, -1);
+        int saved = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int source = rows[i];
+            if (source != i && rows[source] != source && slot[source] < 0)
+            {
+                slot[source] = saved++;
+            }
+        }
+
+        var buffer = saved > 0 ? ArrayPool<T>.Shared.Rent(saved * rowSize) : [];
+        try
+        {
+            for (int source = 0; source < rows.Length; source++)
+            {
+                if (slot[source] >= 0)
+                {
+                    data.Slice(source * rowSize, rowSize).CopyTo(buffer.AsSpan(slot[source] * rowSize, rowSize));
+                }
+            }
+
+            for (int i = 0; i < rows.Length; i++)
+            {
+                int source = rows[i];
+                if (source != i)
+                {
+                    var from = slot[source] >= 0
+                        ? buffer.AsSpan(slot[source] * rowSize, rowSize)
+                        : data.Slice(source * rowSize, rowSize);
+                    from.CopyTo(data.Slice(i * rowSize, rowSize));
+                }
+            }
+        }
+        finally
+        {
+            if (saved > 0)
+            {
+                ArrayPool<T>.Shared.Return(buffer);
+            }
+        }
+    }
+
     /// <summary>The per-row tensors of a running batch; rows are dropped or reordered as the search asks.</summary>
     private sealed class DecodeState(OrtValue hidden, long[] mask, int srcLen) : IDisposable
     {
@@ -155,27 +209,28 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
                 return;
             }
 
-            // Beam reordering only permutes beams within a source, whose encoder rows are identical, so the
-            // encoder-side tensors need to change only when rows leave.
-            int currentRows = _mask.Length / srcLen;
-            bool sameSources = rows.Length == currentRows;
-            DecoderKv = Gather(DecoderKv!, rows);
-            if (!sameSources)
+            // Beam reordering only permutes beams within a source, whose encoder rows are identical: the self-attention
+            // cache is reordered where it lies, and the encoder-side tensors need to change only when rows leave.
+            if (rows.Length == _mask.Length / srcLen)
             {
-                EncoderKv = Gather(EncoderKv!, rows);
-                var hidden = GatherRows<float>(Hidden, rows);
-                Hidden.Dispose();
-                Hidden = hidden;
-                var mask = new long[rows.Length * srcLen];
-                for (int i = 0; i < rows.Length; i++)
-                {
-                    Array.Copy(_mask, rows[i] * srcLen, mask, i * srcLen, srcLen);
-                }
-
-                _mask = mask;
-                MaskValue.Dispose();
-                MaskValue = OrtValue.CreateTensorValueFromMemory(mask, [rows.Length, srcLen]);
+                Parallel.ForEach(DecoderKv!, value => PermuteRowsInPlace<float>(value, rows));
+                return;
             }
+
+            DecoderKv = Gather(DecoderKv!, rows);
+            EncoderKv = Gather(EncoderKv!, rows);
+            var hidden = GatherRows<float>(Hidden, rows);
+            Hidden.Dispose();
+            Hidden = hidden;
+            var mask = new long[rows.Length * srcLen];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                Array.Copy(_mask, rows[i] * srcLen, mask, i * srcLen, srcLen);
+            }
+
+            _mask = mask;
+            MaskValue.Dispose();
+            MaskValue = OrtValue.CreateTensorValueFromMemory(mask, [rows.Length, srcLen]);
         }
 
         private static OrtValue[] Gather(OrtValue[] values, int[] rows)
