@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -81,11 +82,11 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             }
 
             state.ReplaceDecoderKv(output.DecoderKv);
-            using (output.Logits)
+            using (output.Output)
             {
                 bool forceEos = step == maxNew - 1 && _defaults.ForcedEosTokenId is not null;
-                var logits = output.Logits.GetTensorDataAsSpan<float>();
-                var keep = search.Step(logits, model.Folder.VocabSize, forceEos, step);
+                using var scores = Score(output.Output, beams, run, ref onnxTicks);
+                var keep = search.Step(scores, forceEos, step);
                 if (keep is not null)
                 {
                     state.Keep(keep);
@@ -96,6 +97,23 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
         }
 
         return search.Results();
+    }
+
+    /// <summary>What the search reads for this step: the decoder's logits, or, with a split-off projection, float32
+    /// logits from it (beam search) or its approximate scores plus the hidden states (greedy).</summary>
+    private StepScores Score(OrtValue decoderOutput, int beams, RunOptions run, ref long onnxTicks)
+    {
+        if (model.Projection is not { } projection)
+        {
+            return new StepScores(decoderOutput, model.Folder.VocabSize, owned: false);
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        var scores = beams == 1 && projection.HasApproximate
+            ? new StepScores(projection, decoderOutput, projection.ApproximateScores(decoderOutput, run))
+            : new StepScores(projection.Logits(decoderOutput, run), model.Folder.VocabSize, owned: true);
+        onnxTicks += Stopwatch.GetTimestamp() - start;
+        return scores;
     }
 
     private static long[] RepeatRows(long[] source, int rowLength, int times)
@@ -114,7 +132,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
     }
 
     /// <summary>A new tensor made of the given rows (first dimension) of <paramref name="source"/>: one native
-    /// memory copy per row, used to reorder beams and to drop finished sequences.</summary>
+    /// memory copy per row, used to expand the encoder output to beams and to drop finished sequences.</summary>
     internal static OrtValue GatherRows<T>(OrtValue source, int[] rows) where T : unmanaged
     {
         var info = source.GetTensorTypeAndShape();

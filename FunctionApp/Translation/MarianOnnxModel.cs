@@ -21,6 +21,10 @@ internal sealed class MarianOnnxModel : IDisposable
     public MarianModelFolder Folder { get; }
     public bool IsMerged => _decoderWithPast is null;
 
+    /// <summary>The output projection split off the decoder graphs (they then return hidden states, not logits);
+    /// null when the graphs did not have the expected shape and return logits themselves.</summary>
+    public OutputProjection? Projection { get; }
+
     /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
     public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads)
     {
@@ -28,18 +32,32 @@ internal sealed class MarianOnnxModel : IDisposable
         _layers = folder.DecoderLayers;
         using var sessionOptions = CreateSessionOptions(intraOpThreads);
         var created = new List<InferenceSession>();
+        int vocab = folder.VocabSize;
+        int hidden = folder.DecoderHeads * folder.HeadDim;
         try
         {
-            _encoder = Open(folder.EncoderPath, sessionOptions, created);
+            _encoder = Open(folder.EncoderPath, null, sessionOptions, created);
+            ProjectionWeights? weights;
             if (folder.MergedDecoderPath is { } merged)
             {
-                _decoder = Open(merged, sessionOptions, created);
+                var split = DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden);
+                _decoder = Open(merged, split?.Model, sessionOptions, created);
+                weights = split?.Weights;
             }
             else
             {
-                _decoder = Open(folder.DecoderPath!, sessionOptions, created);
-                _decoderWithPast = Open(folder.DecoderWithPastPath!, sessionOptions, created);
+                // Both graphs lose their projection, or neither does (it must be the same one).
+                var first = DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden);
+                var next = DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden);
+                bool split = first is not null && next is not null
+                    && first.Value.Weights.Weights.AsSpan().SequenceEqual(next.Value.Weights.Weights)
+                    && first.Value.Weights.Bias.AsSpan().SequenceEqual(next.Value.Weights.Bias);
+                _decoder = Open(folder.DecoderPath!, split ? first!.Value.Model : null, sessionOptions, created);
+                _decoderWithPast = Open(folder.DecoderWithPastPath!, split ? next!.Value.Model : null, sessionOptions, created);
+                weights = split ? first!.Value.Weights : null;
             }
+
+            Projection = weights is null ? null : new OutputProjection(weights, sessionOptions);
         }
         catch
         {
@@ -59,8 +77,9 @@ internal sealed class MarianOnnxModel : IDisposable
         _nextInputNames = IsMerged
             ? [.. common, .. past, "use_cache_branch"]
             : [.. common.Where(_decoderWithPast!.InputMetadata.ContainsKey), .. past];
-        _firstOutputNames = ["logits", .. KvNames("present", "decoder"), .. KvNames("present", "encoder")];
-        _nextOutputNames = ["logits", .. KvNames("present", "decoder")];
+        string stepOutput = Projection is null ? "logits" : DecoderGraph.HiddenOutput;
+        _firstOutputNames = [stepOutput, .. KvNames("present", "decoder"), .. KvNames("present", "encoder")];
+        _nextOutputNames = [stepOutput, .. KvNames("present", "decoder")];
         CheckNames(_encoder, ["input_ids", "attention_mask"], ["last_hidden_state"], folder.EncoderPath);
         CheckNames(_decoder, _firstInputNames, _firstOutputNames, folder.MergedDecoderPath ?? folder.DecoderPath!);
         if (_decoderWithPast is not null)
@@ -87,11 +106,12 @@ internal sealed class MarianOnnxModel : IDisposable
         return options;
     }
 
-    private static InferenceSession Open(string path, SessionOptions options, List<InferenceSession> created)
+    /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>
+    private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, List<InferenceSession> created)
     {
         try
         {
-            var session = new InferenceSession(path, options);
+            var session = rewritten is null ? new InferenceSession(path, options) : new InferenceSession(rewritten, options);
             created.Add(session);
             return session;
         }
@@ -190,11 +210,13 @@ internal sealed class MarianOnnxModel : IDisposable
 
     public void Dispose()
     {
+        Projection?.Dispose();
         _encoder.Dispose();
         _decoder.Dispose();
         _decoderWithPast?.Dispose();
     }
 }
 
-/// <summary>What one decoder Run returns; the holder disposes what it does not hand on.</summary>
-internal sealed record DecoderStep(OrtValue Logits, OrtValue[] DecoderKv, OrtValue[]? EncoderKv);
+/// <summary>What one decoder Run returns; the holder disposes what it does not hand on. Output is the logits, or
+/// the hidden states when the model has a split-off <see cref="MarianOnnxModel.Projection"/>.</summary>
+internal sealed record DecoderStep(OrtValue Output, OrtValue[] DecoderKv, OrtValue[]? EncoderKv);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
 using System.Runtime.Intrinsics;
 
 namespace ServerlessInference.Translation;
@@ -8,9 +9,9 @@ internal interface ISearch
 {
     long[] StartTokens();
 
-    /// <summary>Consumes this step's logits ([rows, 1, vocab]) and returns the rows to carry into the next step, in
+    /// <summary>Consumes this step's scores ([rows, 1, vocab]) and returns the rows to carry into the next step, in
     /// order (null: all rows, unchanged).</summary>
-    int[]? Step(ReadOnlySpan<float> logits, int vocab, bool forceEos, int step);
+    int[]? Step(StepScores scores, bool forceEos, int step);
 
     /// <summary>The tokens the carried rows feed into the next step.</summary>
     long[] NextTokens();
@@ -36,13 +37,13 @@ internal sealed class GreedySearch : ISearch
 
     public long[] StartTokens() => _next;
 
-    public int[]? Step(ReadOnlySpan<float> logits, int vocab, bool forceEos, int step)
+    public int[]? Step(StepScores scores, bool forceEos, int step)
     {
         var keep = new List<int>(_active.Length);
         var next = new List<long>(_active.Length);
         for (int r = 0; r < _active.Length; r++)
         {
-            int token = forceEos ? _g.ForcedEosTokenId!.Value : Sampling.ArgMax(logits.Slice(r * vocab, vocab), _g.BadTokenIds);
+            int token = forceEos ? _g.ForcedEosTokenId!.Value : scores.ArgMax(r, _g.BadTokenIds);
             _outputs[_active[r]].Add(token);
             if (token != _g.EosTokenId)
             {
@@ -107,8 +108,10 @@ internal sealed class BeamSearch : ISearch
 
     public long[] StartTokens() => _next;
 
-    public int[]? Step(ReadOnlySpan<float> logits, int vocab, bool forceEos, int step)
+    public int[]? Step(StepScores scores, bool forceEos, int step)
     {
+        var logits = scores.Logits;
+        int vocab = scores.Vocab;
         int k2 = 2 * _beams;
         var keep = new List<int>(_active.Count * _beams);
         var next = new List<long>(_active.Count * _beams);
@@ -302,6 +305,56 @@ internal sealed class BeamSearch : ISearch
         }
 
         return results;
+    }
+}
+
+/// <summary>One decoder step's scores for the search: full logits, or (greedy with a split-off projection) the
+/// hidden states and approximate scores from which <see cref="OutputProjection.ArgMax"/> finds the exact argmax.</summary>
+internal sealed class StepScores : IDisposable
+{
+    private readonly OrtValue? _logits;
+    private readonly bool _ownsLogits;
+    private readonly OutputProjection? _projection;
+    private readonly OrtValue? _hidden;
+    private readonly OrtValue? _approximate;
+
+    public StepScores(OrtValue logits, int vocab, bool owned)
+    {
+        (_logits, Vocab, _ownsLogits) = (logits, vocab, owned);
+    }
+
+    public StepScores(OutputProjection projection, OrtValue hidden, OrtValue approximate)
+    {
+        (_projection, _hidden, _approximate, Vocab) = (projection, hidden, approximate, projection.Vocab);
+    }
+
+    public int Vocab { get; }
+
+    /// <summary>[rows, 1, vocab] float32 logits (not available on the greedy fast path).</summary>
+    public ReadOnlySpan<float> Logits => (_logits ?? throw new InvalidOperationException("no full logits this step"))
+        .GetTensorDataAsSpan<float>();
+
+    /// <summary>The first index of the largest allowed logit of a row.</summary>
+    public int ArgMax(int row, IReadOnlyList<int> banned)
+    {
+        if (_projection is null)
+        {
+            return Sampling.ArgMax(Logits.Slice(row * Vocab, Vocab), banned);
+        }
+
+        int hidden = _projection.Hidden;
+        return _projection.ArgMax(_hidden!.GetTensorDataAsSpan<float>().Slice(row * hidden, hidden),
+            _approximate!.GetTensorMutableDataAsSpan<float>().Slice(row * Vocab, Vocab), banned);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsLogits)
+        {
+            _logits?.Dispose();
+        }
+
+        _approximate?.Dispose();
     }
 }
 
