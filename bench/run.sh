@@ -14,8 +14,11 @@ dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
 mkdir -p bench/results
 raw=$(mktemp)
 for i in $(seq "$repeat"); do
-  dotnet tools/Translate/bin/Release/net10.0/translate.dll bench --model "$model" --input "$input" --threads "$threads" --json "$raw.cs" >/dev/null
-  /usr/bin/python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' "$raw.cs" >> "$raw"
+  # The engine as it ships, and as a baseline with the decoder graphs run as they are (logits from the graph).
+  for logits in split graph; do
+    dotnet tools/Translate/bin/Release/net10.0/translate.dll bench --model "$model" --input "$input" --threads "$threads" --logits "$logits" --json "$raw.cs" >/dev/null
+    /usr/bin/python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' "$raw.cs" >> "$raw"
+  done
   node bench/transformersjs.mjs "$model" "$input" 32 0 "$threads" 2>/dev/null >> "$raw"
 done
 out="bench/results/$(date -u +%Y-%m-%d).json"

@@ -174,6 +174,36 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
+    public void Model_splits_the_projection_unless_told_not_to()
+    {
+        var folder = fixture.Folder;
+        using (var split = new MarianOnnxModel(folder, intraOpThreads: 1))
+        {
+            Assert.NotNull(split.Projection);
+            Assert.True(split.Projection.HasApproximate);
+        }
+
+        using var graph = new MarianOnnxModel(folder, intraOpThreads: 1, splitOutputProjection: false);
+        Assert.Null(graph.Projection);
+    }
+
+    [Fact]
+    public async Task Graph_logits_and_split_projection_translate_alike_greedy_and_with_beams()
+    {
+        var sentences = File.ReadLines(RepoPaths.DevSet).Take(40).Select(l => l.Split('\t')[0]).ToArray();
+        using var split = MarianTranslator.Load("split", RepoPaths.ShippedModel, new MarianTranslatorOptions { IntraOpThreads = 1 });
+        using var graph = MarianTranslator.Load("graph", RepoPaths.ShippedModel,
+            new MarianTranslatorOptions { IntraOpThreads = 1, SplitOutputProjection = false });
+        foreach (var beams in new[] { 1, 4 })
+        {
+            var options = new TranslationOptions { Beams = beams };
+            var expected = await graph.TranslateAsync(sentences, options);
+            var actual = await split.TranslateAsync(sentences, options);
+            Assert.Equal(expected.Translations.Select(t => t.OutputIds), actual.Translations.Select(t => t.OutputIds));
+        }
+    }
+
+    [Fact]
     public void Micro_split_layout_loses_its_projection_in_both_decoders_alike()
     {
         var folder = MarianModelFolder.Read(Path.Combine(RepoPaths.Fixtures, "marian-micro-split"));

@@ -26,7 +26,8 @@ internal sealed class MarianOnnxModel : IDisposable
     public OutputProjection? Projection { get; }
 
     /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
-    public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads)
+    /// <param name="splitOutputProjection">Try to split the output projection off the decoder graphs.</param>
+    public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection = true)
     {
         Folder = folder;
         _layers = folder.DecoderLayers;
@@ -40,15 +41,15 @@ internal sealed class MarianOnnxModel : IDisposable
             ProjectionWeights? weights;
             if (folder.MergedDecoderPath is { } merged)
             {
-                var split = DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden);
+                var split = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden) : null;
                 _decoder = Open(merged, split?.Model, sessionOptions, created);
                 weights = split?.Weights;
             }
             else
             {
                 // Both graphs lose their projection, or neither does (it must be the same one).
-                var first = DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden);
-                var next = DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden);
+                var first = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden) : null;
+                var next = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden) : null;
                 bool split = first is not null && next is not null
                     && first.Value.Weights.Weights.AsSpan().SequenceEqual(next.Value.Weights.Weights)
                     && first.Value.Weights.Bias.AsSpan().SequenceEqual(next.Value.Weights.Bias);

@@ -6,6 +6,7 @@ using ServerlessInference.Translation;
 
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N]   (stdin: one text a line; stdout: JSONL)
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
+// Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
 var (command, options) = ParseArgs(args);
 if (command is null || !options.TryGetValue("model", out var modelDir))
 {
@@ -17,7 +18,17 @@ if (command is null || !options.TryGetValue("model", out var modelDir))
 try
 {
     using var translator = MarianTranslator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir,
-        new MarianTranslatorOptions { IntraOpThreads = Int(options, "threads", 0), MaxBatchSize = Int(options, "batch", 32) });
+        new MarianTranslatorOptions
+        {
+            IntraOpThreads = Int(options, "threads", 0),
+            MaxBatchSize = Int(options, "batch", 32),
+            SplitOutputProjection = options.GetValueOrDefault("logits", "split") switch
+            {
+                "split" => true,
+                "graph" => false,
+                var other => throw new ArgumentException($"--logits must be split or graph, not '{other}'."),
+            },
+        });
     return command switch
     {
         "translate" => await TranslateLines(translator, options),
@@ -143,7 +154,8 @@ internal static class Bench
                 double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
                 var row = new Dictionary<string, object>
                 {
-                    ["engine"] = "csharp", ["beams"] = beams, ["batch"] = batch, ["sentences"] = sentences.Length,
+                    ["engine"] = options.GetValueOrDefault("logits") == "graph" ? "csharp, logits from the graph" : "csharp",
+                    ["beams"] = beams, ["batch"] = batch, ["sentences"] = sentences.Length,
                     ["threads"] = options.TryGetValue("threads", out var th) ? int.Parse(th) : 0,
                     ["seconds"] = seconds, ["sentencesPerSecond"] = sentences.Length / seconds,
                     ["tokensPerSecond"] = tokens / seconds, ["outputTokens"] = tokens,
