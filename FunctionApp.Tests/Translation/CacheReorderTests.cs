@@ -24,29 +24,3 @@ public sealed class CacheReorderTests
         Assert.Equal(gathered.GetTensorDataAsSpan<float>().ToArray(), inPlace.GetTensorDataAsSpan<float>().ToArray());
     }
 }
-
-/// <summary>How a batch's sources are grouped for the encoder.</summary>
-public sealed class LengthBucketTests
-{
-    private static int[][] Sources(params int[] lengths) => lengths.Select(n => new int[n]).ToArray();
-
-    [Fact]
-    public void Similar_lengths_share_one_encoder_run() =>
-        Assert.Single(MarianGenerator.LengthBuckets(Sources(10, 9, 11, 12, 10, 8)));
-
-    [Fact]
-    public void Clearly_longer_rows_get_their_own_run_and_every_row_appears_once()
-    {
-        var sources = Sources(30, 5, 6, 31, 5, 7, 29, 6, 28);
-        var buckets = MarianGenerator.LengthBuckets(sources);
-
-        Assert.Equal(2, buckets.Count);
-        Assert.All(buckets[0], r => Assert.True(sources[r].Length <= 7));
-        Assert.All(buckets[1], r => Assert.True(sources[r].Length >= 28));
-        Assert.Equal(Enumerable.Range(0, sources.Length), buckets.SelectMany(b => b).Order());
-    }
-
-    [Fact]
-    public void A_group_keeps_at_least_four_rows() =>
-        Assert.Single(MarianGenerator.LengthBuckets(Sources(2, 20, 40, 80)));
-}
