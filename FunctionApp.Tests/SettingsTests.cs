@@ -32,7 +32,8 @@ public sealed class SettingsTests
         Assert.Equal(Path.Combine(Path.GetTempPath(), "serverless-inference", "models"), models.CacheDirectory);
         Assert.Equal((2, 10), (models.MaxLoaded, models.RetryAfterSeconds));
         var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
-        Assert.Equal((64, 20000, 8, 0), (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads));
+        Assert.Equal((64, 20000, 8, 0, true),
+            (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads, limits.SplitOutputProjection));
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
         Assert.Equal(("jobs", 32), (jobs.Container, jobs.ChunkSize));
     }

@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
             {
                 IntraOpThreads = limits.IntraOpThreads,
                 MaxBeams = limits.MaxBeams,
+                SplitOutputProjection = limits.SplitOutputProjection,
             });
         });
         services.AddSingleton<StorageClientFactory>();

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ServerlessInference.Options;
 
-/// <summary>Request limits and engine threading ("Translation" section).</summary>
+/// <summary>Request limits and engine settings ("Translation" section).</summary>
 public sealed class TranslationLimitsOptions
 {
     public const string Section = "Translation";
@@ -23,4 +23,8 @@ public sealed class TranslationLimitsOptions
     /// <summary>ONNX Runtime intra-op threads; 0 lets the runtime choose (one per core).</summary>
     [Range(0, 1024)]
     public int IntraOpThreads { get; set; }
+
+    /// <summary>Split the output projection off the decoder graphs (faster greedy decoding, one more copy of the
+    /// projection in memory); false runs the model's graphs as they are.</summary>
+    public bool SplitOutputProjection { get; set; } = true;
 }
