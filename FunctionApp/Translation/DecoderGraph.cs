@@ -6,7 +6,12 @@ namespace ServerlessInference.Translation;
 
 /// <summary>The output projection's weights: logits = hidden · Weightsᵀ + Bias.</summary>
 /// <param name="Weights">[vocab, hidden], row-major: row i scores token i.</param>
-internal sealed record ProjectionWeights(float[] Weights, float[] Bias, int Vocab, int Hidden);
+internal sealed record ProjectionWeights(float[] Weights, float[] Bias, int Vocab, int Hidden)
+{
+    /// <summary>Same values (records compare arrays by reference).</summary>
+    public bool SameAs(ProjectionWeights other) =>
+        Weights.AsSpan().SequenceEqual(other.Weights) && Bias.AsSpan().SequenceEqual(other.Bias);
+}
 
 /// <summary>
 /// Splits the output projection (lm_head MatMul + final_logits_bias Add) off an Optimum decoder graph, so the
@@ -54,25 +59,26 @@ internal static class DecoderGraph
 
         var initializers = graph.Initializer.ToDictionary(t => t.Name);
         var producer = graph.Node.FirstOrDefault(n => n.Output.Contains("logits"));
-        ProjectionWeights? weights;
+        ProjectionTensors? tensors;
         if (producer?.OpType == "If")
         {
-            // Merged decoder: both branches end in the projection (sharing the same outer-scope weights).
+            // Merged decoder: both branches end in the projection, normally over the same outer-scope initializers
+            // (then the comparison is by reference); the weights are read once.
             int position = producer.Output.IndexOf("logits");
             var branches = producer.Attribute.Where(a => a.G is not null).Select(a => a.G).ToList();
-            weights = null;
+            tensors = null;
             foreach (var branch in branches)
             {
                 var found = SplitGraph(branch, branch.Output[position].Name, initializers, vocab, hidden);
-                if (found is null || (weights is not null && !SameWeights(weights, found)))
+                if (found is null || (tensors is not null && !tensors.Equals(found)))
                 {
                     return null;
                 }
 
-                weights ??= found;
+                tensors ??= found;
             }
 
-            if (weights is null)
+            if (tensors is null)
             {
                 return null;
             }
@@ -81,8 +87,8 @@ internal static class DecoderGraph
         }
         else
         {
-            weights = SplitGraph(graph, "logits", initializers, vocab, hidden);
-            if (weights is null)
+            tensors = SplitGraph(graph, "logits", initializers, vocab, hidden);
+            if (tensors is null)
             {
                 return null;
             }
@@ -106,9 +112,16 @@ internal static class DecoderGraph
             shape.Dim[2] = new TensorShapeProto.Types.Dimension { DimValue = hidden };
         }
 
+        var weights = new ProjectionWeights(
+            tensors.Folded ? Transposed(ReadFloats(tensors.Weights), hidden, vocab) : ReadFloats(tensors.Weights),
+            tensors.Bias is null ? new float[vocab] : ReadFloats(tensors.Bias), vocab, hidden);
         RemoveUnused(graph);
         return (model.ToByteArray(), weights);
     }
+
+    /// <summary>The projection's initializers: W as [vocab, hidden], or already transposed ("folded") as
+    /// [hidden, vocab]; the bias when there is one.</summary>
+    private sealed record ProjectionTensors(TensorProto Weights, bool Folded, TensorProto? Bias);
 
     private static int IndexOfOutput(GraphProto graph, string name)
     {
@@ -128,7 +141,7 @@ internal static class DecoderGraph
     /// B = W[hidden, vocab], and replaces those nodes by output = Identity(h). Initializers are looked up in the graph
     /// and then in <paramref name="outer"/> (a subgraph sees its parent's initializers).
     /// </summary>
-    private static ProjectionWeights? SplitGraph(GraphProto graph, string output,
+    private static ProjectionTensors? SplitGraph(GraphProto graph, string output,
         Dictionary<string, TensorProto> outer, int vocab, int hidden)
     {
         var local = graph.Initializer.ToDictionary(t => t.Name);
@@ -136,7 +149,7 @@ internal static class DecoderGraph
         NodeProto? Producer(string name) => graph.Node.FirstOrDefault(n => n.Output.Contains(name));
 
         var last = Producer(output);
-        float[]? bias = null;
+        TensorProto? bias = null;
         NodeProto? add = null;
         if (last?.OpType == "Add" && last.Input.Count == 2)
         {
@@ -147,7 +160,7 @@ internal static class DecoderGraph
                 return null;
             }
 
-            bias = ReadFloats(biasTensor);
+            bias = biasTensor;
             add = last;
             last = Producer(last.Input[1 - biasInput]);
         }
@@ -158,21 +171,21 @@ internal static class DecoderGraph
         }
 
         var matMul = last;
-        float[]? weights = null;
+        ProjectionTensors? found = null;
         NodeProto? transpose = null;
         if (Initializer(matMul.Input[1]) is { } folded && folded.Dims.SequenceEqual([hidden, vocab]))
         {
-            weights = Transposed(ReadFloats(folded), hidden, vocab);
+            found = new ProjectionTensors(folded, Folded: true, bias);
         }
         else if (Producer(matMul.Input[1]) is { OpType: "Transpose" } t
             && Initializer(t.Input[0]) is { } tied && tied.Dims.SequenceEqual([vocab, hidden])
             && t.Attribute.All(a => a.Name != "perm" || a.Ints.SequenceEqual([1L, 0L])))
         {
-            weights = ReadFloats(tied);
+            found = new ProjectionTensors(tied, Folded: false, bias);
             transpose = t;
         }
 
-        if (weights is null)
+        if (found is null)
         {
             return null;
         }
@@ -195,11 +208,8 @@ internal static class DecoderGraph
             Input = { matMul.Input[0] },
             Output = { output },
         });
-        return new ProjectionWeights(weights, bias ?? new float[vocab], vocab, hidden);
+        return found;
     }
-
-    private static bool SameWeights(ProjectionWeights a, ProjectionWeights b) =>
-        a.Weights.AsSpan().SequenceEqual(b.Weights) && a.Bias.AsSpan().SequenceEqual(b.Bias);
 
     /// <summary>Drops initializers no node uses any more (the bias; a folded projection matrix), which ONNX Runtime
     /// would otherwise keep in memory and warn about.</summary>
@@ -256,7 +266,8 @@ internal static class DecoderGraph
         return MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
     }
 
-    private static float[] Transposed(float[] source, int rows, int columns)
+    /// <summary>A row-major [rows, columns] matrix as row-major [columns, rows].</summary>
+    internal static float[] Transposed(float[] source, int rows, int columns)
     {
         var result = new float[source.Length];
         for (int r = 0; r < rows; r++)

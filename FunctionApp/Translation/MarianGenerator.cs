@@ -30,8 +30,8 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
         int beams = settings.Beams;
         int batch = sources.Count;
         int srcLen = sources.Max(s => s.Length);
-        var (_, mask) = Padded(sources, Enumerable.Range(0, batch).ToArray(), srcLen);
-        var hidden = Encode(sources, srcLen, run, ref onnxTicks);
+        var (ids, mask) = Padded(sources, Enumerable.Range(0, batch).ToArray(), srcLen);
+        var hidden = Encode(sources, ids, mask, srcLen, run, ref onnxTicks);
 
         // Each beam is a row of its own: rows b*beams .. b*beams+beams-1 belong to source b.
         var rowMask = beams == 1 ? mask : RepeatRows(mask, srcLen, beams);
@@ -111,12 +111,12 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
     /// padded only to its own longest row, and assembled. Positions past a row's length are hidden from the decoder
     /// by the attention mask, so what they hold (a shorter run's padding, or zeros) changes nothing.
     /// </summary>
-    private OrtValue Encode(IReadOnlyList<int[]> sources, int srcLen, RunOptions run, ref long onnxTicks)
+    /// <param name="ids">All rows padded to srcLen, used as they are when the lengths form one group.</param>
+    private OrtValue Encode(IReadOnlyList<int[]> sources, long[] ids, long[] mask, int srcLen, RunOptions run, ref long onnxTicks)
     {
         var buckets = LengthBuckets(sources);
         if (buckets.Count == 1)
         {
-            var (ids, mask) = Padded(sources, Enumerable.Range(0, sources.Count).ToArray(), srcLen);
             using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [sources.Count, srcLen]);
             using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [sources.Count, srcLen]);
             return model.Encode(idsValue, maskValue, run, ref onnxTicks);
@@ -128,9 +128,9 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             foreach (var rows in buckets)
             {
                 int length = rows.Max(r => sources[r].Length);
-                var (ids, mask) = Padded(sources, rows, length);
-                using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [rows.Length, length]);
-                using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [rows.Length, length]);
+                var (groupIds, groupMask) = Padded(sources, rows, length);
+                using var idsValue = OrtValue.CreateTensorValueFromMemory(groupIds, [rows.Length, length]);
+                using var maskValue = OrtValue.CreateTensorValueFromMemory(groupMask, [rows.Length, length]);
                 using var part = model.Encode(idsValue, maskValue, run, ref onnxTicks);
                 var from = part.GetTensorDataAsSpan<float>();
                 int hidden = from.Length / (rows.Length * length);

@@ -50,9 +50,7 @@ internal sealed class MarianOnnxModel : IDisposable
                 // Both graphs lose their projection, or neither does (it must be the same one).
                 var first = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden) : null;
                 var next = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden) : null;
-                bool split = first is not null && next is not null
-                    && first.Value.Weights.Weights.AsSpan().SequenceEqual(next.Value.Weights.Weights)
-                    && first.Value.Weights.Bias.AsSpan().SequenceEqual(next.Value.Weights.Bias);
+                bool split = first is not null && next is not null && first.Value.Weights.SameAs(next.Value.Weights);
                 _decoder = Open(folder.DecoderPath!, split ? first!.Value.Model : null, sessionOptions, created);
                 _decoderWithPast = Open(folder.DecoderWithPastPath!, split ? next!.Value.Model : null, sessionOptions, created);
                 weights = split ? first!.Value.Weights : null;

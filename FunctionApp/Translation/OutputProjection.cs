@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Google.Protobuf;
@@ -90,9 +91,6 @@ internal sealed class OutputProjection : IDisposable
         float lower = float.NegativeInfinity;
         int v = 0;
         ref float s = ref MemoryMarshal.GetReference(scores);
-        ref float d = ref MemoryMarshal.GetArrayDataReference(_errorNorm);
-        ref float q = ref MemoryMarshal.GetArrayDataReference(_quantizedNorm);
-        ref float m = ref MemoryMarshal.GetArrayDataReference(_slack);
         var va = Vector256.Create(a);
         var vc = Vector256.Create(c);
         if (Vector256.IsHardwareAccelerated)
@@ -100,9 +98,7 @@ internal sealed class OutputProjection : IDisposable
             var best = Vector256.Create(float.NegativeInfinity);
             for (; v <= Vocab - Vector256<float>.Count; v += Vector256<float>.Count)
             {
-                var e = va * Vector256.LoadUnsafe(ref d, (nuint)v) + vc * Vector256.LoadUnsafe(ref q, (nuint)v)
-                    + Vector256.LoadUnsafe(ref m, (nuint)v);
-                best = Vector256.Max(best, Vector256.LoadUnsafe(ref s, (nuint)v) - e);
+                best = Vector256.Max(best, Vector256.LoadUnsafe(ref s, (nuint)v) - ErrorBounds(v, va, vc));
             }
 
             for (int lane = 0; lane < Vector256<float>.Count; lane++)
@@ -113,7 +109,7 @@ internal sealed class OutputProjection : IDisposable
 
         for (; v < Vocab; v++)
         {
-            lower = MathF.Max(lower, scores[v] - (a * _errorNorm[v] + c * _quantizedNorm[v] + _slack[v]));
+            lower = MathF.Max(lower, scores[v] - ErrorBound(v, a, c));
         }
 
         // Every token whose upper bound reaches the best lower bound may be the argmax: score those exactly.
@@ -125,9 +121,7 @@ internal sealed class OutputProjection : IDisposable
             var vLower = Vector256.Create(lower);
             for (; v <= Vocab - Vector256<float>.Count; v += Vector256<float>.Count)
             {
-                var e = va * Vector256.LoadUnsafe(ref d, (nuint)v) + vc * Vector256.LoadUnsafe(ref q, (nuint)v)
-                    + Vector256.LoadUnsafe(ref m, (nuint)v);
-                uint lanes = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref s, (nuint)v) + e, vLower)
+                uint lanes = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref s, (nuint)v) + ErrorBounds(v, va, vc), vLower)
                     .ExtractMostSignificantBits();
                 while (lanes != 0)
                 {
@@ -140,7 +134,7 @@ internal sealed class OutputProjection : IDisposable
 
         for (; v < Vocab; v++)
         {
-            if (scores[v] + (a * _errorNorm[v] + c * _quantizedNorm[v] + _slack[v]) >= lower)
+            if (scores[v] + ErrorBound(v, a, c) >= lower)
             {
                 Consider(v, hidden, ref bestId, ref bestLogit);
             }
@@ -163,6 +157,13 @@ internal sealed class OutputProjection : IDisposable
     }
 
     internal float ErrorBound(int token, float a, float c) => a * _errorNorm[token] + c * _quantizedNorm[token] + _slack[token];
+
+    /// <summary><see cref="ErrorBound"/> of tokens v .. v+7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<float> ErrorBounds(int v, Vector256<float> a, Vector256<float> c) =>
+        a * Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_errorNorm), (nuint)v)
+        + c * Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_quantizedNorm), (nuint)v)
+        + Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_slack), (nuint)v);
 
     /// <summary>float32 logit of one token, as the exact path and the candidates are scored.</summary>
     public float Logit(ReadOnlySpan<float> hidden, int token) =>
@@ -195,15 +196,7 @@ internal sealed class OutputProjection : IDisposable
 
     private byte[] ExactModel()
     {
-        var transposed = new float[_weights.Length];
-        for (int v = 0; v < Vocab; v++)
-        {
-            for (int h = 0; h < Hidden; h++)
-            {
-                transposed[h * Vocab + v] = _weights[v * Hidden + h];
-            }
-        }
-
+        var transposed = DecoderGraph.Transposed(_weights, Vocab, Hidden);
         var graph = new GraphProto
         {
             Name = "output_projection",

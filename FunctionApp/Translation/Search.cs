@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Microsoft.ML.OnnxRuntime;
 using System.Runtime.Intrinsics;
+using Microsoft.ML.OnnxRuntime;
 
 namespace ServerlessInference.Translation;
 
@@ -397,7 +397,8 @@ internal static class Sampling
         return false;
     }
 
-    /// <summary>The largest value of a row (NaN-free logits).</summary>
+    /// <summary>The largest value of a row (NaN-free logits). Its own loop rather than TensorPrimitives.Max, which
+    /// also propagates NaN: 1.85 µs against 2.45 µs for 7,933 floats here, and it runs for every row of every step.</summary>
     public static float Max(ReadOnlySpan<float> values)
     {
         int i = 0;
