@@ -70,11 +70,11 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         using var app = NewApp();
         var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
         await container.CreateIfNotExistsAsync();
-        await container.GetBlobClient("uploads/input.jsonl").UploadAsync(BinaryData.FromString(
+        await container.GetBlobClient("inputs/input.jsonl").UploadAsync(BinaryData.FromString(
             "{\"id\":\"x-1\",\"text\":\"Hello.\"}\n\n{\"id\":\"x-2\",\"text\":\"Thank you.\"}\n{\"id\":\"x-3\",\"text\":\"Goodbye.\"}\n"));
         var functions = app.Function<JobFunctions>();
 
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "uploads/input.jsonl" }), CancellationToken.None));
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/input.jsonl" }), CancellationToken.None));
         submitted.ShouldBe(202);
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         foreach (var message in await ReceiveAllAsync(Queue, 2))
@@ -165,7 +165,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     [Theory]
     [InlineData("{}", 400)]
     [InlineData("{\"texts\": [\"a\"], \"inputBlob\": \"x.jsonl\"}", 400)]
-    [InlineData("{\"inputBlob\": \"missing.jsonl\"}", 400)]
+    [InlineData("{\"inputBlob\": \"inputs/missing.jsonl\"}", 400)]
     [InlineData("{\"texts\": [\"a\"], \"model\": \"fr-de\"}", 404)]
     [InlineData("{\"texts\": [\"a\"], \"beams\": 99}", 400)]
     public async Task InvalidJobSubmissionIsRejectedWithoutEnqueueing(string body, int status)
@@ -178,12 +178,43 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task UnknownJobIs404()
+    public async Task UnknownJobIs404AndAMalformedJobIdIs400WithoutAStorageCall()
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123abcd", CancellationToken.None))).ShouldBe(404);
-        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "..%2Fx", CancellationToken.None))).ShouldBe(404);
+        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123456789abcdef0123456789abcdef", CancellationToken.None))).ShouldBe(404);
+        foreach (var id in new[] { "0123abcd", "..%2Fx", "../models/marian-tiny-en-zh", "0123456789ABCDEF0123456789ABCDEF" })
+        {
+            var response = await Http.ExecuteAsync(functions.Get(Http.Request("GET"), id, CancellationToken.None));
+            response.ShouldBe(400);
+            Assert.StartsWith("application/problem+json", response.ContentType);
+        }
+    }
+
+    [Theory]
+    [InlineData("../models/other.jsonl")]
+    [InlineData("inputs/../../models/other.jsonl")]
+    [InlineData("/models/other.jsonl")]
+    [InlineData("inputs/%2e%2e/%2e%2e/models/other.jsonl")]
+    [InlineData("inputs\\..\\..\\models\\other.jsonl")]
+    [InlineData("other.jsonl")]
+    [InlineData("inputs/")]
+    [InlineData("inputs//other.jsonl")]
+    [InlineData("inputs/./other.jsonl")]
+    [InlineData("inputs/other.jsonl\n")]
+    public async Task AnInputBlobOutsideTheJobsInputsIsRejectedBeforeStorageIsRead(string inputBlob)
+    {
+        // A JSONL blob that would be a valid job if the name were followed outside the jobs container.
+        var models = storage.Blobs.GetBlobContainerClient(StorageFixture.ModelsContainer);
+        await models.GetBlobClient("other.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"Hello.\"}\n"), overwrite: true);
+        using var app = NewApp();
+        var body = JsonSerializer.Serialize(new { inputBlob });
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Submit(Http.Request("POST", body), CancellationToken.None));
+
+        response.ShouldBe(400);
+        Assert.Contains("inputs/", response.Json.GetProperty("detail").GetString());
+        Assert.Null((await Queue.PeekMessageAsync()).Value);
     }
 
     private static int Chunk(QueueMessage message) =>

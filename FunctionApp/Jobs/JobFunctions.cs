@@ -36,6 +36,8 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
             var inputBlob = JsonRequest.OptionalString(root, "inputBlob");
             if ((texts is null) == (inputBlob is null))
                 throw JsonRequest.BadRequest("Send either 'texts' (an array of strings) or 'inputBlob' (a JSONL blob name in the jobs container).");
+            if (inputBlob is not null && !JobBlobNames.IsInputBlob(inputBlob))
+                throw JsonRequest.BadRequest(JobBlobNames.InputBlobRule);
             var (model, generation) = GenerationParameters.Parse(root, limits.Value);
             List<JobItem> items;
             if (texts is not null)
@@ -79,6 +81,7 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
     {
         try
         {
+            if (!JobBlobNames.IsJobId(jobId)) return ApiResults.Problem(StatusCodes.Status400BadRequest, JobBlobNames.JobIdRule);
             var status = await jobs.GetAsync(jobId, cancellationToken);
             return status is null
                 ? ApiResults.Problem(StatusCodes.Status404NotFound, $"No job '{jobId}'.")

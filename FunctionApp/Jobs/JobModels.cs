@@ -42,7 +42,7 @@ public sealed record ChunkMessage
         {
             null => "The message is JSON null.",
             { Version: not CurrentVersion } => $"Unsupported message version {message.Version}.",
-            _ when !JobIds.IsValid(message.JobId) => "'jobId' must be 1-64 letters, digits, '-' or '_'.",
+            _ when !JobBlobNames.IsJobId(message.JobId) => JobBlobNames.JobIdRule,
             { ChunkCount: < 1 } => "'chunkCount' must be at least 1.",
             _ when message.Chunk < 0 || message.Chunk >= message.ChunkCount => "'chunk' must be in [0, chunkCount).",
             _ => null,
@@ -58,7 +58,7 @@ public sealed record ChunkMessage
             using var document = JsonDocument.Parse(text);
             return document.RootElement.ValueKind == JsonValueKind.Object
                    && document.RootElement.TryGetProperty("jobId", out var id) && id.ValueKind == JsonValueKind.String
-                   && JobIds.IsValid(id.GetString())
+                   && JobBlobNames.IsJobId(id.GetString())
                 ? id.GetString()
                 : null;
         }
@@ -67,14 +67,6 @@ public sealed record ChunkMessage
             return null;
         }
     }
-}
-
-public static class JobIds
-{
-    public static string New() => Guid.NewGuid().ToString("N");
-
-    public static bool IsValid(string? id) =>
-        id is { Length: > 0 and <= 64 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 }
 
 public static class JobStates

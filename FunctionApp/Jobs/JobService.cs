@@ -28,7 +28,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
     {
         var modelName = catalog.Resolve(model).Name; // unknown models fail now, not in a queue an hour later
         await store.EnsureCreatedAsync(cancellationToken);
-        var jobId = JobIds.New();
+        var jobId = JobBlobNames.NewJobId();
         var chunks = items.Chunk(options.Value.ChunkSize).ToList();
         // Parallel: a large job has thousands of chunks and the HTTP front end gives up after 230 s.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = SubmitParallelism, CancellationToken = cancellationToken };
@@ -54,6 +54,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
     /// <exception cref="FormatException">The blob is missing or a line is malformed; the message says where.</exception>
     public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, CancellationToken cancellationToken)
     {
+        if (!JobBlobNames.IsInputBlob(blobName)) throw new FormatException(JobBlobNames.InputBlobRule);
         string content;
         try
         {
@@ -88,8 +89,11 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         return items;
     }
 
+    /// <exception cref="ArgumentException">Not a job id of the app's format; never reaches storage.</exception>
     public Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellationToken) =>
-        JobIds.IsValid(jobId) ? store.GetStatusAsync(jobId, cancellationToken) : Task.FromResult<JobStatus?>(null);
+        JobBlobNames.IsJobId(jobId)
+            ? store.GetStatusAsync(jobId, cancellationToken)
+            : throw new ArgumentException(JobBlobNames.JobIdRule);
 
     /// <summary>Translates one chunk. Safe to run twice for one message: outputs are overwritten and the chunk is
     /// a set member in the status. Transient failures throw, so the queue redelivers and finally poisons the
