@@ -116,8 +116,12 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
             ["Models:Catalog:1:Name"] = "unprovisioned", ["Models:Catalog:1:Prefix"] = "unprovisioned/",
         });
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." }, model = "unprovisioned" }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        // Submitting checks the model, so this job is enqueued directly, as another system may (docs/jobs.md).
+        var jobId = JobBlobNames.NewJobId();
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient($"{jobId}/input/0.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"0\",\"text\":\"Hi.\"}\n"));
+        await Queue.SendMessageAsync(new ChunkMessage { JobId = jobId, Chunk = 0, ChunkCount = 1, Model = "unprovisioned" }.ToJson());
         var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
 
         // A transient failure throws so the host redelivers; the error is recorded on the job meanwhile.
@@ -202,6 +206,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     [InlineData("inputs//other.jsonl")]
     [InlineData("inputs/./other.jsonl")]
     [InlineData("inputs/other.jsonl\n")]
+    [InlineData("../../etc/passwd")]
+    [InlineData("inputs/a%2F..%2F..%2Fmodels%2Fother.jsonl")]
     public async Task AnInputBlobOutsideTheJobsInputsIsRejectedBeforeStorageIsRead(string inputBlob)
     {
         // A JSONL blob that would be a valid job if the name were followed outside the jobs container.
@@ -215,6 +221,65 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         response.ShouldBe(400);
         Assert.Contains("inputs/", response.Json.GetProperty("detail").GetString());
         Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task GetJobWhileStorageIsUnreachableIs503WithRetryAfter()
+    {
+        using var app = NewApp(new() { ["AzureWebJobsStorage"] = StorageFixture.UnreachableConnectionString() });
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Get(Http.Request("GET"), JobBlobNames.NewJobId(), CancellationToken.None));
+
+        response.ShouldBe(503);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+        Assert.Equal(Http.StorageRetryAfter.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.RetryAfter.ToString());
+    }
+
+    [Fact]
+    public async Task MaxNewTokensAboveTheModelsLimitIsRejectedAtSubmit()
+    {
+        using var app = NewApp();
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Submit(
+            Http.Json(new { texts = new[] { "Hello." }, maxNewTokens = 512 }), CancellationToken.None));
+
+        response.ShouldBe(400);
+        Assert.Contains("between 1 and 127", response.Json.GetProperty("detail").GetString());
+        Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task AJobTextOverThePerTextLimitIsRejectedAtSubmit()
+    {
+        using var app = NewApp(new() { ["Translation:MaxCharacters"] = "100" });
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient("inputs/long.jsonl").UploadAsync(BinaryData.FromString(
+            "{\"id\":\"1\",\"text\":\"Hello.\"}\n" + JsonSerializer.Serialize(new { id = "2", text = new string('a', 101) }) + "\n"));
+        var functions = app.Function<JobFunctions>();
+
+        var inline = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello.", new string('a', 101) } }), CancellationToken.None));
+        var fromBlob = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/long.jsonl" }), CancellationToken.None));
+
+        inline.ShouldBe(413);
+        Assert.Contains("texts[1]", inline.Json.GetProperty("detail").GetString());
+        fromBlob.ShouldBe(400);
+        Assert.Contains("Line 2", fromBlob.Json.GetProperty("detail").GetString());
+        Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task AnInputBlobLineWithALoneSurrogateOrOnlyControlCharactersIsHandledAsTheApiDoes()
+    {
+        using var app = NewApp();
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient("inputs/surrogate.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"a \\ud800 b\"}\n"));
+        await container.GetBlobClient("inputs/control.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"\\u0000\"}\n"));
+        var functions = app.Function<JobFunctions>();
+
+        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/surrogate.jsonl" }), CancellationToken.None))).ShouldBe(202);
+        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/control.jsonl" }), CancellationToken.None))).ShouldBe(400);
     }
 
     private static int Chunk(QueueMessage message) =>

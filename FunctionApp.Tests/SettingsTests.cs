@@ -86,7 +86,7 @@ public sealed class SettingsTests
 public sealed class StorageConnectionTests
 {
     private static Storage.StorageClientFactory Factory(Dictionary<string, string?> values) =>
-        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), Microsoft.Extensions.Options.Options.Create(new Options.StorageClientOptions()));
 
     [Fact]
     public void AccountNameSelectsTheAccountsPublicEndpointsWithIdentity()

@@ -2,10 +2,13 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Azure;
+using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServerlessInference.Functions;
 using ServerlessInference.Models;
 using ServerlessInference.Options;
+using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
@@ -15,18 +18,24 @@ public enum ChunkOutcome { Translated, Skipped, Malformed, Failed }
 
 /// <summary>Batch jobs: split input into chunk blobs and messages, translate one chunk per message, assemble the
 /// result when the last chunk lands, and turn poison messages into a failed job.</summary>
-public sealed class JobService(JobStore store, TranslationService translation, ModelCatalog catalog,
+public sealed class JobService(JobStore store, TranslationService translation,
     IOptions<JobsOptions> options, InferenceTelemetry telemetry, TimeProvider time, ILogger<JobService> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private const int SubmitParallelism = 16;
 
+    /// <summary>An input blob is read whole into memory by the submit request, so it is bounded.</summary>
+    public const long MaxInputBlobBytes = 128L * 1024 * 1024;
+
     /// <summary>Stores the input, writes the status and enqueues one message per chunk.</summary>
     /// <exception cref="UnknownModelException"/>
+    /// <exception cref="ModelUnavailableException"/>
+    /// <exception cref="ArgumentException">An option is out of the model's range.</exception>
     public async Task<JobStatus> SubmitAsync(IReadOnlyList<JobItem> items, string? model, TranslationOptions generation,
         CancellationToken cancellationToken)
     {
-        var modelName = catalog.Resolve(model).Name; // unknown models fail now, not in a queue an hour later
+        // Unknown models and options the model cannot honour fail now, not in a queue an hour later.
+        var modelName = await translation.ValidateAsync(model, generation, cancellationToken);
         await store.EnsureCreatedAsync(cancellationToken);
         var jobId = JobBlobNames.NewJobId();
         var chunks = items.Chunk(options.Value.ChunkSize).ToList();
@@ -51,42 +60,70 @@ public sealed class JobService(JobStore store, TranslationService translation, M
     }
 
     /// <summary>Reads a JSONL blob of <c>{"id","text"}</c> lines from the jobs container.</summary>
-    /// <exception cref="FormatException">The blob is missing or a line is malformed; the message says where.</exception>
-    public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, CancellationToken cancellationToken)
+    /// <exception cref="FormatException">The name breaks <see cref="JobBlobNames"/>' rule, the blob is missing,
+    /// too large or unreadable for a reason the caller controls, or a line is malformed; the message says where.</exception>
+    public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, int maxTextCharacters, CancellationToken cancellationToken)
     {
         if (!JobBlobNames.IsInputBlob(blobName)) throw new FormatException(JobBlobNames.InputBlobRule);
-        string content;
+        var blob = store.Container.GetBlobClient(blobName);
+        BinaryData content;
         try
         {
-            content = (await store.Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content.ToString();
+            var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            if (properties.ContentLength > MaxInputBlobBytes)
+                throw new FormatException($"Input blob '{blobName}' has {properties.ContentLength} bytes; the limit is {MaxInputBlobBytes}.");
+            content = (await blob.DownloadContentAsync(new BlobDownloadOptions
+            {
+                Conditions = new BlobRequestConditions { IfMatch = properties.ETag },
+            }, cancellationToken)).Value.Content;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             throw new FormatException($"Input blob '{store.Container.Name}/{blobName}' does not exist.");
         }
+        catch (RequestFailedException ex) when (!StorageFailures.IsUnavailable(ex))
+        {
+            // Storage refused this blob for a reason of its own (e.g. it changed while being read): the caller's to fix.
+            throw new FormatException($"Input blob '{store.Container.Name}/{blobName}' could not be read: {ex.Status} {ex.ErrorCode}.");
+        }
         var items = new List<JobItem>();
         var lineNumber = 0;
-        foreach (var line in content.Split('\n'))
+        foreach (var line in content.ToString().Split('\n'))
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
-            JobItem? item;
-            try
-            {
-                item = JsonSerializer.Deserialize<JobItem>(line, Json);
-            }
-            catch (JsonException)
-            {
-                item = null;
-            }
-            if (item is not { Id: not null, Text: not null } || string.IsNullOrWhiteSpace(item.Text))
-                throw new FormatException($"Line {lineNumber} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} with a non-empty text.");
+            var item = ParseInputLine(line) ?? throw new FormatException(
+                $"Line {lineNumber} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} with a non-empty text.");
+            if (item.Text.Length > maxTextCharacters)
+                throw new FormatException(
+                    $"Line {lineNumber} of '{blobName}': the text has {item.Text.Length} characters; the limit per text is {maxTextCharacters}.");
             items.Add(item);
             if (items.Count > JobsOptions.MaxItems)
                 throw new FormatException($"'{blobName}' has more than {JobsOptions.MaxItems} items.");
         }
         if (items.Count == 0) throw new FormatException($"'{blobName}' holds no items.");
         return items;
+    }
+
+    /// <summary>One <c>{"id","text"}</c> line, read as the HTTP API reads strings (lone surrogates become U+FFFD);
+    /// null when malformed or the text is blank.</summary>
+    private static JobItem? ParseInputLine(string line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+                return null;
+            var item = new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text));
+            return string.IsNullOrWhiteSpace(TextSegmenter.Clean(item.Text)) ? null : item;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <exception cref="ArgumentException">Not a job id of the app's format; never reaches storage.</exception>

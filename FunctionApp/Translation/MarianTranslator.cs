@@ -41,6 +41,8 @@ public sealed class MarianTranslator : ITranslator
     /// both bound it, so that a piece's translation fits in one generation.</summary>
     public int MaxInputTokens { get; }
 
+    public GenerationLimits Limits { get; }
+
     private MarianTranslator(string modelName, MarianOnnxModel model, MarianTokenizer tokenizer, MarianTranslatorOptions options)
     {
         ModelName = modelName;
@@ -49,6 +51,7 @@ public sealed class MarianTranslator : ITranslator
         _options = options;
         _generator = new MarianGenerator(model);
         MaxInputTokens = Math.Min(model.Folder.MaxPositionEmbeddings, model.Folder.Generation.MaxLength);
+        Limits = new GenerationLimits(modelName, options.MaxBeams, model.Folder.Generation.MaxLength - 1);
     }
 
     public static MarianTranslator Load(string modelName, string modelDirectory, MarianTranslatorOptions? options = null)
@@ -81,20 +84,10 @@ public sealed class MarianTranslator : ITranslator
 
     private GenerationSettings Resolve(TranslationOptions options)
     {
+        Limits.Check(options);
         var g = _model.Folder.Generation;
         int beams = options.Beams ?? Math.Min(g.NumBeams, _options.MaxBeams);
-        if (beams < 1 || beams > _options.MaxBeams)
-        {
-            throw new ArgumentException($"beams must be between 1 and {_options.MaxBeams}; it is {beams}.", nameof(options));
-        }
-
-        int limit = g.MaxLength - 1;
-        int maxNew = options.MaxNewTokens ?? limit;
-        if (maxNew < 1 || maxNew > limit)
-        {
-            throw new ArgumentException($"maxNewTokens must be between 1 and {limit}; it is {maxNew}.", nameof(options));
-        }
-
+        int maxNew = options.MaxNewTokens ?? Limits.MaxNewTokens;
         return new GenerationSettings(beams, maxNew, g.LengthPenalty, g.EarlyStopping);
     }
 
@@ -201,4 +194,6 @@ public sealed class MarianTranslatorFactory(MarianTranslatorOptions options) : I
     }
 
     public ITranslator Load(string modelName, string modelDirectory) => MarianTranslator.Load(modelName, modelDirectory, options);
+
+    public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => MarianModelFolder.SelectFiles(available);
 }
