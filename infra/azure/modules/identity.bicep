@@ -37,96 +37,31 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
   tags: tags
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
-  name: storageAccountName
-
-  resource blobService 'blobServices' existing = {
-    name: 'default'
-
-    resource modelsContainer 'containers' existing = {
-      name: modelsContainerName
-    }
-
-    resource jobsContainer 'containers' existing = {
-      name: jobsContainerName
-    }
-
-    resource deploymentContainer 'containers' existing = {
-      name: deploymentContainerName
-    }
-  }
-
-  resource queueService 'queueServices' existing = {
-    name: 'default'
-  }
-}
-
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = [
-  for queueName in queueNames: {
-    parent: storage::queueService
-    name: queueName
-  }
-]
-
-resource hostBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identity.id, roleIds.blobDataOwner)
-  scope: storage
-  properties: {
+module identityStorageRoles 'storage-roles.bicep' = {
+  name: 'identity-storage-roles'
+  params: {
+    storageAccountName: storageAccountName
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataOwner)
+    principalKey: identity.id
+    accountRoleIds: [roleIds.blobDataOwner]
+    containerRoles: [
+      { container: modelsContainerName, roleId: roleIds.blobDataReader }
+      { container: jobsContainerName, roleId: roleIds.blobDataContributor }
+      { container: deploymentContainerName, roleId: roleIds.blobDataContributor }
+    ]
+    queueRoles: [for queueName in queueNames: { queue: queueName, roleId: roleIds.queueDataContributor }]
   }
 }
 
-resource queueData 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for (queueName, i) in queueNames: {
-    name: guid(queues[i].id, identity.id, roleIds.queueDataContributor)
-    scope: queues[i]
-    properties: {
-      principalId: identity.properties.principalId
-      principalType: 'ServicePrincipal'
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataContributor)
-    }
-  }
-]
-
-resource modelsRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::modelsContainer.id, identity.id, roleIds.blobDataReader)
-  scope: storage::blobService::modelsContainer
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataReader)
-  }
-}
-
-resource jobsWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::jobsContainer.id, identity.id, roleIds.blobDataContributor)
-  scope: storage::blobService::jobsContainer
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
-  }
-}
-
-resource deploymentWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::deploymentContainer.id, identity.id, roleIds.blobDataContributor)
-  scope: storage::blobService::deploymentContainer
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
-  }
-}
-
-resource modelsUpload 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(modelUploaderPrincipalId)) {
-  name: guid(storage::blobService::modelsContainer.id, modelUploaderPrincipalId, roleIds.blobDataContributor)
-  scope: storage::blobService::modelsContainer
-  properties: {
+module uploaderStorageRoles 'storage-roles.bicep' = if (!empty(modelUploaderPrincipalId)) {
+  name: 'model-uploader-storage-roles'
+  params: {
+    storageAccountName: storageAccountName
     principalId: modelUploaderPrincipalId
     principalType: modelUploaderPrincipalType
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
+    principalKey: modelUploaderPrincipalId
+    containerRoles: [{ container: modelsContainerName, roleId: roleIds.blobDataContributor }]
   }
 }
 
