@@ -326,6 +326,30 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         Assert.Contains(attempt, reason);
     }
 
+    [Fact]
+    public async Task ChunksCloseAtTheCharacterBudgetOrAtTheTextCount()
+    {
+        using var app = NewApp(new() { ["Jobs:ChunkSize"] = "3", ["Jobs:ChunkCharacters"] = "20" });
+        var functions = app.Function<JobFunctions>();
+        string[] texts = [new('a', 10), new('b', 10), "c", new('d', 25), "e", "f", "g", "h"];
+
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts }), CancellationToken.None));
+
+        submitted.ShouldBe(202);
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        // 10 + 10 fit 20; "c" would pass it; a text over the budget gets a chunk of its own; then three texts.
+        string[][] expected = [["0", "1"], ["2"], ["3"], ["4", "5", "6"], ["7"]];
+        Assert.Equal(expected.Length, submitted.Json.GetProperty("chunksTotal").GetInt32());
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        for (var chunk = 0; chunk < expected.Length; chunk++)
+        {
+            var lines = (await container.GetBlobClient($"{jobId}/input/{chunk}.jsonl").DownloadContentAsync()).Value.Content.ToString()
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(expected[chunk], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()));
+        }
+        Assert.Equal(expected.Length, (await ReceiveAllAsync(Queue, expected.Length)).Count);
+    }
+
     [Theory]
     [InlineData("{}", 400)]
     [InlineData("{\"texts\": [\"a\"], \"inputBlob\": \"x.jsonl\"}", 400)]

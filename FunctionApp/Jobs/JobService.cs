@@ -30,7 +30,7 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         var modelName = catalog.Resolve(model).Name; // unknown models fail now, not in a queue an hour later
         await store.EnsureCreatedAsync(cancellationToken);
         var jobId = JobBlobNames.NewJobId();
-        var chunks = items.Chunk(options.Value.ChunkSize).ToList();
+        var chunks = SplitIntoChunks(items, options.Value.ChunkSize, options.Value.ChunkCharacters);
         // Parallel: a large job has thousands of chunks and the HTTP front end gives up after 230 s.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = SubmitParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), parallel,
@@ -49,6 +49,29 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         });
         logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count, modelName);
         return status;
+    }
+
+    /// <summary>Consecutive chunks sized by work, so that each fits well inside the host's functionTimeout: a chunk
+    /// closes before a text that would take it past <paramref name="maxCharacters"/>, or at
+    /// <paramref name="maxTexts"/> texts. A text longer than the budget gets a chunk of its own.</summary>
+    public static List<JobItem[]> SplitIntoChunks(IReadOnlyList<JobItem> items, int maxTexts, int maxCharacters)
+    {
+        var chunks = new List<JobItem[]>();
+        var current = new List<JobItem>();
+        long characters = 0;
+        foreach (var item in items)
+        {
+            if (current.Count > 0 && (current.Count == maxTexts || characters + item.Text.Length > maxCharacters))
+            {
+                chunks.Add([.. current]);
+                current.Clear();
+                characters = 0;
+            }
+            current.Add(item);
+            characters += item.Text.Length;
+        }
+        if (current.Count > 0) chunks.Add([.. current]);
+        return chunks;
     }
 
     /// <summary>Reads a JSONL blob of <c>{"id","text"}</c> lines from the jobs container.</summary>
