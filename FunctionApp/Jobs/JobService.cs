@@ -21,8 +21,9 @@ public enum ChunkOutcome { Translated, Skipped, Malformed, Failed }
 public sealed class JobService(JobStore store, TranslationService translation,
     IOptions<JobsOptions> options, InferenceTelemetry telemetry, TimeProvider time, ILogger<JobService> logger)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = JobJson.Options;
     private const int SubmitParallelism = 16;
+    private const int MaxReasonLength = 500;
 
     /// <summary>An input blob is read whole into memory by the submit request, so it is bounded.</summary>
     public const long MaxInputBlobBytes = 128L * 1024 * 1024;
@@ -38,7 +39,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         var modelName = await translation.ValidateAsync(model, generation, cancellationToken);
         await store.EnsureCreatedAsync(cancellationToken);
         var jobId = JobBlobNames.NewJobId();
-        var chunks = items.Chunk(options.Value.ChunkSize).ToList();
+        var chunks = SplitIntoChunks(items, options.Value.ChunkSize, options.Value.ChunkCharacters);
         // Parallel: a large job has thousands of chunks and the HTTP front end gives up after 230 s.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = SubmitParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), parallel,
@@ -57,6 +58,29 @@ public sealed class JobService(JobStore store, TranslationService translation,
         });
         logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count, modelName);
         return status;
+    }
+
+    /// <summary>Consecutive chunks sized by work, so that each fits well inside the host's functionTimeout: a chunk
+    /// closes before a text that would take it past <paramref name="maxCharacters"/>, or at
+    /// <paramref name="maxTexts"/> texts. A text longer than the budget gets a chunk of its own.</summary>
+    public static List<JobItem[]> SplitIntoChunks(IReadOnlyList<JobItem> items, int maxTexts, int maxCharacters)
+    {
+        var chunks = new List<JobItem[]>();
+        var current = new List<JobItem>();
+        long characters = 0;
+        foreach (var item in items)
+        {
+            if (current.Count > 0 && (current.Count == maxTexts || characters + item.Text.Length > maxCharacters))
+            {
+                chunks.Add([.. current]);
+                current.Clear();
+                characters = 0;
+            }
+            current.Add(item);
+            characters += item.Text.Length;
+        }
+        if (current.Count > 0) chunks.Add([.. current]);
+        return chunks;
     }
 
     /// <summary>Reads a JSONL blob of <c>{"id","text"}</c> lines from the jobs container.</summary>
@@ -134,81 +158,115 @@ public sealed class JobService(JobStore store, TranslationService translation,
 
     /// <summary>Translates one chunk. Safe to run twice for one message: outputs are overwritten and the chunk is
     /// a set member in the status. Transient failures throw, so the queue redelivers and finally poisons the
-    /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries.</summary>
-    public async Task<ChunkOutcome> ProcessChunkAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
+    /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries. Every attempt
+    /// that throws first records why on the job, so the poison handler can cite the last reason.</summary>
+    /// <param name="messageBody">The message as the host hands it over (base64 or plain JSON).</param>
+    public async Task<ChunkOutcome> ProcessChunkAsync(string messageBody, long dequeueCount, CancellationToken cancellationToken)
     {
-        if (!ChunkMessage.TryParse(messageText, out var message, out var reason))
+        if (!ChunkMessage.TryParse(JobQueueMessage.Decode(messageBody), out var m, out var reason))
         {
-            logger.LogError("Malformed job message moved to the poison queue: {Reason}", reason);
-            telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, null, reason!);
+            logger.LogWarning("Malformed job message moved to the poison queue: {Reason}", reason);
+            telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, null, reason);
             await store.PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            await store.PoisonQueue.SendMessageAsync(messageText, cancellationToken);
+            // As received, so the poison handler reads it exactly as it would have been read here.
+            await store.PoisonQueue.SendMessageAsync(messageBody, cancellationToken);
             return ChunkOutcome.Malformed;
-        }
-        var m = message!;
-        var current = await store.GetStatusAsync(m.JobId, cancellationToken);
-        if (current is { State: JobStates.Failed or JobStates.Completed })
-        {
-            logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
-            return ChunkOutcome.Skipped;
         }
 
         var stopwatch = Stopwatch.StartNew();
-        List<JobItem> items = [];
+        var itemCount = 0;
         try
         {
-            items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
-            var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
-                new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", cancellationToken);
-            var results = items.Zip(outcome.Result.Translations,
-                (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
-            await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
+            var current = await store.GetStatusAsync(m.JobId, cancellationToken);
+            if (current is { State: JobStates.Failed or JobStates.Completed })
+            {
+                logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
+                return ChunkOutcome.Skipped;
+            }
+
+            try
+            {
+                var items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
+                itemCount = items.Count;
+                var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
+                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", cancellationToken);
+                var results = items.Zip(outcome.Result.Translations,
+                    (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
+                await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
+            }
+            catch (Exception ex) when (IsPermanent(ex))
+            {
+                telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: false);
+                await FailAsync(m, $"Chunk {m.Chunk}: {Describe(ex)}", cancellationToken);
+                return ChunkOutcome.Failed;
+            }
+
+            var allDone = false;
+            await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+            {
+                s.CompletedChunks.Add(m.Chunk);
+                s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
+                if (s.State == JobStates.Queued) s.State = JobStates.Running;
+                allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
+                return true;
+            }, cancellationToken);
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: true);
+
+            // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
+            if (allDone) await AssembleAsync(m, cancellationToken);
+            return ChunkOutcome.Translated;
         }
-        catch (Exception ex) when (IsPermanent(ex))
+        catch (Exception ex)
         {
-            telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: false);
-            await FailAsync(m, $"Chunk {m.Chunk}: {Describe(ex)}", cancellationToken);
-            return ChunkOutcome.Failed;
+            // Cancellation included: functionTimeout and host shutdown cancel the token, and without a record the
+            // poison handler could only say that the chunk failed.
+            var why = ex is OperationCanceledException && cancellationToken.IsCancellationRequested
+                ? $"cancelled by the host after {stopwatch.Elapsed.TotalSeconds:F0} s (functionTimeout or shutdown)."
+                : Describe(ex);
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: false);
+            telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, why);
+            await RecordAttemptAsync(m, dequeueCount, why);
+            throw;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+    }
+
+    /// <summary>Keeps the chunk's latest failed attempt on the job. Not cancellable: it runs when the invocation's
+    /// token is already cancelled. Best effort: a failure here is logged and the attempt's own exception wins.</summary>
+    private async Task RecordAttemptAsync(ChunkMessage m, long dequeueCount, string why)
+    {
+        try
         {
-            telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: false);
-            telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, Describe(ex));
-            // Recorded so the poison handler can say why, should every retry fail the same way.
             await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
             {
                 s.Errors.RemoveAll(e => e.Chunk == m.Chunk);
-                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {Describe(ex)}", time.GetUtcNow()));
+                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {why}", time.GetUtcNow()));
                 return true;
             }, CancellationToken.None);
-            throw;
         }
-
-        var allDone = false;
-        await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+        catch (Exception ex)
         {
-            s.CompletedChunks.Add(m.Chunk);
-            s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
-            if (s.State == JobStates.Queued) s.State = JobStates.Running;
-            allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
-            return true;
-        }, cancellationToken);
-        telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: true);
-
-        // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
-        if (allDone) await AssembleAsync(m, cancellationToken);
-        return ChunkOutcome.Translated;
+            logger.LogWarning("Could not record attempt {Attempt} of job {JobId} chunk {Chunk} ({Why}): {Error}",
+                dequeueCount, m.JobId, m.Chunk, why, Describe(ex));
+        }
     }
 
-    /// <summary>A message the queue gave up on: mark its job failed, citing the last recorded error.</summary>
-    public async Task HandlePoisonAsync(string messageText, CancellationToken cancellationToken)
+    /// <summary>A message the queue gave up on, or a malformed one: mark its job failed with the reason. Never throws
+    /// because of the message (a poison queue has no poison queue of its own): one that cannot be attributed to a
+    /// valid job id is logged and dropped without any storage call. Storage failures still throw, so the host
+    /// retries the update.</summary>
+    /// <param name="messageBody">The message as the host hands it over (base64 or plain JSON).</param>
+    public async Task HandlePoisonAsync(string messageBody, CancellationToken cancellationToken)
     {
-        ChunkMessage.TryParse(messageText, out var message, out var reason);
-        var jobId = message?.JobId ?? ChunkMessage.TryReadJobId(messageText);
+        var text = JobQueueMessage.Decode(messageBody);
+        string? jobId;
+        if (ChunkMessage.TryParse(text, out var message, out var reason))
+            jobId = message.JobId;
+        else
+            jobId = ChunkMessage.TryReadJobId(text);
         telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, message?.Model, reason ?? "retries exhausted");
         if (jobId is null)
         {
-            logger.LogError("Poison message without a usable job id dropped: {Reason}", reason);
+            logger.LogWarning("Poison message dropped: it names no valid job id ({Reason})", reason);
             return;
         }
         await store.UpdateStatusAsync(jobId, () => new JobStatus { JobId = jobId, ChunksTotal = message?.ChunkCount ?? 0, Model = message?.Model },
@@ -219,7 +277,9 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 var last = s.Errors.LastOrDefault(e => e.Chunk == chunk);
                 var why = reason is not null
                     ? $"Malformed message: {reason}"
-                    : $"Chunk {chunk} failed after repeated attempts" + (last is null ? "." : $"; last error: {last.Message}");
+                    : $"Chunk {chunk} failed after repeated attempts" + (last is null
+                        ? "; no attempt recorded an error, so the worker stopped mid-attempt (process exit or out of memory)."
+                        : $"; last error: {last.Message}");
                 s.Errors.Add(new JobError(chunk, why, time.GetUtcNow()));
                 s.State = JobStates.Failed;
                 return true;
@@ -271,7 +331,14 @@ public sealed class JobService(JobStore store, TranslationService translation,
         RequestFailedException { Status: 0 } => "Storage is unreachable.",
         RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
         ModelUnavailableException or UnknownModelException or ArgumentException => ex.Message,
-        JsonException => "Input chunk is not valid JSONL.",
-        _ => $"Unexpected {ex.GetType().Name}.",
+        JsonException => OneLine(ex.Message),
+        _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",
     };
+
+    /// <summary>An exception message fit for a status blob: one line, bounded, never a stack trace.</summary>
+    private static string OneLine(string message)
+    {
+        var line = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return line.Length <= MaxReasonLength ? line : line[..MaxReasonLength] + "…";
+    }
 }

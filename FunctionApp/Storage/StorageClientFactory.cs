@@ -28,10 +28,11 @@ public sealed class StorageClientFactory(IConfiguration configuration, IOptions<
         return new BlobServiceClient(ServiceUri(name, "blob"), Credential(name), options);
     }
 
-    /// <summary>Messages are base64-encoded because that is what the Functions queue trigger decodes.</summary>
+    /// <summary>Messages go out as plain text (JSON), readable in any queue browser: host.json sets
+    /// <c>messageEncoding: none</c>, and the app reads base64 from other producers too (<c>JobQueueMessage</c>).</summary>
     public QueueServiceClient CreateQueueServiceClient(string name)
     {
-        var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
         Configure(options);
         if (configuration[name] is { Length: > 0 } connectionString)
             return new QueueServiceClient(connectionString, options);
