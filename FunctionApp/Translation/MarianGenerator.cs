@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using ServerlessInference.Translation.Decoding;
 
 namespace ServerlessInference.Translation;
 
@@ -41,9 +42,10 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             hidden = GatherRows<float>(single, Enumerable.Range(0, batch * beams).Select(r => r / beams).ToArray());
         }
 
+        var rules = DecodingRules.For(_defaults, settings);
         var search = beams == 1
-            ? (ISearch)new GreedySearch(batch, _defaults)
-            : new BeamSearch(batch, beams, settings, _defaults);
+            ? (ISearch)new GreedySearch(batch, _defaults, rules)
+            : new BeamSearch(batch, settings, _defaults, rules);
         using var state = new DecodeState(hidden, rowMask, srcLen);
         int maxNew = settings.MaxNewTokens;
         var tokens = search.StartTokens();
@@ -71,9 +73,8 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             state.ReplaceDecoderKv(output.DecoderKv);
             using (output.Output)
             {
-                bool forceEos = step == maxNew - 1 && _defaults.ForcedEosTokenId is not null;
                 using var scores = Score(output.Output, beams, run, ref onnxTicks);
-                var keep = search.Step(scores, forceEos, step);
+                var keep = search.Step(scores, step);
                 if (keep is not null)
                 {
                     state.Keep(keep);

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using ServerlessInference.Translation.Decoding;
 using ServerlessInference.Translation.Onnx;
 
 namespace ServerlessInference.Translation;
