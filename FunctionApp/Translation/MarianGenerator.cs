@@ -106,10 +106,11 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
     }
 
     /// <summary>
-    /// Encoder outputs [batch, srcLen, hidden]. Padding costs the encoder as much as text does (half of its tokens
-    /// in batches of 32 dev sentences), so rows of clearly different lengths are encoded in separate runs, each
-    /// padded only to its own longest row, and assembled. Positions past a row's length are hidden from the decoder
-    /// by the attention mask, so what they hold (a shorter run's padding, or zeros) changes nothing.
+    /// Encoder outputs [batch, srcLen, hidden]. Padding costs the encoder as much as text does, and a call of
+    /// mixed-length sentences is largely padding (bench/results/engine-notes.md), so rows of clearly different lengths
+    /// are encoded in separate runs, each padded only to its own longest row, and assembled. Positions past a row's
+    /// length are hidden from the decoder by the attention mask, so what they hold (a shorter run's padding, or
+    /// zeros) changes nothing.
     /// </summary>
     /// <param name="ids">All rows padded to srcLen, used as they are when the lengths form one group.</param>
     private OrtValue Encode(IReadOnlyList<int[]> sources, long[] ids, long[] mask, int srcLen, InferenceCall call)
