@@ -5,9 +5,6 @@ using ServerlessInference.Translation.Decoding;
 
 namespace ServerlessInference.Translation;
 
-/// <summary>Resolved settings for one generate call.</summary>
-internal sealed record GenerationSettings(int Beams, int MaxNewTokens, double LengthPenalty, bool EarlyStopping);
-
 /// <summary>
 /// Greedy and beam search over <see cref="MarianOnnxModel"/> with the key/value cache kept in ONNX Runtime's own
 /// buffers: each step's present.* outputs are fed back as past_key_values.* without passing through managed arrays.

@@ -3,25 +3,6 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace ServerlessInference.Translation;
 
-/// <summary>Engine settings that are not per request.</summary>
-public sealed record MarianTranslatorOptions
-{
-    public static MarianTranslatorOptions Default { get; } = new();
-
-    /// <summary>Threads one ONNX Runtime Run may use; 0 lets ONNX Runtime pick.</summary>
-    public int IntraOpThreads { get; init; }
-
-    /// <summary>Sentences decoded together; longer inputs are split into several batches.</summary>
-    public int MaxBatchSize { get; init; } = 32;
-
-    /// <summary>Largest beam width a request may ask for.</summary>
-    public int MaxBeams { get; init; } = 8;
-
-    /// <summary>Split the output projection off the decoder graph (see <see cref="OutputProjection"/>); false runs
-    /// the graphs as they are, which the benchmark uses as its baseline.</summary>
-    public bool SplitOutputProjection { get; init; } = true;
-}
-
 /// <summary>
 /// text → sentences → SentencePiece ids → encoder → decoder steps with the cache → text, for a Marian / opus-mt
 /// model in the Optimum layout. One instance holds the model's sessions and serves concurrent callers.
@@ -125,14 +106,4 @@ public sealed class MarianTranslator : ITranslator
     }
 
     public void Dispose() => _model.Dispose();
-}
-
-/// <summary>Creates <see cref="MarianTranslator"/>s; the app registers this as its <see cref="ITranslatorFactory"/>.</summary>
-public sealed class MarianTranslatorFactory(MarianTranslatorOptions options) : ITranslatorFactory
-{
-    public MarianTranslatorFactory() : this(MarianTranslatorOptions.Default)
-    {
-    }
-
-    public ITranslator Load(string modelName, string modelDirectory) => MarianTranslator.Load(modelName, modelDirectory, options);
 }
