@@ -51,7 +51,9 @@ public sealed class SettingsTests
         var documented = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "settings.md"));
         foreach (var name in sample.RootElement.GetProperty("Values").EnumerateObject().Select(p => p.Name)
                      .Where(n => n != "FUNCTIONS_WORKER_RUNTIME"))
+        {
             Assert.Contains($"`{System.Text.RegularExpressions.Regex.Replace(name, "__(\\d+)__", "__<i>__")}`", documented);
+        }
     }
 
     [Fact]
@@ -87,7 +89,8 @@ public sealed class SettingsTests
 public sealed class StorageConnectionTests
 {
     private static Storage.StorageClientFactory Factory(Dictionary<string, string?> values) =>
-        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), Microsoft.Extensions.Options.Options.Create(new Options.StorageClientOptions()));
+        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build(),
+            Microsoft.Extensions.Options.Options.Create(new Options.StorageClientOptions()));
 
     [Fact]
     public void AccountNameSelectsTheAccountsPublicEndpointsWithIdentity()

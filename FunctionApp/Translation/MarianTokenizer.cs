@@ -81,7 +81,8 @@ public sealed class MarianTokenizer
         catch (IndexOutOfRangeException)
         {
             byte[] bosIdZero = [0x12, 0x03, 0xC8, 0x02, 0x00]; // field 2 (trainer_spec) { field 41 (bos_id): 0 }
-            return SentencePieceTokenizer.Create(new MemoryStream([.. model, .. bosIdZero]), addBeginningOfSentence: false, addEndOfSentence: false);
+            return SentencePieceTokenizer.Create(new MemoryStream([.. model, .. bosIdZero]), addBeginningOfSentence: false,
+                addEndOfSentence: false);
         }
     }
 
