@@ -1,7 +1,7 @@
 """Prints, one a line, inputs that SentencePiece's nmt_nfkc normalisation rewrites, most of them into text much
-longer than the input (Microsoft.ML.Tokenizers 2.0.1 crashed on those), the rest folding full-width forms, ligatures,
-combining marks and odd spaces: the cases of FunctionApp.Tests/Fixtures/spm-pieces-expanding.tsv, where
-make_fixtures.sh pairs each with spm_encode's pieces."""
+longer than the input (Microsoft.ML.Tokenizers 2.0.1 crashed on those), the rest folding full-width forms,
+ligatures, combining marks and odd spaces, or deleting control characters: the cases of
+FunctionApp.Tests/Fixtures/spm-pieces-expanding.tsv, where make_fixtures.sh pairs each with spm_encode's pieces."""
 import sys
 
 runs = {
@@ -40,6 +40,8 @@ mixed = [
     "a\u00a0\u00a0b \u00a0 c",
     "\u3000 \u3000",
     "\u01c4 \u01c5 \u01c6 \u0132 \u0133 \u013f \u0149 \u017f \u1e9b\u0323",
+    # Rewritten to nothing: Microsoft.ML.Tokenizers 2.0.1 read an empty rewrite as none and kept the character.
+    "Bell\x07 and escape\x1b and\x01 zero\u200bwidth\u200d soft\u00ad hyphen\u2060 \ufeff.",
     "I love \u4e2d\u56fd and \ufdfa\u2026\ufb03\u216b\u337b\u3396\ufdfb\ufdf0 " * 10,
 ]
 
