@@ -201,6 +201,24 @@ public sealed class TranslateApiTests(StorageFixture storage)
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), translations.Select(t => t.GetProperty("text").GetString()));
     }
 
+    [Theory]
+    [InlineData("\ufdfa", 2)]
+    [InlineData("\u2026", 43)]
+    [InlineData("\ufb03", 50)]
+    [InlineData("\u216b", 50)]
+    public async Task TextThatNormalisationMakesMuchLongerIsTranslated(string unit, int count)
+    {
+        // SentencePiece's NFKC rewrites these into several characters each (ﷺ into 18); they once answered 500.
+        using var app = new TestApp(storage);
+        var text = string.Concat(Enumerable.Repeat(unit, count));
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Json(new { text, maxNewTokens = 8 }), CancellationToken.None));
+
+        response.ShouldBe(200);
+        Assert.True(response.Json.GetProperty("translations")[0].GetProperty("inputTokens").GetInt32() > count);
+    }
+
     [Fact]
     public async Task SingleTextWithCharsetContentTypeIsTranslated()
     {
