@@ -16,7 +16,11 @@ public sealed class SpmNormalizerTests
         var extra = new ModelProto();
         foreach (var piece in new[] { "\ufb03", "\u216b" })
         {
-            extra.Pieces.Add(new ModelProto.Types.SentencePiece { Piece = piece, Type = ModelProto.Types.SentencePiece.Types.Type.UserDefined });
+            extra.Pieces.Add(new ModelProto.Types.SentencePiece
+            {
+                Piece = piece,
+                Type = ModelProto.Types.SentencePiece.Types.Type.UserDefined,
+            });
         }
 
         var normalizer = SpmNormalizer.FromModel([.. ShippedSourceModel, .. extra.ToByteArray()]);

@@ -113,7 +113,8 @@ public sealed class MarianTokenizer
         // The library throws on text that its normalisation makes much longer (see SpmNormalizer): the text is
         // normalised here and the library only segments it.
         var normalized = _normalizer.Normalize(text);
-        var tokens = _source.EncodeToTokens(normalized, out _, addBeginningOfSentence: false, addEndOfSentence: false, considerNormalization: false);
+        var tokens = _source.EncodeToTokens(normalized, out _, addBeginningOfSentence: false, addEndOfSentence: false,
+            considerNormalization: false);
         var pieces = new List<string>(tokens.Count);
         int unknown = _source.UnknownId;
         for (int i = 0; i < tokens.Count; i++)
