@@ -73,7 +73,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         Assert.Equal($"{_jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
         var result = await ReadResultAsync(jobId);
         Assert.Equal(["0", "1", "2", "3", "4"], result.Select(r => r.GetProperty("id").GetString()));
-        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new(), "test", CancellationToken.None);
+        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new(), "test",
+            ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
         Assert.Equal(3, app.Telemetry.Metrics(InferenceTelemetry.Metrics.JobChunkDurationMs).Count);
     }

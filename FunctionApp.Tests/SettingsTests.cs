@@ -34,8 +34,22 @@ public sealed class SettingsTests
         var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
         Assert.Equal((64, 20000, 8, 0, true),
             (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads, limits.SplitOutputProjection));
+        var serving = provider.GetRequiredService<IOptions<ServingOptions>>().Value;
+        Assert.Equal((32, 1, 2048), (serving.MaxBatchSize, serving.MaxConcurrentBatches, serving.MaxPendingSentences));
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
         Assert.Equal(("jobs", 32, 20_000), (jobs.Container, jobs.ChunkSize, jobs.ChunkCharacters));
+    }
+
+    [Theory]
+    [InlineData(0, 1, 2, 0)]
+    [InlineData(0, 2, 2, 1)]
+    [InlineData(0, 4, 2, 1)]
+    [InlineData(0, 4, 16, 4)]
+    [InlineData(3, 2, 2, 3)]
+    public void ConcurrentEngineRunsShareTheCoresUnlessThreadsAreSet(int configured, int concurrent, int cores, int expected)
+    {
+        var serving = new ServingOptions { MaxConcurrentBatches = concurrent };
+        Assert.Equal(expected, serving.IntraOpThreads(configured, cores));
     }
 
     [Fact]
@@ -76,6 +90,8 @@ public sealed class SettingsTests
     [InlineData("Models:Connection", "NoSuchConnection", "NoSuchConnection")]
     [InlineData("Translation:MaxTexts", "0", "MaxTexts")]
     [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
+    [InlineData("Serving:MaxConcurrentBatches", "0", "MaxConcurrentBatches")]
+    [InlineData("Serving:MaxPendingSentences", "0", "MaxPendingSentences")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)

@@ -197,7 +197,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
             Assert.True(t.GetProperty("outputTokens").GetInt32() > 0);
         });
         var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new() { Beams = 2, MaxNewTokens = 40 },
-            "test", CancellationToken.None);
+            "test", ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), translations.Select(t => t.GetProperty("text").GetString()));
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using ServerlessInference.Jobs;
 using ServerlessInference.Models;
 using ServerlessInference.Options;
+using ServerlessInference.Serving;
 using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
@@ -56,6 +57,10 @@ public static class ServiceCollectionExtensions
         // Kestrel enforces the same limit on bodies it receives, so no body gets past one limit and stopped by another.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
             kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
+        services.AddOptions<ServingOptions>()
+            .Bind(configuration.GetSection(ServingOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .Bind(configuration.GetSection(JobsOptions.Section))
             .ValidateDataAnnotations()
@@ -67,9 +72,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ITranslatorFactory>(sp =>
         {
             var limits = sp.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
+            var serving = sp.GetRequiredService<IOptions<ServingOptions>>().Value;
             return new MarianTranslatorFactory(new MarianTranslatorOptions
             {
-                IntraOpThreads = limits.IntraOpThreads,
+                IntraOpThreads = serving.IntraOpThreads(limits.IntraOpThreads, Environment.ProcessorCount),
                 MaxBeams = limits.MaxBeams,
                 SplitOutputProjection = limits.SplitOutputProjection,
             });
@@ -78,6 +84,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<InferenceTelemetry>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelStore>();
+        services.AddSingleton(sp =>
+        {
+            var serving = sp.GetRequiredService<IOptions<ServingOptions>>().Value;
+            return new ServingBacklog(serving.MaxPendingSentences, serving.MaxConcurrentBatches);
+        });
         services.AddSingleton<ModelHost>();
         services.AddSingleton<TranslationService>();
         services.AddSingleton<JobStore>();

@@ -44,6 +44,26 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
             return inner.TranslateAsync(texts, options, cancellationToken);
         }
 
+        public PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new ObjectDisposedException(ModelName);
+            }
+
+            return inner.Plan(texts, options);
+        }
+
+        public BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new ObjectDisposedException(ModelName);
+            }
+
+            return inner.Generate(sources, settings, cancellationToken);
+        }
+
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -5,6 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Models;
 using ServerlessInference.Options;
+using ServerlessInference.Serving;
 using ServerlessInference.Translation;
 
 namespace ServerlessInference.Functions;
@@ -26,7 +27,7 @@ public sealed class TranslateFunction(TranslationService translation, IOptions<T
         CancellationToken cancellationToken)
     {
         var (model, texts, options) = await ParseAsync(request, cancellationToken);
-        var outcome = await translation.TranslateAsync(model, texts, options, "http", cancellationToken);
+        var outcome = await translation.TranslateAsync(model, texts, options, "http", WorkPriority.Interactive, cancellationToken);
         return ApiResults.Json(StatusCodes.Status200OK, new TranslateResponse(outcome.Model,
             outcome.Result.Translations.Select(t => new TranslatedText(t.Text, t.InputTokens, t.OutputTokens)).ToList(),
             Math.Round(outcome.Duration.TotalMilliseconds, 1)));

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using ServerlessInference.Functions;
 using ServerlessInference.Models;
 using ServerlessInference.Options;
+using ServerlessInference.Serving;
 using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
@@ -223,7 +224,8 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 var items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
                 itemCount = items.Count;
                 var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
-                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", cancellationToken);
+                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", WorkPriority.Background,
+                    cancellationToken);
                 var results = items.Zip(outcome.Result.Translations,
                     (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
                 await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);

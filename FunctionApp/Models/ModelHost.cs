@@ -3,6 +3,7 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Options;
+using ServerlessInference.Serving;
 using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
@@ -27,11 +28,14 @@ public sealed class ModelHost : IDisposable
     private readonly ILogger<ModelHost> _logger;
     private readonly TimeSpan _backOff;
     private readonly int _maxLoaded;
+    private readonly BatchSchedulerOptions _scheduling;
+    private readonly ServingBacklog _backlog;
     private readonly Dictionary<string, Entry> _entries;
     private long _useCounter;
 
     public ModelHost(ModelCatalog catalog, ModelStore store, ITranslatorFactory factory, IOptions<ModelsOptions> options,
-        InferenceTelemetry telemetry, TimeProvider time, ILogger<ModelHost> logger)
+        IOptions<ServingOptions> serving, ServingBacklog backlog, InferenceTelemetry telemetry, TimeProvider time,
+        ILogger<ModelHost> logger)
     {
         _catalog = catalog;
         _store = store;
@@ -41,6 +45,12 @@ public sealed class ModelHost : IDisposable
         _logger = logger;
         _backOff = TimeSpan.FromSeconds(options.Value.RetryAfterSeconds);
         _maxLoaded = options.Value.MaxLoaded;
+        _scheduling = new BatchSchedulerOptions
+        {
+            MaxBatchSize = serving.Value.MaxBatchSize,
+            MaxConcurrentBatches = serving.Value.MaxConcurrentBatches,
+        };
+        _backlog = backlog;
         _entries = catalog.Entries.ToDictionary(e => e.Name, e => new Entry(e), StringComparer.OrdinalIgnoreCase);
     }
 
@@ -113,7 +123,7 @@ public sealed class ModelHost : IDisposable
             var stopwatch = Stopwatch.StartNew();
             var translator = _factory.Load(name, directory);
             _telemetry.SessionCreated(name, stopwatch.Elapsed);
-            var loaded = new LoadedModel(translator);
+            var loaded = new LoadedModel(new BatchScheduler(translator, _scheduling, _backlog));
             lock (entry)
             {
                 entry.Loaded = loaded;
@@ -231,14 +241,17 @@ public sealed class ModelHost : IDisposable
     private sealed record Failure(string Reason, DateTimeOffset RetryAt);
 }
 
-/// <summary>A translator plus the number of requests using it; disposed once evicted and no longer used.</summary>
-internal sealed class LoadedModel(ITranslator translator)
+/// <summary>A translator, the scheduler all its callers go through, and the number of requests using it; disposed
+/// once evicted and no longer used.</summary>
+internal sealed class LoadedModel(BatchScheduler scheduler)
 {
     private readonly Lock _gate = new();
     private int _references;
     private bool _evicted;
 
-    public ITranslator Translator { get; } = translator;
+    public BatchScheduler Scheduler { get; } = scheduler;
+
+    public ITranslator Translator => Scheduler.Engine;
 
     public bool TryAddRef()
     {
@@ -295,7 +308,12 @@ public sealed class ModelLease : IDisposable
 
     internal ModelLease(LoadedModel model) => _model = model;
 
-    public ITranslator Translator => (_model ?? throw new ObjectDisposedException(nameof(ModelLease))).Translator;
+    public ITranslator Translator => Model.Translator;
+
+    /// <summary>Where the model's work is queued and batched with other callers'.</summary>
+    public BatchScheduler Scheduler => Model.Scheduler;
+
+    private LoadedModel Model => _model ?? throw new ObjectDisposedException(nameof(ModelLease));
 
     public void Dispose() => Interlocked.Exchange(ref _model, null)?.Release();
 }

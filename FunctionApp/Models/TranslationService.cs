@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
@@ -6,7 +7,8 @@ namespace ServerlessInference.Models;
 
 public sealed record TranslationOutcome(string Model, TranslationBatchResult Result, TimeSpan Duration);
 
-/// <summary>Runs one batch on a leased model and reports it; shared by the HTTP API and batch jobs.</summary>
+/// <summary>Runs one request's texts on a leased model, through the model's <see cref="BatchScheduler"/> (so concurrent
+/// requests and job chunks share engine batches), and reports it; shared by the HTTP API and batch jobs.</summary>
 public sealed class TranslationService(ModelHost models, ModelCatalog catalog, InferenceTelemetry telemetry)
 {
     /// <summary>Checks options against the model's own ranges (loading it if needed), so work that runs later,
@@ -25,8 +27,10 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     /// <exception cref="UnknownModelException"/>
     /// <exception cref="ModelUnavailableException"/>
     /// <exception cref="ArgumentException">The engine rejected a text or an option.</exception>
+    /// <exception cref="ServerBusyException">The instance has as much pending work as it accepts.</exception>
+    /// <param name="source">Telemetry's name for the caller ("http", "job").</param>
     public async Task<TranslationOutcome> TranslateAsync(string? model, IReadOnlyList<string> texts,
-        TranslationOptions options, string source, CancellationToken cancellationToken)
+        TranslationOptions options, string source, WorkPriority priority, CancellationToken cancellationToken)
     {
         var name = catalog.Resolve(model).Name;
         var stopwatch = Stopwatch.StartNew();
@@ -34,7 +38,7 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
         TranslationBatchResult result;
         try
         {
-            result = await lease.Translator.TranslateAsync(texts, options, cancellationToken);
+            result = await lease.Scheduler.TranslateAsync(texts, options, priority, cancellationToken);
         }
         catch (ArgumentException ex)
         {

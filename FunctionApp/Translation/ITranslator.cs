@@ -14,7 +14,41 @@ public interface ITranslator : IDisposable
     /// <exception cref="ArgumentException">A text or an option is invalid; the message says which.</exception>
     Task<TranslationBatchResult> TranslateAsync(
         IReadOnlyList<string> texts, TranslationOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>The first half of <see cref="TranslateAsync"/> without running the model: the texts as independent
+    /// model inputs plus the resolved settings, for a scheduler that batches several callers' inputs together.</summary>
+    /// <exception cref="ArgumentException">A text or an option is invalid; the message says which.</exception>
+    PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options);
+
+    /// <summary>Runs the model once over <paramref name="sources"/> (inputs of any plans, all with
+    /// <paramref name="settings"/>); blocks the calling thread. Outputs are in input order.</summary>
+    BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken);
 }
+
+/// <summary>One call's model inputs and how to turn their outputs back into translations.</summary>
+public sealed class PlannedTranslation
+{
+    private readonly TranslationPlan _plan;
+
+    internal PlannedTranslation(TranslationPlan plan, GenerationSettings settings)
+    {
+        _plan = plan;
+        Settings = settings;
+    }
+
+    /// <summary>Source ids of each model input (eos last); independent of one another.</summary>
+    public IReadOnlyList<int[]> Inputs => _plan.Inputs;
+
+    /// <summary>Inputs may only be batched with inputs of equal settings.</summary>
+    public GenerationSettings Settings { get; }
+
+    /// <summary>The translations, one per text, from each input's generated ids (same order as
+    /// <see cref="Inputs"/>).</summary>
+    public IReadOnlyList<Translation> Assemble(IReadOnlyList<int[]> outputs) => _plan.Assemble(outputs);
+}
+
+/// <summary>Generated ids for each source of one model run, and the time spent inside ONNX Runtime.</summary>
+public sealed record BatchOutput(int[][] Ids, TimeSpan OnnxRuntime);
 
 /// <summary>Per-request generation settings; nulls take the model's generation_config.json values.</summary>
 public sealed record TranslationOptions

@@ -47,6 +47,35 @@ public sealed class MarianTranslator : ITranslator
     public Task<TranslationBatchResult> TranslateAsync(
         IReadOnlyList<string> texts, TranslationOptions options, CancellationToken cancellationToken = default)
     {
+        var settings = Validate(texts, options);
+        cancellationToken.ThrowIfCancellationRequested();
+        // ONNX Runtime's Run is synchronous and CPU-bound: run it off the caller's thread.
+        return Task.Run(() => Translate(texts, settings, cancellationToken), cancellationToken);
+    }
+
+    public PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options)
+    {
+        var settings = Validate(texts, options);
+        return new PlannedTranslation(TranslationPlan.Create(texts, Tokenizer, MaxInputTokens), settings);
+    }
+
+    public BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(settings);
+        using var call = new InferenceCall(cancellationToken);
+        try
+        {
+            return new BatchOutput(_generator.Generate(sources, settings, call), call.Timer.Elapsed);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    private GenerationSettings Validate(IReadOnlyList<string> texts, TranslationOptions options)
+    {
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(options);
         var settings = Resolve(options);
@@ -58,9 +87,7 @@ public sealed class MarianTranslator : ITranslator
             }
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        // ONNX Runtime's Run is synchronous and CPU-bound: run it off the caller's thread.
-        return Task.Run(() => Translate(texts, settings, cancellationToken), cancellationToken);
+        return settings;
     }
 
     private GenerationSettings Resolve(TranslationOptions options)
@@ -77,25 +104,19 @@ public sealed class MarianTranslator : ITranslator
         var started = Stopwatch.GetTimestamp();
         var plan = TranslationPlan.Create(texts, Tokenizer, MaxInputTokens);
         var outputs = new int[plan.Inputs.Count][];
-        using var call = new InferenceCall(ct);
-        try
+        var onnxRuntime = TimeSpan.Zero;
+        foreach (var batch in SourceBatch.Rebatch(plan.Inputs, _options.MaxBatchSize))
         {
-            foreach (var batch in SourceBatch.Rebatch(plan.Inputs, _options.MaxBatchSize))
+            ct.ThrowIfCancellationRequested();
+            var generated = Generate(batch.Sources, settings, ct);
+            onnxRuntime += generated.OnnxRuntime;
+            for (int j = 0; j < batch.Indices.Length; j++)
             {
-                ct.ThrowIfCancellationRequested();
-                var generated = _generator.Generate(batch.Sources, settings, call);
-                for (int j = 0; j < batch.Indices.Length; j++)
-                {
-                    outputs[batch.Indices[j]] = generated[j];
-                }
+                outputs[batch.Indices[j]] = generated.Ids[j];
             }
         }
-        catch (OnnxRuntimeException) when (ct.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(ct);
-        }
 
-        return new TranslationBatchResult(plan.Assemble(outputs), Stopwatch.GetElapsedTime(started), call.Timer.Elapsed);
+        return new TranslationBatchResult(plan.Assemble(outputs), Stopwatch.GetElapsedTime(started), onnxRuntime);
     }
 
     public void Dispose() => _model.Dispose();

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ServerlessInference.Options;
+
+/// <summary>How concurrent requests share the engine ("Serving" section); see <c>Serving/BatchScheduler</c>.</summary>
+public sealed class ServingOptions
+{
+    public const string Section = "Serving";
+
+    /// <summary>Most sentence inputs, from any number of requests, in one engine run.</summary>
+    [Range(1, 256)]
+    public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>Engine runs at once per model. Each run is given an equal share of the cores (unless
+    /// Translation:IntraOpThreads is set), so more runs never oversubscribe them.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrentBatches { get; set; } = 1;
+
+    /// <summary>Sentence inputs queued or running on this instance, over all models, before new work is turned away
+    /// (HTTP 503 with Retry-After; queue chunks are delivered again later). Background work may use half.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxPendingSentences { get; set; } = 2048;
+
+    /// <summary>ONNX Runtime intra-op threads per run: the configured value, or the cores shared among the
+    /// concurrent runs (0, the runtime's own choice, when a single run may use them all).</summary>
+    public int IntraOpThreads(int configured, int processorCount) =>
+        configured != 0 || MaxConcurrentBatches == 1 ? configured : Math.Max(1, processorCount / MaxConcurrentBatches);
+}

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Serving;
+
+/// <summary>Who is waiting: interactive callers (HTTP) are served before background work (queue chunks).</summary>
+public enum WorkPriority { Interactive, Background }
+
+/// <summary>
+/// Dynamic batching for one loaded model: every caller's texts are planned into sentence inputs, queued, and the
+/// engine runs batches merged from whoever is waiting (inputs of equal generation settings only, length-sorted, up to
+/// <see cref="BatchSchedulerOptions.MaxBatchSize"/>). A caller arriving at an idle engine runs at once; what arrives
+/// while every engine slot is busy goes into the next batch. Batches take inputs round-robin, one sentence per caller
+/// per turn, so a long document cannot hold the engine while single sentences wait, and interactive callers are
+/// taken before background ones. A caller that cancels takes its queued inputs out; a batch whose callers have all
+/// gone is stopped. A failing batch fails only the callers with inputs in it.
+/// </summary>
+public sealed class BatchScheduler
+{
+    private readonly ITranslator _engine;
+    private readonly BatchSchedulerOptions _options;
+    private readonly ServingBacklog _backlog;
+    private readonly Lock _gate = new();
+
+    // Callers with queued inputs, per priority, in round-robin order.
+    private readonly List<Submission>[] _waiting = [[], []];
+    private int _running;
+
+    public BatchScheduler(ITranslator engine, BatchSchedulerOptions options, ServingBacklog? backlog = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentBatches, 1);
+        _engine = engine;
+        _options = options;
+        _backlog = backlog ?? new ServingBacklog(int.MaxValue, options.MaxConcurrentBatches);
+    }
+
+    public ITranslator Engine => _engine;
+
+    /// <summary>Engine runs in progress.</summary>
+    public int RunningBatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running;
+            }
+        }
+    }
+
+    /// <summary>Sentence inputs waiting for a batch.</summary>
+    public int QueuedSentences
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting.Sum(q => q.Sum(s => s.Pending.Count));
+            }
+        }
+    }
+
+    /// <summary>Translates each text; results are in input order, as <see cref="ITranslator.TranslateAsync"/> gives.</summary>
+    /// <exception cref="ArgumentException">A text or an option is invalid.</exception>
+    /// <exception cref="ServerBusyException">The instance already holds as much pending work as it accepts.</exception>
+    public async Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
+        WorkPriority priority, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var started = Stopwatch.GetTimestamp();
+        var plan = _engine.Plan(texts, options);
+        if (plan.Inputs.Count == 0)
+        {
+            return new TranslationBatchResult(plan.Assemble([]), Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
+        }
+
+        _backlog.Admit(plan.Inputs.Count, priority);
+        var submission = new Submission(plan, priority);
+        lock (_gate)
+        {
+            _waiting[(int)priority].Add(submission);
+            DispatchLocked();
+        }
+
+        await using (cancellationToken.Register(() => Cancel(submission, cancellationToken)))
+        {
+            var outputs = await submission.Completion.Task;
+            return new TranslationBatchResult(plan.Assemble(outputs), Stopwatch.GetElapsedTime(started),
+                submission.OnnxRuntime);
+        }
+    }
+
+    /// <summary>Starts batches while engine slots are free and inputs wait.</summary>
+    private void DispatchLocked()
+    {
+        while (_running < _options.MaxConcurrentBatches && TakeBatchLocked() is { } batch)
+        {
+            _running++;
+            _ = Task.Run(() => Run(batch));
+        }
+    }
+
+    /// <summary>The next batch: led by the first waiting caller (interactive first), filled round-robin from every
+    /// waiting caller with the same settings; callers that got a turn move to the back of their queue.</summary>
+    private Batch? TakeBatchLocked()
+    {
+        var leader = _waiting[0].Count > 0 ? _waiting[0][0] : _waiting[1].Count > 0 ? _waiting[1][0] : null;
+        if (leader is null)
+        {
+            return null;
+        }
+
+        var settings = leader.Plan.Settings;
+        var candidates = _waiting.SelectMany(q => q).Where(s => s.Plan.Settings == settings).ToList();
+        var batch = new Batch(settings);
+        bool added = true;
+        while (added && batch.Entries.Count < _options.MaxBatchSize)
+        {
+            added = false;
+            foreach (var submission in candidates)
+            {
+                if (batch.Entries.Count == _options.MaxBatchSize)
+                {
+                    break;
+                }
+
+                if (submission.Pending.TryDequeue(out var input))
+                {
+                    batch.Entries.Add((submission, input));
+                    if (batch.Members.Add(submission))
+                    {
+                        submission.InFlight.Add(batch);
+                    }
+
+                    added = true;
+                }
+            }
+        }
+
+        foreach (var queue in _waiting)
+        {
+            var served = queue.Where(batch.Members.Contains).ToList();
+            queue.RemoveAll(batch.Members.Contains);
+            queue.AddRange(served.Where(s => s.Pending.Count > 0));
+        }
+
+        batch.LiveMembers = batch.Members.Count;
+        return batch;
+    }
+
+    private void Run(Batch batch)
+    {
+        var ordered = batch.Entries.OrderBy(e => e.Submission.Plan.Inputs[e.Input].Length).ToArray();
+        var sources = ordered.Select(e => e.Submission.Plan.Inputs[e.Input]).ToArray();
+        var started = Stopwatch.GetTimestamp();
+        BatchOutput? output = null;
+        Exception? failure = null;
+        try
+        {
+            output = _engine.Generate(sources, batch.Settings, batch.Stop.Token);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        _backlog.Completed(sources.Length, Stopwatch.GetElapsedTime(started), failure is null);
+        var completed = new List<Submission>();
+        var failed = new List<Submission>();
+        lock (_gate)
+        {
+            _running--;
+            foreach (var submission in batch.Members)
+            {
+                submission.OnnxRuntime += output?.OnnxRuntime ?? TimeSpan.Zero;
+            }
+
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                var (submission, input) = ordered[i];
+                submission.InFlight.Remove(batch);
+                if (submission.Finished)
+                {
+                    continue;
+                }
+
+                if (failure is not null)
+                {
+                    failed.Add(submission);
+                    FinishLocked(submission);
+                    continue;
+                }
+
+                submission.Outputs[input] = output!.Ids[i];
+                if (--submission.Remaining == 0)
+                {
+                    completed.Add(submission);
+                    FinishLocked(submission);
+                }
+            }
+
+            DispatchLocked();
+        }
+
+        batch.Stop.Dispose();
+
+        foreach (var submission in completed)
+        {
+            submission.Completion.TrySetResult(submission.Outputs);
+        }
+
+        foreach (var submission in failed)
+        {
+            submission.Completion.TrySetException(failure!);
+        }
+    }
+
+    private void Cancel(Submission submission, CancellationToken cancellationToken)
+    {
+        var stop = new List<Batch>();
+        lock (_gate)
+        {
+            if (submission.Finished)
+            {
+                return;
+            }
+
+            foreach (var batch in submission.InFlight)
+            {
+                if (--batch.LiveMembers == 0)
+                {
+                    stop.Add(batch);
+                }
+            }
+
+            FinishLocked(submission);
+        }
+
+        // Outside the lock: cancelling runs the engine's registrations (ONNX Runtime's terminate flag).
+        foreach (var batch in stop)
+        {
+            try
+            {
+                batch.Stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The batch ended meanwhile.
+            }
+        }
+
+        submission.Completion.TrySetCanceled(cancellationToken);
+    }
+
+    /// <summary>Takes the caller out of the queue; its queued inputs leave the backlog with it.</summary>
+    private void FinishLocked(Submission submission)
+    {
+        submission.Finished = true;
+        _waiting[(int)submission.Priority].Remove(submission);
+        _backlog.Withdrawn(submission.Pending.Count);
+        submission.Pending.Clear();
+    }
+
+    private sealed class Submission
+    {
+        public Submission(PlannedTranslation plan, WorkPriority priority)
+        {
+            Plan = plan;
+            Priority = priority;
+            Outputs = new int[plan.Inputs.Count][];
+            Remaining = plan.Inputs.Count;
+            // Shortest first within a caller, so its batches group similar lengths as the engine's own rebatching does.
+            foreach (var i in Enumerable.Range(0, plan.Inputs.Count).OrderBy(i => plan.Inputs[i].Length))
+            {
+                Pending.Enqueue(i);
+            }
+        }
+
+        public PlannedTranslation Plan { get; }
+        public WorkPriority Priority { get; }
+        public Queue<int> Pending { get; } = new();
+        public int[][] Outputs { get; }
+        public int Remaining { get; set; }
+        public bool Finished { get; set; }
+        public HashSet<Batch> InFlight { get; } = [];
+        public TimeSpan OnnxRuntime { get; set; }
+
+        public TaskCompletionSource<int[][]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class Batch(GenerationSettings settings)
+    {
+        public GenerationSettings Settings { get; } = settings;
+        public List<(Submission Submission, int Input)> Entries { get; } = [];
+        public HashSet<Submission> Members { get; } = [];
+        public int LiveMembers { get; set; }
+        public CancellationTokenSource Stop { get; } = new();
+    }
+}
+
+/// <summary>How a <see cref="BatchScheduler"/> forms and runs batches.</summary>
+public sealed record BatchSchedulerOptions
+{
+    /// <summary>Most sentence inputs in one engine run.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>Engine runs at once for this model.</summary>
+    public int MaxConcurrentBatches { get; init; } = 1;
+}
