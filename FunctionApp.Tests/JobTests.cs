@@ -80,6 +80,31 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AChunkReachingABusyInstanceThrowsForRedeliveryAndLeavesItsJobRunnable()
+    {
+        using var app = NewApp(new() { ["Serving:MaxPendingSentences"] = "10" });
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello.", "Good night." } }),
+            CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
+        var backlog = app.Get<ServerlessInference.Serving.ServingBacklog>();
+        backlog.Admit(5, ServerlessInference.Serving.WorkPriority.Interactive); // job chunks may fill only half
+
+        await Assert.ThrowsAsync<ServerlessInference.Serving.ServerBusyException>(() =>
+            functions.ProcessChunk(message, CancellationToken.None));
+        var waiting = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("queued", waiting.GetProperty("state").GetString());
+        Assert.Contains("busy", waiting.GetProperty("errors")[0].GetProperty("message").GetString());
+
+        backlog.Withdrawn(5);
+        await functions.ProcessChunk(message, CancellationToken.None); // the host's redelivery
+        var done = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.Empty(done.GetProperty("errors").EnumerateArray());
+    }
+
+    [Fact]
     public async Task JobFromAJsonlInputBlobKeepsTheCallersIds()
     {
         using var app = NewApp();

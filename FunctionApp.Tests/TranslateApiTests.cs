@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ServerlessInference.Functions;
+using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Tests.Support;
 using Xunit;
@@ -231,6 +232,33 @@ public sealed class TranslateApiTests(StorageFixture storage)
     }
 
     [Fact]
+    public async Task ABusyInstanceAnswers503WithRetryAfterFromItsBacklogAndServesAgainOnceItDrains()
+    {
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Serving:MaxPendingSentences"] = "100" });
+        var translate = app.Function<TranslateFunction>();
+        (await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello." }), CancellationToken.None))).ShouldBe(200);
+        // Other callers' work, held in the instance's own backlog, at an engine speed of 10 sentences a second.
+        var backlog = app.Get<ServingBacklog>();
+        backlog.Admit(10, WorkPriority.Interactive);
+        backlog.Completed(10, TimeSpan.FromSeconds(1), measured: true);
+        backlog.Admit(100, WorkPriority.Interactive);
+
+        var busy = await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello." }), CancellationToken.None));
+
+        busy.ShouldBe(503);
+        Assert.StartsWith("application/problem+json", busy.ContentType);
+        Assert.Equal(((int)Math.Ceiling(backlog.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            busy.Headers.RetryAfter.ToString());
+        Assert.Contains("busy", busy.Json.GetProperty("detail").GetString());
+        var health = await Http.ExecuteAsync(app.Function<HealthFunction>().Run(Http.Request("GET")));
+        Assert.Equal(100, health.Json.GetProperty("backlog").GetProperty("pendingSentences").GetInt64());
+        Assert.Equal(100, health.Json.GetProperty("backlog").GetProperty("maxPendingSentences").GetInt32());
+
+        backlog.Withdrawn(100);
+        (await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello." }), CancellationToken.None))).ShouldBe(200);
+    }
+
+    [Fact]
     public async Task HealthIsAnonymousLivenessAndReportsModelStatesWithoutLoading()
     {
         using var app = new TestApp(storage);
@@ -245,6 +273,9 @@ public sealed class TranslateApiTests(StorageFixture storage)
         await app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None);
         var after = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
         var model = after.Json.GetProperty("models")[0];
+        var load = after.Json.GetProperty("backlog");
+        Assert.Equal(0, load.GetProperty("pendingSentences").GetInt64());
+        Assert.True(load.GetProperty("sentencesPerSecond").GetDouble() > 0, after.Body);
         Assert.Equal(RepoPaths.ShippedModelName, model.GetProperty("name").GetString());
         Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
     }

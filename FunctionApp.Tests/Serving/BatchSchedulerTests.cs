@@ -157,6 +157,25 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
+    public async Task Work_beyond_the_instance_backlog_is_turned_away_and_queued_work_still_completes()
+    {
+        var engine = new GatedEngine(model.Translator);
+        var backlog = new ServingBacklog(4, 1);
+        var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions(), backlog);
+        var blocker = await engine.HoldAsync(scheduler);
+        var queued = scheduler.TranslateAsync(Dev(100, 3), Greedy, WorkPriority.Interactive, default);
+
+        var busy = await Assert.ThrowsAsync<ServerBusyException>(() =>
+            scheduler.TranslateAsync(Dev(103, 1), Greedy, WorkPriority.Interactive, default));
+        Assert.True(busy.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.Equal(3, scheduler.QueuedSentences);
+        engine.Open();
+        await Task.WhenAll(blocker, queued);
+        Assert.Equal(0, backlog.PendingSentences);
+        Assert.NotNull(backlog.SentencesPerSecond);
+    }
+
+    [Fact]
     public async Task Invalid_options_are_rejected_before_anything_is_queued()
     {
         var scheduler = new BatchScheduler(model.Translator, new BatchSchedulerOptions());

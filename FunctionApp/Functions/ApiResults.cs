@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using ServerlessInference.Models;
+using ServerlessInference.Serving;
 using ServerlessInference.Storage;
 
 namespace ServerlessInference.Functions;
@@ -74,6 +75,8 @@ public static class ApiResults
                 return Problem(StatusCodes.Status404NotFound, unknown.Message);
             case ModelUnavailableException unavailable:
                 return Unavailable(unavailable.Message, unavailable.RetryAfter);
+            case ServerBusyException busy:
+                return Unavailable(busy.Message, busy.RetryAfter);
             case ArgumentException argument:
                 return Problem(StatusCodes.Status400BadRequest, argument.Message);
             case BadHttpRequestException badRequest:

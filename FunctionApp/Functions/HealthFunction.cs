@@ -2,16 +2,24 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessInference.Models;
+using ServerlessInference.Serving;
 
 namespace ServerlessInference.Functions;
 
-public sealed record HealthResponse(string Status, IReadOnlyList<ModelHealth> Models);
+public sealed record HealthResponse(string Status, IReadOnlyList<ModelHealth> Models, BacklogHealth Backlog);
+
+/// <param name="PendingSentences">Sentences queued or running on this instance.</param>
+/// <param name="MaxPendingSentences">Where new work starts being turned away.</param>
+/// <param name="SentencesPerSecond">Measured engine speed; absent until a batch has run.</param>
+/// <param name="EstimatedSeconds">How long the pending work should take at that speed.</param>
+public sealed record BacklogHealth(long PendingSentences, int MaxPendingSentences, double? SentencesPerSecond, double EstimatedSeconds);
 
 public sealed record ModelHealth(string Name, string State, string? Reason, DateTimeOffset? RetryAfter);
 
 /// <summary>GET /api/health: liveness (always 200 while the worker runs) plus each model's state. It never loads a
-/// model: probes must stay cheap and must not turn a cold instance into a download.</summary>
-public sealed class HealthFunction(ModelHost models)
+/// model: probes must stay cheap and must not turn a cold instance into a download. It also reports the instance's
+/// backlog, so an operator sees load shedding coming.</summary>
+public sealed class HealthFunction(ModelHost models, ServingBacklog backlog)
 {
     [Function("Health")]
     public IActionResult Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
@@ -23,6 +31,9 @@ public sealed class HealthFunction(ModelHost models)
             ModelState.Failed => "failed",
             _ => "notLoaded",
         }, s.Reason, s.RetryAfter)).ToList();
-        return ApiResults.Json(StatusCodes.Status200OK, new HealthResponse("alive", states));
+        var speed = backlog.SentencesPerSecond;
+        var load = new BacklogHealth(backlog.PendingSentences, backlog.MaxPendingSentences,
+            speed is { } s ? Math.Round(s, 1) : null, Math.Round(backlog.EstimatedSeconds, 2));
+        return ApiResults.Json(StatusCodes.Status200OK, new HealthResponse("alive", states, load));
     }
 }

@@ -392,7 +392,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
         RequestFailedException { Status: 0 } => "Storage is unreachable.",
         RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
-        ModelUnavailableException or UnknownModelException or ArgumentException => ex.Message,
+        ModelUnavailableException or UnknownModelException or ArgumentException or ServerBusyException => ex.Message,
         JsonException => OneLine(ex.Message),
         _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",
     };

@@ -44,14 +44,26 @@ public sealed class ServingBacklog(int maxPendingSentences, int concurrentBatche
         }
     }
 
-    /// <summary>How long the pending work should take at the measured speed: the wait a turned-away caller is told.</summary>
-    public TimeSpan EstimatedDrainTime
+    /// <summary>How long the pending work should take at the measured speed, in seconds.</summary>
+    public double EstimatedSeconds
     {
         get
         {
             lock (_gate)
             {
-                return DrainTimeLocked();
+                return DrainSecondsLocked();
+            }
+        }
+    }
+
+    /// <summary>The wait a turned-away caller is told: <see cref="EstimatedSeconds"/>, within 1 s and 2 min.</summary>
+    public TimeSpan RetryAfter
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return RetryAfterLocked();
             }
         }
     }
@@ -68,7 +80,7 @@ public sealed class ServingBacklog(int maxPendingSentences, int concurrentBatche
             {
                 throw new ServerBusyException(
                     $"The instance is busy: {_pending} sentences are pending and it accepts {bound}. Retry later.",
-                    DrainTimeLocked());
+                    RetryAfterLocked());
             }
 
             _pending += sentences;
@@ -100,11 +112,9 @@ public sealed class ServingBacklog(int maxPendingSentences, int concurrentBatche
         }
     }
 
-    private TimeSpan DrainTimeLocked()
-    {
-        var seconds = _pending * _secondsPerSentence / concurrentBatches;
-        return TimeSpan.FromSeconds(Math.Clamp(seconds, 1, MaxRetryAfter.TotalSeconds));
-    }
+    private double DrainSecondsLocked() => _pending * _secondsPerSentence / concurrentBatches;
+
+    private TimeSpan RetryAfterLocked() => TimeSpan.FromSeconds(Math.Clamp(DrainSecondsLocked(), 1, MaxRetryAfter.TotalSeconds));
 }
 
 /// <summary>The instance holds as much pending work as it accepts; HTTP answers 503 with <see cref="RetryAfter"/>,
