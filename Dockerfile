@@ -11,6 +11,7 @@ COPY Directory.Build.props host.json local.settings.sample.json ./
 COPY FunctionApp/FunctionApp.csproj FunctionApp/
 RUN dotnet restore FunctionApp/FunctionApp.csproj -r linux-x64
 COPY FunctionApp/ FunctionApp/
+# ReadyToRun for this runtime and tiered compilation off come from FunctionApp.csproj (bench/results/cold-start.md).
 RUN dotnet publish FunctionApp/FunctionApp.csproj -c Release -r linux-x64 --self-contained false -o /home/site/wwwroot
 
 FROM mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0

@@ -36,6 +36,19 @@ public sealed class DockerfileTests
     }
 
     [Fact]
+    public void ImagePublishesReadyToRunForItsRuntimeWithTieredCompilationOff()
+    {
+        Assert.Contains(Instructions, i => i.StartsWith($"RUN dotnet publish {Project} ", StringComparison.Ordinal)
+                                           && i.Contains(" -r linux-x64 ", StringComparison.Ordinal));
+        var readyToRun = ProjectFile.Descendants("PublishReadyToRun").Single();
+        Assert.Equal("true", readyToRun.Value);
+        Assert.Contains("RuntimeIdentifier", readyToRun.Attribute("Condition")!.Value);
+        Assert.Equal("false", ProjectFile.Descendants("TieredCompilation").Single().Value);
+        var runtimeConfig = Path.Combine(AppContext.BaseDirectory, "ServerlessInference.FunctionApp.runtimeconfig.json");
+        Assert.Contains("\"System.Runtime.TieredCompilation\": false", File.ReadAllText(runtimeConfig));
+    }
+
+    [Fact]
     public void ImagePublishesTheFunctionAppWhereTheHostLoadsIt()
     {
         Assert.Contains(Instructions, i => i.StartsWith($"RUN dotnet publish {Project} ", StringComparison.Ordinal)

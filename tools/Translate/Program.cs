@@ -5,17 +5,20 @@ using ServerlessInference.Translation;
 
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N]   (stdin: one text a line; stdout: JSONL)
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
+// burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
 // Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
 var (command, options) = ParseArgs(args);
 if (command is null || !options.TryGetValue("model", out var modelDir))
 {
     Console.Error.WriteLine("usage: translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] < input.txt");
     Console.Error.WriteLine("       bench --model <dir> --input <file> [--limit N] [--json <out>]");
+    Console.Error.WriteLine("       burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]");
     return 2;
 }
 
 try
 {
+    var loading = System.Diagnostics.Stopwatch.StartNew();
     using var translator = MarianTranslator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir,
         new MarianTranslatorOptions
         {
@@ -32,6 +35,7 @@ try
     {
         "translate" => await TranslateLines(translator, options),
         "bench" => await Bench.Run(translator, options),
+        "burst" => await Burst.Run(translator, options, loading.Elapsed),
         _ => Fail($"unknown command '{command}'"),
     };
 }

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ServerlessInference.Serving;
+using ServerlessInference.Translation;
+
+/// <summary>A cold burst: right after the model loads in a fresh process, N clients each send one request at once,
+/// through the serving scheduler (as the app does) or each straight to the engine (--direct). What start-up
+/// settings (tiered compilation, ReadyToRun) change is how long the first requests run as unoptimised code.</summary>
+internal static class Burst
+{
+    public static async Task<int> Run(MarianTranslator translator, Dictionary<string, string> options, TimeSpan loadTime)
+    {
+        if (!options.TryGetValue("input", out var input))
+        {
+            throw new ArgumentException("burst needs --input <file> (one sentence a line, or a TSV whose first column is the sentence).");
+        }
+
+        int clients = options.TryGetValue("clients", out var c) ? int.Parse(c) : 50;
+        int? beams = options.TryGetValue("beams", out var b) ? int.Parse(b) : null;
+        bool direct = options.ContainsKey("direct");
+        var sentences = File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(clients).ToArray();
+        var scheduler = new BatchScheduler(translator, new BatchSchedulerOptions
+        {
+            MaxConcurrentBatches = options.TryGetValue("concurrency", out var k) ? int.Parse(k) : 1,
+        });
+        var translationOptions = new TranslationOptions { Beams = beams };
+        var latencies = new double[sentences.Length];
+        var total = Stopwatch.StartNew();
+        await Task.WhenAll(sentences.Select((s, i) => Task.Run(async () =>
+        {
+            var sw = Stopwatch.StartNew();
+            _ = direct
+                ? await translator.TranslateAsync([s], translationOptions)
+                : await scheduler.TranslateAsync([s], translationOptions, WorkPriority.Interactive, CancellationToken.None);
+            latencies[i] = sw.Elapsed.TotalMilliseconds;
+        })));
+        double seconds = total.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+        var row = new Dictionary<string, object>
+        {
+            ["clients"] = sentences.Length,
+            ["beams"] = beams ?? translator.Generation.NumBeams,
+            ["path"] = direct ? "direct" : "scheduler",
+            ["loadSeconds"] = Math.Round(loadTime.TotalSeconds, 3),
+            ["burstSeconds"] = Math.Round(seconds, 3),
+            ["p50Ms"] = Math.Round(latencies[latencies.Length / 2], 1),
+            ["maxMs"] = Math.Round(latencies[^1], 1),
+            ["sinceProcessStartSeconds"] = Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 3),
+            ["env"] = string.Join(' ', Environment.GetEnvironmentVariables().Keys.Cast<string>()
+                .Where(v => v.StartsWith("DOTNET_", StringComparison.Ordinal)).Order()
+                .Select(v => $"{v}={Environment.GetEnvironmentVariable(v)}")),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(row));
+        return 0;
+    }
+}
