@@ -23,7 +23,7 @@ public sealed class ProductionWiringTests
             .Build();
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
         services.AddInferenceTelemetry();
-        services.AddServerlessInference(configuration);
+        services.AddServerlessInference();
         // Async disposal: Functions' telemetry module only implements IAsyncDisposable.
         await using var provider = services.BuildServiceProvider();
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Options;
+using ServerlessInference.Translation;
 using Xunit;
 
 namespace ServerlessInference.Tests;
@@ -13,7 +14,7 @@ public sealed class SettingsTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
-        services.AddServerlessInference(configuration);
+        services.AddServerlessInference();
         return services.BuildServiceProvider();
     }
 
@@ -32,10 +33,32 @@ public sealed class SettingsTests
         Assert.Equal(Path.Combine(Path.GetTempPath(), "serverless-inference", "models"), models.CacheDirectory);
         Assert.Equal((2, 10), (models.MaxLoaded, models.RetryAfterSeconds));
         var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
+        var engine = provider.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
         Assert.Equal((64, 20000, 8, 0, true),
-            (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads, limits.SplitOutputProjection));
+            (limits.MaxTexts, limits.MaxCharacters, engine.MaxBeams, engine.IntraOpThreads, engine.SplitOutputProjection));
+        Assert.Equal(32, engine.MaxBatchSize);
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
         Assert.Equal(("jobs", 32, 20_000), (jobs.Container, jobs.ChunkSize, jobs.ChunkCharacters));
+    }
+
+    [Fact]
+    public void EngineSettingsBindFromTheirSectionAndReachTheTranslatorFactory()
+    {
+        using var provider = Build(new()
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Engine:MaxBeams"] = "3",
+            ["Engine:IntraOpThreads"] = "2",
+            ["Engine:MaxBatchSize"] = "5",
+            ["Engine:SplitOutputProjection"] = "false",
+        });
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var engine = provider.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
+        Assert.Equal(new MarianTranslatorOptions { MaxBeams = 3, IntraOpThreads = 2, MaxBatchSize = 5, SplitOutputProjection = false },
+            engine);
+        using var translator = provider.GetRequiredService<ITranslatorFactory>().Load("tiny", RepoPaths.ShippedModel);
+        Assert.Equal(3, translator.Limits.MaxBeams);
     }
 
     [Fact]
@@ -75,6 +98,12 @@ public sealed class SettingsTests
     [InlineData("Models:Container", "Bad_Name", "Models:Container")]
     [InlineData("Models:Connection", "NoSuchConnection", "NoSuchConnection")]
     [InlineData("Translation:MaxTexts", "0", "MaxTexts")]
+    [InlineData("Engine:MaxBeams", "65", "MaxBeams")]
+    [InlineData("Engine:IntraOpThreads", "-1", "IntraOpThreads")]
+    [InlineData("Engine:MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Translation:MaxBeams", "4", "Engine__MaxBeams")]
+    [InlineData("Translation:IntraOpThreads", "1", "Engine__IntraOpThreads")]
+    [InlineData("Translation:SplitOutputProjection", "false", "Engine__SplitOutputProjection")]
     [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]

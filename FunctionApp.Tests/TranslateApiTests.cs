@@ -13,7 +13,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
     {
         ["Translation:MaxTexts"] = "3",
         ["Translation:MaxCharacters"] = "50",
-        ["Translation:MaxBeams"] = "4",
+        ["Engine:MaxBeams"] = "4",
     };
 
     public static TheoryData<string, string?, string?, int> InvalidRequests => new()

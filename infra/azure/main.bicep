@@ -46,7 +46,7 @@ param translationMaxTexts int = 64
 param translationMaxCharacters int = 20000
 @description('ONNX Runtime intra-op threads (0 = ONNX Runtime default).')
 @minValue(0)
-param translationIntraOpThreads int = 0
+param engineIntraOpThreads int = 0
 @minValue(1)
 param jobsChunkSize int = 32
 
@@ -124,7 +124,7 @@ module functionApp 'modules/functionapp.bicep' = {
       Models__MaxLoaded: modelsMaxLoaded
       Translation__MaxTexts: translationMaxTexts
       Translation__MaxCharacters: translationMaxCharacters
-      Translation__IntraOpThreads: translationIntraOpThreads
+      Engine__IntraOpThreads: engineIntraOpThreads
       Jobs__Container: jobsContainerName
       Jobs__ChunkSize: jobsChunkSize
     }
