@@ -98,7 +98,7 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
     }
 
     /// <summary>Throws on transient failures so the host redelivers (host.json: maxDequeueCount, visibilityTimeout)
-    /// and finally moves the message to translation-jobs-poison.</summary>
+    /// and finally moves the message to <see cref="JobsOptions.PoisonQueue"/>.</summary>
     [Function("ProcessJobChunk")]
     public Task ProcessChunk(
         [QueueTrigger(JobsOptions.Queue, Connection = JobsOptions.Connection)] QueueMessage message,

@@ -27,7 +27,6 @@ param alwaysReadyHttpInstances int = 0
 param modelsContainerName string = 'models'
 param jobsContainerName string = 'jobs'
 param deploymentContainerName string = 'app-package'
-param jobsQueueName string = 'translation-jobs'
 
 @description('Default model; its blobs live under "<name>/" in the models container.')
 param defaultModel string = 'marian-tiny-en-zh'
@@ -53,6 +52,9 @@ param jobsChunkSize int = 32
 var suffix = uniqueString(resourceGroup().id, baseName)
 var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
 var functionAppName = 'func-${baseName}-${suffix}'
+// The app's job queue is a fixed name (JobsOptions.Queue), not a parameter: the queue triggers name it as a constant,
+// so a different name here would leave them listening on a queue nothing is sent to. FunctionApp.Tests checks the match.
+var jobsQueueName = 'translation-jobs'
 // The queue trigger moves messages that keep failing to "<queue>-poison".
 var queueNames = [jobsQueueName, '${jobsQueueName}-poison']
 
