@@ -55,8 +55,12 @@ var functionAppName = 'func-${baseName}-${suffix}'
 // The app's job queue is a fixed name (JobsOptions.Queue), not a parameter: the queue triggers name it as a constant,
 // so a different name here would leave them listening on a queue nothing is sent to. FunctionApp.Tests checks the match.
 var jobsQueueName = 'translation-jobs'
-// The queue trigger moves messages that keep failing to "<queue>-poison".
-var queueNames = [jobsQueueName, '${jobsQueueName}-poison']
+// The queue trigger moves messages that keep failing to "<queue>-poison". The poison queue has a trigger too, and when
+// that one keeps failing (storage down while it records the failure) the host moves its message on to
+// "<queue>-poison-poison". Nothing reads it; it keeps those messages for inspection. Without the queue and a role on
+// it the host's move is refused (the identity may not create queues), and the message stays on the poison queue,
+// the host failing the move again on every dequeue.
+var queueNames = [jobsQueueName, '${jobsQueueName}-poison', '${jobsQueueName}-poison-poison']
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
