@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Azure Functions host + .NET 10 isolated worker, as `func kubernetes deploy` would build it.
 # The model is NOT in the image: the app pulls it from blob storage (container `models`) on first use.
-# Checked offline by FunctionApp.Tests/Infra/DockerfileTests.cs (no Docker engine in CI).
+# No Docker engine in CI: linted by scripts/validate-infra.sh, checked against the project by
+# FunctionApp.Tests/Infra/DockerfileTests.cs.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src

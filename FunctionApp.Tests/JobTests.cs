@@ -13,8 +13,16 @@ namespace ServerlessInference.Tests;
 public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
 {
     private readonly string jobsContainer = StorageFixture.UniqueContainer("jobs");
-    private QueueClient Queue => storage.Queues.GetQueueClient(JobsOptions.Queue);
-    private QueueClient Poison => storage.Queues.GetQueueClient(JobsOptions.PoisonQueue);
+
+    // host.json sets messageEncoding "none": the host hands each function the message text exactly as stored, so
+    // the tests receive (and send raw messages) with MessageEncoding.None. Base64 senders are the SDK with
+    // MessageEncoding.Base64.
+    private QueueClient Queue => Raw(JobsOptions.Queue);
+    private QueueClient Poison => Raw(JobsOptions.PoisonQueue);
+    private QueueClient Raw(string queue) =>
+        new(storage.ConnectionString, queue, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+    private QueueClient Base64(string queue) =>
+        new(storage.ConnectionString, queue, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
     // The queue names are fixed, so each test starts from empty queues (tests in a collection run one at a time).
     public async Task InitializeAsync()
@@ -116,8 +124,12 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
             ["Models:Catalog:1:Name"] = "unprovisioned", ["Models:Catalog:1:Prefix"] = "unprovisioned/",
         });
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." }, model = "unprovisioned" }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        // Submitting checks the model, so this job is enqueued directly, as another system may (docs/jobs.md).
+        var jobId = JobBlobNames.NewJobId();
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient($"{jobId}/input/0.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"0\",\"text\":\"Hi.\"}\n"));
+        await Queue.SendMessageAsync(new ChunkMessage { JobId = jobId, Chunk = 0, ChunkCount = 1, Model = "unprovisioned" }.ToJson());
         var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
 
         // A transient failure throws so the host redelivers; the error is recorded on the job meanwhile.
@@ -163,6 +175,186 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("../models/marian-tiny-en-zh")]
+    [InlineData("..%2Fmodels%2Fmarian-tiny-en-zh")]
+    [InlineData("%2e%2e/models/marian-tiny-en-zh")]
+    [InlineData("..\\models\\marian-tiny-en-zh")]
+    [InlineData("/models/marian-tiny-en-zh")]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF")]
+    public async Task AMessageWhoseJobIdIsNotAJobIdIsDroppedByBothTriggersWithoutWritingAnything(string jobId)
+    {
+        var before = await StorageSnapshotAsync();
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var text = JsonSerializer.Serialize(new { jobId, chunk = 0, chunkCount = 1 });
+        foreach (var queue in new[] { Queue, Base64(JobsOptions.Queue), Poison, Base64(JobsOptions.PoisonQueue) })
+            await queue.SendMessageAsync(text);
+
+        foreach (var message in await ReceiveAllAsync(Queue, 2))
+            await functions.ProcessChunk(message, CancellationToken.None);
+        // The two sent to the poison queue directly, and the two the main trigger copied there as malformed.
+        foreach (var message in await ReceiveAllAsync(Poison, 4))
+            await functions.ProcessPoison(message, CancellationToken.None);
+
+        Assert.Equal(before, await StorageSnapshotAsync());
+        Assert.False(await storage.Blobs.GetBlobContainerClient(StorageFixture.ModelsContainer)
+            .GetBlobClient($"{RepoPaths.ShippedModelName}/status.json").ExistsAsync());
+    }
+
+    [Fact]
+    public async Task ChunkMessagesAreAcceptedAsRawJsonAndAsBase64AndTheAppSendsRawJson()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var sent = (await ReceiveAllAsync(Queue, 2)).OrderBy(Chunk).Select(m => m.Body.ToString()).ToList();
+        Assert.All(sent, text => Assert.Equal(jobId, JsonDocument.Parse(text).RootElement.GetProperty("jobId").GetString()));
+
+        // The same work from other producers: `az storage message put` (raw) and the SDK with Base64 encoding.
+        await Queue.ClearMessagesAsync();
+        await Queue.SendMessageAsync(sent[0]);
+        await Base64(JobsOptions.Queue).SendMessageAsync(sent[1]);
+        foreach (var message in await ReceiveAllAsync(Queue, 2))
+            await functions.ProcessChunk(message, CancellationToken.None);
+
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("completed", status.GetProperty("state").GetString());
+        Assert.Equal(["0", "1", "2"], (await ReadResultAsync(jobId)).Select(r => r.GetProperty("id").GetString()));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PoisonMessagesAreReadAsRawJsonAndAsBase64(bool base64)
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var text = Assert.Single(await ReceiveAllAsync(Queue, 1)).Body.ToString();
+
+        await (base64 ? Base64(JobsOptions.PoisonQueue) : Poison).SendMessageAsync(text);
+        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
+
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        Assert.Contains("Chunk 0 failed after repeated attempts", status.GetProperty("errors")[0].GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("{\"jobId\":\"ID\",\"chunk\":\"0\",\"chunkCount\":1}", "chunk", false)]
+    [InlineData("{\"jobId\":\"ID\",\"chunk\":\"0\",\"chunkCount\":1}", "chunk", true)]
+    [InlineData("{\"jobId\":\"ID\",\"chunk\":0,\"chunkCount\":\"1\"}", "chunkCount", false)]
+    [InlineData("{\"version\":\"1\",\"jobId\":\"ID\",\"chunk\":0,\"chunkCount\":1}", "version", false)]
+    [InlineData("{\"jobId\":\"ID\",\"chunk\":0,\"chunkCount\":1,\"beams\":\"2\"}", "beams", true)]
+    [InlineData("{\"jobId\":\"ID\",\"chunk\":0,\"chunkCount\":1,\"chunk\":0}", "chunk", false)]
+    public async Task AMalformedMessageWithAValidJobIdIsPoisonedAndItsJobFailsWithTheReason(string template, string field, bool base64)
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        await Queue.ClearMessagesAsync();
+        await (base64 ? Base64(JobsOptions.Queue) : Queue).SendMessageAsync(template.Replace("ID", jobId));
+
+        await functions.ProcessChunk(Assert.Single(await ReceiveAllAsync(Queue, 1)), CancellationToken.None);
+        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
+
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        var reason = status.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
+        Assert.Contains("Malformed message", reason);
+        Assert.Contains(field, reason);
+        Assert.False(await storage.Blobs.GetBlobContainerClient(jobsContainer).GetBlobClient($"{jobId}/output/0.jsonl").ExistsAsync());
+    }
+
+    public static TheoryData<string> HostileMessages() =>
+    [
+        "", " ", "null", "[]", "{}", "42", "\"text\"", "{\"jobId\":5}", "{\"jobId\":[\"a\"]}", "{\"jobId\":{}}",
+        "{\"jobId\":null,\"chunk\":0,\"chunkCount\":1}",
+        "{\"jobId\":\"\\ud800\",\"chunk\":0,\"chunkCount\":1}",
+        "{\"jobId\":\"0123456789abcdef0123456789abcdef\\ud800\",\"chunk\":0,\"chunkCount\":1}",
+        "{\"jobId\":\"0123456789abcdef0123456789abcdef\",\"jobId\":\"../models/x\",\"chunk\":0,\"chunkCount\":1}",
+        new string('[', 20_000),
+        "{\"jobId\":\"" + new string('x', 60_000) + "\"}",
+        "{\"jobId\":\"a\",\"chunk\":1e400,\"chunkCount\":1}",
+        Convert.ToBase64String(new byte[] { 0xff, 0xfe, 0x00, 0x7b }),
+        Convert.ToBase64String("[1,2]"u8.ToArray()),
+        Convert.ToBase64String("{\"jobId\":\"../models\"}"u8.ToArray()),
+        "not JSON at all",
+    ];
+
+    [Theory]
+    [MemberData(nameof(HostileMessages))]
+    public async Task AMessageWithoutAUsableJobIdMakesNeitherTriggerThrowAndWritesNothing(string text)
+    {
+        var before = await StorageSnapshotAsync();
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        await Queue.SendMessageAsync(text);
+        await Poison.SendMessageAsync(text);
+
+        await functions.ProcessChunk(Assert.Single(await ReceiveAllAsync(Queue, 1)), CancellationToken.None);
+        foreach (var message in await ReceiveAllAsync(Poison, 2))
+            await functions.ProcessPoison(message, CancellationToken.None);
+
+        Assert.Equal(before, await StorageSnapshotAsync());
+    }
+
+    [Fact]
+    public async Task ACancelledChunkAttemptRecordsWhyAndThePoisonHandlerCitesIt()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
+
+        // functionTimeout and host shutdown cancel the invocation's token.
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => functions.ProcessChunk(message, cancelled.Token));
+        var running = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("queued", running.GetProperty("state").GetString());
+        var attempt = running.GetProperty("errors")[0].GetProperty("message").GetString()!;
+        Assert.StartsWith("Attempt 1: ", attempt);
+        Assert.Contains("cancelled", attempt);
+
+        await Poison.SendMessageAsync(message.Body);
+        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
+        var failed = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", failed.GetProperty("state").GetString());
+        var reason = failed.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
+        Assert.Contains("failed after repeated attempts", reason);
+        Assert.Contains(attempt, reason);
+    }
+
+    [Fact]
+    public async Task ChunksCloseAtTheCharacterBudgetOrAtTheTextCount()
+    {
+        using var app = NewApp(new() { ["Jobs:ChunkSize"] = "3", ["Jobs:ChunkCharacters"] = "20" });
+        var functions = app.Function<JobFunctions>();
+        string[] texts = [new('a', 10), new('b', 10), "c", new('d', 25), "e", "f", "g", "h"];
+
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts }), CancellationToken.None));
+
+        submitted.ShouldBe(202);
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        // 10 + 10 fit 20; "c" would pass it; a text over the budget gets a chunk of its own; then three texts.
+        string[][] expected = [["0", "1"], ["2"], ["3"], ["4", "5", "6"], ["7"]];
+        Assert.Equal(expected.Length, submitted.Json.GetProperty("chunksTotal").GetInt32());
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        for (var chunk = 0; chunk < expected.Length; chunk++)
+        {
+            var lines = (await container.GetBlobClient($"{jobId}/input/{chunk}.jsonl").DownloadContentAsync()).Value.Content.ToString()
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(expected[chunk], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()));
+        }
+        Assert.Equal(expected.Length, (await ReceiveAllAsync(Queue, expected.Length)).Count);
+    }
+
+    [Theory]
     [InlineData("{}", 400)]
     [InlineData("{\"texts\": [\"a\"], \"inputBlob\": \"x.jsonl\"}", 400)]
     [InlineData("{\"inputBlob\": \"inputs/missing.jsonl\"}", 400)]
@@ -202,6 +394,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     [InlineData("inputs//other.jsonl")]
     [InlineData("inputs/./other.jsonl")]
     [InlineData("inputs/other.jsonl\n")]
+    [InlineData("../../etc/passwd")]
+    [InlineData("inputs/a%2F..%2F..%2Fmodels%2Fother.jsonl")]
     public async Task AnInputBlobOutsideTheJobsInputsIsRejectedBeforeStorageIsRead(string inputBlob)
     {
         // A JSONL blob that would be a valid job if the name were followed outside the jobs container.
@@ -215,6 +409,78 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         response.ShouldBe(400);
         Assert.Contains("inputs/", response.Json.GetProperty("detail").GetString());
         Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task GetJobWhileStorageIsUnreachableIs503WithRetryAfter()
+    {
+        using var app = NewApp(new() { ["AzureWebJobsStorage"] = StorageFixture.UnreachableConnectionString() });
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Get(Http.Request("GET"), JobBlobNames.NewJobId(), CancellationToken.None));
+
+        response.ShouldBe(503);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+        Assert.Equal(Http.StorageRetryAfter.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.RetryAfter.ToString());
+    }
+
+    [Fact]
+    public async Task MaxNewTokensAboveTheModelsLimitIsRejectedAtSubmit()
+    {
+        using var app = NewApp();
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Submit(
+            Http.Json(new { texts = new[] { "Hello." }, maxNewTokens = 512 }), CancellationToken.None));
+
+        response.ShouldBe(400);
+        Assert.Contains("between 1 and 127", response.Json.GetProperty("detail").GetString());
+        Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task AJobTextOverThePerTextLimitIsRejectedAtSubmit()
+    {
+        using var app = NewApp(new() { ["Translation:MaxCharacters"] = "100" });
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient("inputs/long.jsonl").UploadAsync(BinaryData.FromString(
+            "{\"id\":\"1\",\"text\":\"Hello.\"}\n" + JsonSerializer.Serialize(new { id = "2", text = new string('a', 101) }) + "\n"));
+        var functions = app.Function<JobFunctions>();
+
+        var inline = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello.", new string('a', 101) } }), CancellationToken.None));
+        var fromBlob = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/long.jsonl" }), CancellationToken.None));
+
+        inline.ShouldBe(413);
+        Assert.Contains("texts[1]", inline.Json.GetProperty("detail").GetString());
+        fromBlob.ShouldBe(400);
+        Assert.Contains("Line 2", fromBlob.Json.GetProperty("detail").GetString());
+        Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task AnInputBlobLineWithALoneSurrogateOrOnlyControlCharactersIsHandledAsTheApiDoes()
+    {
+        using var app = NewApp();
+        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient("inputs/surrogate.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"a \\ud800 b\"}\n"));
+        await container.GetBlobClient("inputs/control.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"\\u0000\"}\n"));
+        var functions = app.Function<JobFunctions>();
+
+        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/surrogate.jsonl" }), CancellationToken.None))).ShouldBe(202);
+        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/control.jsonl" }), CancellationToken.None))).ShouldBe(400);
+    }
+
+    /// <summary>Every container and blob (with its ETag) in the account: what a test must leave unchanged.</summary>
+    private async Task<List<string>> StorageSnapshotAsync()
+    {
+        var entries = new List<string>();
+        await foreach (var container in storage.Blobs.GetBlobContainersAsync())
+        {
+            entries.Add(container.Name + "/");
+            await foreach (var blob in storage.Blobs.GetBlobContainerClient(container.Name).GetBlobsAsync())
+                entries.Add($"{container.Name}/{blob.Name} {blob.Properties.ETag}");
+        }
+        return entries;
     }
 
     private static int Chunk(QueueMessage message) =>

@@ -27,6 +27,30 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
     }
 
     [Fact]
+    public async Task StrayBlobsUnderTheModelPrefixAreNeitherDownloadedNorLoaded()
+    {
+        var container = StorageFixture.UniqueContainer("stray");
+        var models = storage.Blobs.GetBlobContainerClient(container);
+        await ModelUploader.UploadDirectoryAsync(models, RepoPaths.ShippedModel, RepoPaths.ShippedModelName + "/");
+        // What an attacker or a careless upload could leave there: a job status, another graph, a large file.
+        foreach (var (name, bytes) in new[] { ("status.json", 64), ("onnx/other_model.onnx", 1024), ("junk.bin", 3_000_000) })
+            await models.GetBlobClient($"{RepoPaths.ShippedModelName}/{name}").UploadAsync(new BinaryData(new byte[bytes]));
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container });
+
+        (await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None)))
+            .ShouldBe(200);
+
+        var needed = ShippedModelFiles.Needed();
+        Assert.Contains("onnx/encoder_model.onnx", needed);
+        var download = Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+        Assert.Equal(needed.Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length), download.Sum);
+        var cached = Directory.GetFiles(app.CacheDirectory, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        Assert.DoesNotContain("status.json", cached);
+        Assert.DoesNotContain("other_model.onnx", cached);
+        Assert.DoesNotContain("junk.bin", cached);
+    }
+
+    [Fact]
     public async Task MissingModelAnswers503WithRetryAfterThenSucceedsOnceUploadedAndBackOffPassed()
     {
         var container = StorageFixture.UniqueContainer("missing");

@@ -35,7 +35,7 @@ public sealed class SettingsTests
         Assert.Equal((64, 20000, 8, 0, true),
             (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads, limits.SplitOutputProjection));
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
-        Assert.Equal(("jobs", 32), (jobs.Container, jobs.ChunkSize));
+        Assert.Equal(("jobs", 32, 20_000), (jobs.Container, jobs.ChunkSize, jobs.ChunkCharacters));
     }
 
     [Fact]
@@ -74,6 +74,7 @@ public sealed class SettingsTests
     [InlineData("Models:Connection", "NoSuchConnection", "NoSuchConnection")]
     [InlineData("Translation:MaxTexts", "0", "MaxTexts")]
     [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
+    [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
     {
@@ -86,7 +87,7 @@ public sealed class SettingsTests
 public sealed class StorageConnectionTests
 {
     private static Storage.StorageClientFactory Factory(Dictionary<string, string?> values) =>
-        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), Microsoft.Extensions.Options.Options.Create(new Options.StorageClientOptions()));
 
     [Fact]
     public void AccountNameSelectsTheAccountsPublicEndpointsWithIdentity()

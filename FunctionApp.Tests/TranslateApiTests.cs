@@ -39,7 +39,115 @@ public sealed class TranslateApiTests(StorageFixture storage)
         { "plain text", "{\"text\": \"a\"}", "text/plain", 415 },
         { "no content type", "{\"text\": \"a\"}", null, 415 },
         { "unknown model", "{\"text\": \"a\", \"model\": \"fr-de\"}", "application/json", 404 },
+        { "only control characters", "{\"text\": \"\\u0000\\u0007\"}", "application/json", 400 },
+        { "only control characters among texts", "{\"texts\": [\"a\", \"\\u001b\\u0000\"]}", "application/json", 400 },
+        { "empty model", "{\"text\": \"a\", \"model\": \"\"}", "application/json", 400 },
+        { "blank model", "{\"text\": \"a\", \"model\": \"   \"}", "application/json", 400 },
+        { "utf-16 charset", "{\"text\": \"a\"}", "application/json; charset=utf-16", 415 },
+        { "latin-1 charset", "{\"text\": \"a\"}", "application/json; charset=iso-8859-1", 415 },
+        { "unknown field with a lone surrogate", "{\"text\": \"a\", \"\\ud800x\": 1}", "application/json", 400 },
+        { "nested too deep", new string('[', 100) + new string(']', 100), "application/json", 400 },
     };
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/problem+json")]
+    public async Task Utf8OrUnspecifiedCharsetIsAccepted(string contentType)
+    {
+        using var app = new TestApp(storage, SmallLimits);
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Request("POST", "{\"text\": \"Hello.\"}", contentType), CancellationToken.None));
+
+        response.ShouldBe(200);
+    }
+
+    [Fact]
+    public async Task InvalidUtf8IsA400()
+    {
+        using var app = new TestApp(storage, SmallLimits);
+        byte[] body = [.. "{\"text\": \"a"u8, 0xFF, 0xFE, .. "\"}"u8];
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(Http.Raw(body), CancellationToken.None));
+
+        response.ShouldBe(400);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+        Assert.Contains("UTF-8", response.Json.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task EscapedLoneSurrogatesTranslateAsTheReplacementCharacter()
+    {
+        using var app = new TestApp(storage);
+        var function = app.Function<TranslateFunction>();
+
+        var lone = await Http.ExecuteAsync(function.Run(Http.Request("POST",
+            "{\"texts\": [\"\\ud800\", \"I like \\udc00 tea.\", \"\\ud83d\\ude00 Good night.\"]}"), CancellationToken.None));
+        var replaced = await Http.ExecuteAsync(function.Run(Http.Json(new { texts = new[] { "\uFFFD", "I like \uFFFD tea.", "😀 Good night." } }),
+            CancellationToken.None));
+
+        lone.ShouldBe(200);
+        replaced.ShouldBe(200);
+        Assert.Equal(replaced.Json.GetProperty("translations").GetRawText(), lone.Json.GetProperty("translations").GetRawText());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task BodyOverTheConfiguredLimitIs413WithOrWithoutContentLength(bool contentLength)
+    {
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Http:MaxRequestBodyBytes"] = "2048" });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { text = new string('a', 3000) });
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Raw(body, contentLength: contentLength), CancellationToken.None));
+
+        response.ShouldBe(413);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+        Assert.Contains("2048", response.Json.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task KestrelRejectingTheBodyWhileItIsReadIsAnsweredWithItsStatus()
+    {
+        using var app = new TestApp(storage);
+        // What the worker's Kestrel throws from the body stream once a chunked body passes its MaxRequestBodySize.
+        var body = new ThrowingStream(new Microsoft.AspNetCore.Http.BadHttpRequestException("Request body too large.", 413));
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Raw(body, "application/json", null), CancellationToken.None));
+
+        response.ShouldBe(413);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+    }
+
+    [Fact]
+    public async Task MaxNewTokensAboveTheModelsLimitIsA400NamingTheModelsRange()
+    {
+        using var app = new TestApp(storage);
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Json(new { text = "Hello.", maxNewTokens = 200 }), CancellationToken.None));
+
+        response.ShouldBe(400);
+        var detail = response.Json.GetProperty("detail").GetString()!;
+        Assert.Contains("between 1 and 127", detail);
+        Assert.Contains(RepoPaths.ShippedModelName, detail);
+        Assert.DoesNotContain("Parameter", detail);
+    }
+
+    [Fact]
+    public async Task StorageUnreachableWhileLoadingIs503WithRetryAfter()
+    {
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["AzureWebJobsStorage"] = StorageFixture.UnreachableConnectionString() });
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None));
+
+        response.ShouldBe(503);
+        Assert.False(string.IsNullOrEmpty(response.Headers.RetryAfter.ToString()));
+        Assert.Contains("unreachable", response.Json.GetProperty("detail").GetString());
+    }
 
     [Theory]
     [MemberData(nameof(InvalidRequests))]
@@ -121,7 +229,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
 
         var t = app.Telemetry;
         var download = Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
-        var expectedBytes = Directory.GetFiles(RepoPaths.ShippedModel, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        var expectedBytes = ShippedModelFiles.Needed().Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length);
         Assert.Equal(expectedBytes, download.Sum);
         Assert.Equal(RepoPaths.ShippedModelName, download.Properties["Model"]);
         Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadDurationMs));

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -33,6 +34,17 @@ public static class ServiceCollectionExtensions
             .Bind(configuration.GetSection(TranslationLimitsOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<StorageClientOptions>()
+            .Bind(configuration.GetSection(StorageClientOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<HttpOptions>()
+            .Bind(configuration.GetSection(HttpOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        // Kestrel enforces the same limit on bodies it receives, so no body gets past one limit and stopped by another.
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
+            kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
         services.AddOptions<JobsOptions>()
             .Bind(configuration.GetSection(JobsOptions.Section))
             .ValidateDataAnnotations()

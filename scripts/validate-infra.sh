@@ -5,8 +5,9 @@
 #   K8s     kubectl kustomize of infra/k8s and each overlay, validated by infra/k8s/validate.mjs
 #           (Kubernetes + KEDA schemas, unknown fields, references), plus a self-test on
 #           infra/k8s/testdata/broken.yaml; yamllint -s.
+#   Docker  dockerfile-utils lint (npm) of the Dockerfile: instructions and their arguments; ANY warning fails.
+#           What the image must do for the app is checked by FunctionApp.Tests/Infra/DockerfileTests.cs.
 # Needs: dotnet (restores the Bicep CLI into .tools/ when missing), kubectl, node with `npm ci` done, yamllint.
-# The Dockerfile is checked by FunctionApp.Tests/Infra/DockerfileTests.cs (dotnet test).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -95,6 +96,12 @@ else
   validator_self_test
 fi
 
+if [[ ! -x node_modules/.bin/dockerfile-utils ]]; then
+  fail "node_modules/.bin/dockerfile-utils missing: run 'npm ci' first"
+else
+  quiet_check "dockerfile-utils lint Dockerfile" node_modules/.bin/dockerfile-utils lint Dockerfile
+fi
+
 quiet_check "yamllint" yamllint -s -c .yamllint infra/k8s .yamllint
 
 elapsed=$((SECONDS - started))
@@ -102,4 +109,4 @@ if [[ ${#failures[@]} -gt 0 ]]; then
   echo "validate-infra: FAILED ${#failures[@]} of ${checks} checks in ${elapsed}s: ${failures[*]}"
   exit 1
 fi
-echo "validate-infra: OK, ${checks} checks passed in ${elapsed}s (bicep build/lint/build-params, kustomize + schemas, yamllint)"
+echo "validate-infra: OK, ${checks} checks passed in ${elapsed}s (bicep build/lint/build-params, kustomize + schemas, yamllint, Dockerfile lint)"

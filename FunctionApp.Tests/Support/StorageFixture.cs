@@ -74,6 +74,15 @@ public sealed class StorageFixture : IAsyncLifetime
             RepoPaths.ShippedModelName + "/");
     }
 
+    /// <summary>A connection string to a storage account nobody listens for (a port just released on loopback).</summary>
+    public static string UnreachableConnectionString()
+    {
+        var port = FreePorts(1)[0];
+        return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+               $"AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;" +
+               $"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
+    }
+
     /// <summary>A fresh container name, so tests that break storage on purpose never disturb each other.</summary>
     public static string UniqueContainer(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(63, prefix.Length + 33)];
 

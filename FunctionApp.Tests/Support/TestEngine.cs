@@ -17,6 +17,8 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
     public int Loads => loads;
     public ConcurrentQueue<string> Disposed { get; } = new();
 
+    public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
+
     public ITranslator Load(string modelName, string modelDirectory)
     {
         Interlocked.Increment(ref loads);
@@ -28,6 +30,8 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
         private int disposed;
 
         public string ModelName => inner.ModelName;
+
+        public GenerationLimits Limits => inner.Limits;
 
         public Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
             CancellationToken cancellationToken = default)

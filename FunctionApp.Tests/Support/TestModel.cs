@@ -13,3 +13,11 @@ public static class TestModel
                 $"The test model at {RepoPaths.ShippedModel} lacks {string.Join(", ", missing)}.");
     }
 }
+
+public static class ShippedModelFiles
+{
+    /// <summary>The shipped model's files the engine needs, as relative '/' paths: what a load downloads.</summary>
+    public static IReadOnlyList<string> Needed() =>
+        ServerlessInference.Translation.MarianModelFolder.SelectFiles(Directory.GetFiles(RepoPaths.ShippedModel, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(RepoPaths.ShippedModel, f).Replace('\\', '/')).ToList());
+}

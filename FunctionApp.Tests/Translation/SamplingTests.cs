@@ -1,4 +1,4 @@
-using ServerlessInference.Translation;
+using ServerlessInference.Translation.Decoding;
 
 namespace ServerlessInference.Tests.Translation;
 
@@ -26,7 +26,7 @@ public sealed class SamplingTests
         const float beamScore = -1.25f;
         var scores = new float[8];
         var ids = new int[8];
-        int filled = Sampling.TopKScan(row, beamScore, max, logSum, Banned, 1000, scores, ids, 0);
+        int filled = TopK.Scan(row, beamScore, max, logSum, Banned, 1000, scores, ids, 0);
 
         var expectedScores = new float[8];
         var expectedIds = new int[8];
@@ -35,7 +35,7 @@ public sealed class SamplingTests
         {
             if (!Banned.Contains(v))
             {
-                expectedFilled = Sampling.TopKInsert(expectedScores, expectedIds, expectedFilled,
+                expectedFilled = TopK.Insert(expectedScores, expectedIds, expectedFilled,
                     beamScore + (row[v] - max - logSum), 1000 + v);
             }
         }

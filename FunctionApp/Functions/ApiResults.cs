@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using ServerlessInference.Models;
+using ServerlessInference.Storage;
 
 namespace ServerlessInference.Functions;
 
@@ -34,6 +35,12 @@ public sealed class JsonResponse(int statusCode, object body, string contentType
 /// <summary>RFC 9457 problem details; <c>detail</c> says what to fix and never carries a stack trace.</summary>
 public sealed record Problem(string Type, string Title, int Status, string Detail);
 
+/// <summary>A request the API rejects, with the status and message to send back.</summary>
+public sealed class RequestRejectedException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}
+
 public static class ApiResults
 {
     public static JsonResponse Json(int status, object body) => new(status, body);
@@ -44,20 +51,34 @@ public static class ApiResults
         return new JsonResponse(status, problem, "application/problem+json");
     }
 
-    /// <summary>Maps the exceptions services throw by design; anything else is a 500 whose details stay in the logs.</summary>
-    public static IActionResult FromException(Exception exception, ILogger logger)
+    public static JsonResponse Unavailable(string detail, TimeSpan retryAfter)
+    {
+        var result = Problem(StatusCodes.Status503ServiceUnavailable, detail);
+        result.Headers["Retry-After"] = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return result;
+    }
+
+    /// <summary>The one mapping from what HTTP functions throw to what callers see (used by
+    /// <see cref="ProblemDetailsMiddleware"/>). Anything not listed is a 500 whose details stay in the logs.</summary>
+    public static IActionResult FromException(Exception exception, TimeSpan storageRetryAfter, ILogger logger)
     {
         switch (exception)
         {
+            case RequestRejectedException rejected:
+                return Problem(rejected.Status, rejected.Message);
             case UnknownModelException unknown:
                 return Problem(StatusCodes.Status404NotFound, unknown.Message);
             case ModelUnavailableException unavailable:
-                var result = Problem(StatusCodes.Status503ServiceUnavailable, unavailable.Message);
-                var seconds = Math.Max(1, (int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds));
-                result.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
-                return result;
+                return Unavailable(unavailable.Message, unavailable.RetryAfter);
             case ArgumentException argument:
                 return Problem(StatusCodes.Status400BadRequest, argument.Message);
+            case BadHttpRequestException badRequest:
+                // Kestrel's own verdict on the request (body over its size limit, malformed chunking, client stalled).
+                return Problem(badRequest.StatusCode, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? "The body is too large." : "The request could not be read.");
+            case not null when StorageFailures.IsUnavailable(exception):
+                logger.LogWarning(exception, "Storage unavailable");
+                return Unavailable("Storage is unavailable; retry later.", storageRetryAfter);
             default:
                 logger.LogError(exception, "Unhandled error");
                 return Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred; it has been logged.");

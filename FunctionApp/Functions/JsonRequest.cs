@@ -1,16 +1,12 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
 namespace ServerlessInference.Functions;
 
-/// <summary>A request the API rejects, with the status and message to send back.</summary>
-public sealed class RequestRejectedException(int status, string message) : Exception(message)
-{
-    public int Status { get; } = status;
-}
-
-/// <summary>Reads a bounded JSON object body and offers typed, precisely-reported field access.</summary>
+/// <summary>Reads a bounded JSON object body and offers typed, precisely-reported field access. Every way a body can
+/// be wrong ends here as a <see cref="RequestRejectedException"/> (400/413/415), never as a parser's exception.</summary>
 public static class JsonRequest
 {
     public static async Task<JsonDocument> ReadObjectAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
@@ -20,26 +16,25 @@ public static class JsonRequest
                  || mediaType.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
             throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType,
                 $"Content-Type must be application/json, not '{request.ContentType}'.");
+        // JSON is UTF-8 (RFC 8259); a body declared otherwise would be misread, not transcoded.
+        if (mediaType.Charset.HasValue && !mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+            throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType,
+                $"The charset must be utf-8, not '{mediaType.Charset}'.");
         if (request.ContentLength > maxBytes)
             throw TooLarge(maxBytes);
 
-        // Copy with a cap instead of trusting Content-Length: chunked requests have none.
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes) throw TooLarge(maxBytes);
-            buffer.Write(chunk, 0, read);
-        }
+        var body = await ReadBoundedAsync(request.Body, maxBytes, cancellationToken);
+        // System.Text.Json does not check the bytes inside strings until a value is read; check them all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+            throw BadRequest("The body is not valid UTF-8.");
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(buffer.ToArray());
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException ex)
         {
-            throw new RequestRejectedException(StatusCodes.Status400BadRequest, $"The body is not valid JSON: {ex.Message}");
+            throw BadRequest($"The body is not valid JSON: {ex.Message}");
         }
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
@@ -49,17 +44,44 @@ public static class JsonRequest
         return document;
     }
 
+    /// <summary>Copies with a cap instead of trusting Content-Length: chunked requests have none.</summary>
+    private static async Task<byte[]> ReadBoundedAsync(Stream source, long maxBytes, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        int read;
+        while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes) throw TooLarge(maxBytes);
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
     public static void RejectUnknownFields(JsonElement root, params string[] known)
     {
         foreach (var property in root.EnumerateObject())
-            if (!known.Contains(property.Name, StringComparer.Ordinal))
-                throw BadRequest($"Unknown field '{property.Name}'; expected {string.Join(", ", known.Select(k => $"'{k}'"))}.");
+        {
+            var name = PropertyName(property);
+            if (!known.Contains(name, StringComparer.Ordinal))
+                throw BadRequest($"Unknown field '{name}'; expected {string.Join(", ", known.Select(k => $"'{k}'"))}.");
+        }
     }
 
+    /// <summary>A string field; null when absent or JSON null.</summary>
     public static string? OptionalString(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw BadRequest($"'{name}' must be a string.");
+        return value.ValueKind == JsonValueKind.String ? GetString(value) : throw BadRequest($"'{name}' must be a string.");
+    }
+
+    /// <summary>A catalog model name; present but blank is an error rather than silently the default model.</summary>
+    public static string? OptionalModel(JsonElement root)
+    {
+        var model = OptionalString(root, "model");
+        return model is not null && string.IsNullOrWhiteSpace(model)
+            ? throw BadRequest("'model' must not be blank; leave it out for the default model.")
+            : model;
     }
 
     public static int? OptionalInt(JsonElement root, string name, int min, int max)
@@ -79,17 +101,94 @@ public static class JsonRequest
         var hasTexts = root.TryGetProperty("texts", out var texts);
         if (hasText && hasTexts) throw BadRequest("Send either 'text' or 'texts', not both.");
         if (hasText)
-            return text.ValueKind == JsonValueKind.String ? [text.GetString()!] : throw BadRequest("'text' must be a string.");
+            return text.ValueKind == JsonValueKind.String ? [GetString(text)] : throw BadRequest("'text' must be a string.");
         if (!hasTexts) return null;
         if (texts.ValueKind != JsonValueKind.Array) throw BadRequest("'texts' must be an array of strings.");
         var list = new List<string>();
         foreach (var item in texts.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.String) throw BadRequest($"'texts[{list.Count}]' must be a string.");
-            list.Add(item.GetString()!);
+            list.Add(GetString(item));
         }
         if (list.Count == 0) throw BadRequest("'texts' must not be empty.");
         return list;
+    }
+
+    /// <summary>A JSON string's value. An escaped lone surrogate ("\ud800") is valid JSON but not valid UTF-16 text,
+    /// and <see cref="JsonElement.GetString"/> throws on it; such a string is decoded here with U+FFFD in place of
+    /// each lone surrogate, as the API documents.</summary>
+    public static string GetString(JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            var raw = value.GetRawText();
+            return Unescape(raw[1..^1]);
+        }
+    }
+
+    /// <summary>A property's name; <see cref="JsonProperty.Name"/> and NameEquals throw on a lone surrogate just as
+    /// GetString does.</summary>
+    private static string PropertyName(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            // The raw text is "name": value; the name's literal ends at the first quote not escaped by a backslash.
+            var raw = property.ToString();
+            var end = 1;
+            while (raw[end] != '"') end += raw[end] == '\\' ? 2 : 1;
+            return Unescape(raw[1..end]);
+        }
+    }
+
+    /// <summary>Decodes the body of a JSON string literal (already validated by the parser), replacing lone
+    /// surrogates with U+FFFD.</summary>
+    internal static string Unescape(string literal)
+    {
+        var builder = new StringBuilder(literal.Length);
+        for (var i = 0; i < literal.Length; i++)
+        {
+            var c = literal[i];
+            if (c != '\\')
+            {
+                builder.Append(c);
+                continue;
+            }
+            c = literal[++i];
+            builder.Append(c switch
+            {
+                'b' => '\b',
+                'f' => '\f',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'u' => (char)Convert.ToUInt16(literal.Substring(i + 1, 4), 16),
+                _ => c, // \" \\ \/
+            });
+            if (c == 'u') i += 4;
+        }
+        // Pair up surrogates; any that is left alone becomes U+FFFD.
+        var text = builder.ToString();
+        var result = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                result.Append(text[i]).Append(text[++i]);
+            }
+            else
+            {
+                result.Append(char.IsSurrogate(text[i]) ? '\uFFFD' : text[i]);
+            }
+        }
+        return result.ToString();
     }
 
     public static RequestRejectedException BadRequest(string message) => new(StatusCodes.Status400BadRequest, message);

@@ -1,7 +1,20 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ServerlessInference.Jobs;
+
+/// <summary>JSON of everything the job side reads back (messages, status, JSONL lines): web defaults (camelCase,
+/// case-insensitive names) but numbers must be JSON numbers, because <see cref="JsonSerializerDefaults.Web"/> also
+/// reads "0" as 0 and a producer's type error would then go unnoticed.</summary>
+public static class JobJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+}
 
 /// <summary>One message on <c>translation-jobs</c> (schema in docs/jobs.md): translate input chunk
 /// <c>{jobId}/input/{chunk}.jsonl</c> of the jobs container into <c>{jobId}/output/{chunk}.jsonl</c>.</summary>
@@ -17,55 +30,95 @@ public sealed record ChunkMessage
     public int? Beams { get; init; }
     public int? MaxNewTokens { get; init; }
 
-    public static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions SerializerOptions = new(JobJson.Options)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+        // Two values for one field: which one a reader takes is not worth guessing.
+        AllowDuplicateProperties = false,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, SerializerOptions);
 
-    /// <summary>Parses and checks a message; the reason says what is wrong with a malformed one.</summary>
-    public static bool TryParse(string text, out ChunkMessage? message, out string? reason)
+    /// <summary>Parses and checks a message. A rejected message yields no <paramref name="message"/> at all, so
+    /// nothing from it (its job id above all) can reach storage; the reason says what is wrong.</summary>
+    public static bool TryParse(string text, [NotNullWhen(true)] out ChunkMessage? message, [NotNullWhen(false)] out string? reason)
     {
         message = null;
+        ChunkMessage? parsed;
         try
         {
-            message = JsonSerializer.Deserialize<ChunkMessage>(text, SerializerOptions);
+            parsed = JsonSerializer.Deserialize<ChunkMessage>(text, SerializerOptions);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             reason = $"Not a valid chunk message: {ex.Message}";
             return false;
         }
-        reason = message switch
+        reason = parsed switch
         {
             null => "The message is JSON null.",
-            { Version: not CurrentVersion } => $"Unsupported message version {message.Version}.",
-            _ when !JobBlobNames.IsJobId(message.JobId) => JobBlobNames.JobIdRule,
+            { Version: not CurrentVersion } => $"Unsupported message version {parsed.Version}.",
+            _ when !JobBlobNames.IsJobId(parsed.JobId) => JobBlobNames.JobIdRule,
             { ChunkCount: < 1 } => "'chunkCount' must be at least 1.",
-            _ when message.Chunk < 0 || message.Chunk >= message.ChunkCount => "'chunk' must be in [0, chunkCount).",
+            _ when parsed.Chunk < 0 || parsed.Chunk >= parsed.ChunkCount => "'chunk' must be in [0, chunkCount).",
             _ => null,
         };
-        return reason is null;
+        if (reason is not null) return false;
+        message = parsed!;
+        return true;
     }
 
-    /// <summary>Best effort for poison messages: the job id, even when the rest of the message is broken.</summary>
+    /// <summary>For a malformed message: its job id, if it has exactly one <c>jobId</c> field holding a valid job
+    /// id, so the job can be failed with the reason; otherwise null and the message cannot be attributed.</summary>
     public static string? TryReadJobId(string text)
     {
         try
         {
             using var document = JsonDocument.Parse(text);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                   && document.RootElement.TryGetProperty("jobId", out var id) && id.ValueKind == JsonValueKind.String
-                   && JobBlobNames.IsJobId(id.GetString())
-                ? id.GetString()
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return null;
+            var ids = document.RootElement.EnumerateObject()
+                .Where(p => string.Equals(p.Name, "jobId", StringComparison.OrdinalIgnoreCase)).Take(2).ToList();
+            return ids is [{ Value.ValueKind: JsonValueKind.String } only] && only.Value.GetString() is var id && JobBlobNames.IsJobId(id)
+                ? id
                 : null;
         }
-        catch (JsonException)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             return null;
         }
+    }
+
+    // InvalidOperationException: a string holding an escaped lone surrogate ("\ud800"), which JSON allows and
+    // .NET strings cannot be read from. ArgumentException: text that cannot be transcoded to UTF-8.
+    private static bool IsUnreadable(Exception ex) => ex is JsonException or InvalidOperationException or ArgumentException;
+}
+
+/// <summary>The text of a message on the job queues. host.json sets <c>messageEncoding: none</c>, so the host
+/// hands over what producers stored: base64 from the SDK with <c>QueueMessageEncoding.Base64</c>, plain JSON from
+/// <c>az storage message put</c>, the portal and this app. Both are read (docs/jobs.md, "Message encoding").</summary>
+public static class JobQueueMessage
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Text that is valid base64 of UTF-8 beginning with '{' is decoded; anything else is returned as it
+    /// is. Plain JSON is never valid base64 ('{' is not in the alphabet), so no message can be read both ways.</summary>
+    public static string Decode(string body)
+    {
+        var trimmed = body.AsSpan().Trim();
+        if (trimmed.IsEmpty || trimmed[0] == '{') return body;
+        var bytes = new byte[trimmed.Length / 4 * 3 + 3];
+        if (!Convert.TryFromBase64Chars(trimmed, bytes, out var written)) return body;
+        string decoded;
+        try
+        {
+            decoded = StrictUtf8.GetString(bytes, 0, written);
+        }
+        catch (DecoderFallbackException)
+        {
+            return body;
+        }
+        return decoded.AsSpan().TrimStart().StartsWith('{') ? decoded : body;
     }
 }
 

@@ -2,10 +2,13 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Azure;
+using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServerlessInference.Functions;
 using ServerlessInference.Models;
 using ServerlessInference.Options;
+using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
@@ -15,21 +18,28 @@ public enum ChunkOutcome { Translated, Skipped, Malformed, Failed }
 
 /// <summary>Batch jobs: split input into chunk blobs and messages, translate one chunk per message, assemble the
 /// result when the last chunk lands, and turn poison messages into a failed job.</summary>
-public sealed class JobService(JobStore store, TranslationService translation, ModelCatalog catalog,
+public sealed class JobService(JobStore store, TranslationService translation,
     IOptions<JobsOptions> options, InferenceTelemetry telemetry, TimeProvider time, ILogger<JobService> logger)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = JobJson.Options;
     private const int SubmitParallelism = 16;
+    private const int MaxReasonLength = 500;
+
+    /// <summary>An input blob is read whole into memory by the submit request, so it is bounded.</summary>
+    public const long MaxInputBlobBytes = 128L * 1024 * 1024;
 
     /// <summary>Stores the input, writes the status and enqueues one message per chunk.</summary>
     /// <exception cref="UnknownModelException"/>
+    /// <exception cref="ModelUnavailableException"/>
+    /// <exception cref="ArgumentException">An option is out of the model's range.</exception>
     public async Task<JobStatus> SubmitAsync(IReadOnlyList<JobItem> items, string? model, TranslationOptions generation,
         CancellationToken cancellationToken)
     {
-        var modelName = catalog.Resolve(model).Name; // unknown models fail now, not in a queue an hour later
+        // Unknown models and options the model cannot honour fail now, not in a queue an hour later.
+        var modelName = await translation.ValidateAsync(model, generation, cancellationToken);
         await store.EnsureCreatedAsync(cancellationToken);
         var jobId = JobBlobNames.NewJobId();
-        var chunks = items.Chunk(options.Value.ChunkSize).ToList();
+        var chunks = SplitIntoChunks(items, options.Value.ChunkSize, options.Value.ChunkCharacters);
         // Parallel: a large job has thousands of chunks and the HTTP front end gives up after 230 s.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = SubmitParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), parallel,
@@ -50,43 +60,94 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         return status;
     }
 
+    /// <summary>Consecutive chunks sized by work, so that each fits well inside the host's functionTimeout: a chunk
+    /// closes before a text that would take it past <paramref name="maxCharacters"/>, or at
+    /// <paramref name="maxTexts"/> texts. A text longer than the budget gets a chunk of its own.</summary>
+    public static List<JobItem[]> SplitIntoChunks(IReadOnlyList<JobItem> items, int maxTexts, int maxCharacters)
+    {
+        var chunks = new List<JobItem[]>();
+        var current = new List<JobItem>();
+        long characters = 0;
+        foreach (var item in items)
+        {
+            if (current.Count > 0 && (current.Count == maxTexts || characters + item.Text.Length > maxCharacters))
+            {
+                chunks.Add([.. current]);
+                current.Clear();
+                characters = 0;
+            }
+            current.Add(item);
+            characters += item.Text.Length;
+        }
+        if (current.Count > 0) chunks.Add([.. current]);
+        return chunks;
+    }
+
     /// <summary>Reads a JSONL blob of <c>{"id","text"}</c> lines from the jobs container.</summary>
-    /// <exception cref="FormatException">The blob is missing or a line is malformed; the message says where.</exception>
-    public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, CancellationToken cancellationToken)
+    /// <exception cref="FormatException">The name breaks <see cref="JobBlobNames"/>' rule, the blob is missing,
+    /// too large or unreadable for a reason the caller controls, or a line is malformed; the message says where.</exception>
+    public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, int maxTextCharacters, CancellationToken cancellationToken)
     {
         if (!JobBlobNames.IsInputBlob(blobName)) throw new FormatException(JobBlobNames.InputBlobRule);
-        string content;
+        var blob = store.Container.GetBlobClient(blobName);
+        BinaryData content;
         try
         {
-            content = (await store.Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content.ToString();
+            var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            if (properties.ContentLength > MaxInputBlobBytes)
+                throw new FormatException($"Input blob '{blobName}' has {properties.ContentLength} bytes; the limit is {MaxInputBlobBytes}.");
+            content = (await blob.DownloadContentAsync(new BlobDownloadOptions
+            {
+                Conditions = new BlobRequestConditions { IfMatch = properties.ETag },
+            }, cancellationToken)).Value.Content;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             throw new FormatException($"Input blob '{store.Container.Name}/{blobName}' does not exist.");
         }
+        catch (RequestFailedException ex) when (!StorageFailures.IsUnavailable(ex))
+        {
+            // Storage refused this blob for a reason of its own (e.g. it changed while being read): the caller's to fix.
+            throw new FormatException($"Input blob '{store.Container.Name}/{blobName}' could not be read: {ex.Status} {ex.ErrorCode}.");
+        }
         var items = new List<JobItem>();
         var lineNumber = 0;
-        foreach (var line in content.Split('\n'))
+        foreach (var line in content.ToString().Split('\n'))
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
-            JobItem? item;
-            try
-            {
-                item = JsonSerializer.Deserialize<JobItem>(line, Json);
-            }
-            catch (JsonException)
-            {
-                item = null;
-            }
-            if (item is not { Id: not null, Text: not null } || string.IsNullOrWhiteSpace(item.Text))
-                throw new FormatException($"Line {lineNumber} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} with a non-empty text.");
+            var item = ParseInputLine(line) ?? throw new FormatException(
+                $"Line {lineNumber} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} with a non-empty text.");
+            if (item.Text.Length > maxTextCharacters)
+                throw new FormatException(
+                    $"Line {lineNumber} of '{blobName}': the text has {item.Text.Length} characters; the limit per text is {maxTextCharacters}.");
             items.Add(item);
             if (items.Count > JobsOptions.MaxItems)
                 throw new FormatException($"'{blobName}' has more than {JobsOptions.MaxItems} items.");
         }
         if (items.Count == 0) throw new FormatException($"'{blobName}' holds no items.");
         return items;
+    }
+
+    /// <summary>One <c>{"id","text"}</c> line, read as the HTTP API reads strings (lone surrogates become U+FFFD);
+    /// null when malformed or the text is blank.</summary>
+    private static JobItem? ParseInputLine(string line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+                return null;
+            var item = new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text));
+            return string.IsNullOrWhiteSpace(TextSegmenter.Clean(item.Text)) ? null : item;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <exception cref="ArgumentException">Not a job id of the app's format; never reaches storage.</exception>
@@ -97,81 +158,115 @@ public sealed class JobService(JobStore store, TranslationService translation, M
 
     /// <summary>Translates one chunk. Safe to run twice for one message: outputs are overwritten and the chunk is
     /// a set member in the status. Transient failures throw, so the queue redelivers and finally poisons the
-    /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries.</summary>
-    public async Task<ChunkOutcome> ProcessChunkAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
+    /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries. Every attempt
+    /// that throws first records why on the job, so the poison handler can cite the last reason.</summary>
+    /// <param name="messageBody">The message as the host hands it over (base64 or plain JSON).</param>
+    public async Task<ChunkOutcome> ProcessChunkAsync(string messageBody, long dequeueCount, CancellationToken cancellationToken)
     {
-        if (!ChunkMessage.TryParse(messageText, out var message, out var reason))
+        if (!ChunkMessage.TryParse(JobQueueMessage.Decode(messageBody), out var m, out var reason))
         {
-            logger.LogError("Malformed job message moved to the poison queue: {Reason}", reason);
-            telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, null, reason!);
+            logger.LogWarning("Malformed job message moved to the poison queue: {Reason}", reason);
+            telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, null, reason);
             await store.PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            await store.PoisonQueue.SendMessageAsync(messageText, cancellationToken);
+            // As received, so the poison handler reads it exactly as it would have been read here.
+            await store.PoisonQueue.SendMessageAsync(messageBody, cancellationToken);
             return ChunkOutcome.Malformed;
-        }
-        var m = message!;
-        var current = await store.GetStatusAsync(m.JobId, cancellationToken);
-        if (current is { State: JobStates.Failed or JobStates.Completed })
-        {
-            logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
-            return ChunkOutcome.Skipped;
         }
 
         var stopwatch = Stopwatch.StartNew();
-        List<JobItem> items = [];
+        var itemCount = 0;
         try
         {
-            items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
-            var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
-                new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", cancellationToken);
-            var results = items.Zip(outcome.Result.Translations,
-                (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
-            await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
+            var current = await store.GetStatusAsync(m.JobId, cancellationToken);
+            if (current is { State: JobStates.Failed or JobStates.Completed })
+            {
+                logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
+                return ChunkOutcome.Skipped;
+            }
+
+            try
+            {
+                var items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
+                itemCount = items.Count;
+                var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
+                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", cancellationToken);
+                var results = items.Zip(outcome.Result.Translations,
+                    (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
+                await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
+            }
+            catch (Exception ex) when (IsPermanent(ex))
+            {
+                telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: false);
+                await FailAsync(m, $"Chunk {m.Chunk}: {Describe(ex)}", cancellationToken);
+                return ChunkOutcome.Failed;
+            }
+
+            var allDone = false;
+            await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+            {
+                s.CompletedChunks.Add(m.Chunk);
+                s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
+                if (s.State == JobStates.Queued) s.State = JobStates.Running;
+                allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
+                return true;
+            }, cancellationToken);
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: true);
+
+            // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
+            if (allDone) await AssembleAsync(m, cancellationToken);
+            return ChunkOutcome.Translated;
         }
-        catch (Exception ex) when (IsPermanent(ex))
+        catch (Exception ex)
         {
-            telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: false);
-            await FailAsync(m, $"Chunk {m.Chunk}: {Describe(ex)}", cancellationToken);
-            return ChunkOutcome.Failed;
+            // Cancellation included: functionTimeout and host shutdown cancel the token, and without a record the
+            // poison handler could only say that the chunk failed.
+            var why = ex is OperationCanceledException && cancellationToken.IsCancellationRequested
+                ? $"cancelled by the host after {stopwatch.Elapsed.TotalSeconds:F0} s (functionTimeout or shutdown)."
+                : Describe(ex);
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: false);
+            telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, why);
+            await RecordAttemptAsync(m, dequeueCount, why);
+            throw;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+    }
+
+    /// <summary>Keeps the chunk's latest failed attempt on the job. Not cancellable: it runs when the invocation's
+    /// token is already cancelled. Best effort: a failure here is logged and the attempt's own exception wins.</summary>
+    private async Task RecordAttemptAsync(ChunkMessage m, long dequeueCount, string why)
+    {
+        try
         {
-            telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: false);
-            telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, Describe(ex));
-            // Recorded so the poison handler can say why, should every retry fail the same way.
             await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
             {
                 s.Errors.RemoveAll(e => e.Chunk == m.Chunk);
-                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {Describe(ex)}", time.GetUtcNow()));
+                s.Errors.Add(new JobError(m.Chunk, $"Attempt {dequeueCount}: {why}", time.GetUtcNow()));
                 return true;
             }, CancellationToken.None);
-            throw;
         }
-
-        var allDone = false;
-        await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
+        catch (Exception ex)
         {
-            s.CompletedChunks.Add(m.Chunk);
-            s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
-            if (s.State == JobStates.Queued) s.State = JobStates.Running;
-            allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
-            return true;
-        }, cancellationToken);
-        telemetry.JobChunkProcessed(m.JobId, m.Chunk, items.Count, stopwatch.Elapsed, succeeded: true);
-
-        // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
-        if (allDone) await AssembleAsync(m, cancellationToken);
-        return ChunkOutcome.Translated;
+            logger.LogWarning("Could not record attempt {Attempt} of job {JobId} chunk {Chunk} ({Why}): {Error}",
+                dequeueCount, m.JobId, m.Chunk, why, Describe(ex));
+        }
     }
 
-    /// <summary>A message the queue gave up on: mark its job failed, citing the last recorded error.</summary>
-    public async Task HandlePoisonAsync(string messageText, CancellationToken cancellationToken)
+    /// <summary>A message the queue gave up on, or a malformed one: mark its job failed with the reason. Never throws
+    /// because of the message (a poison queue has no poison queue of its own): one that cannot be attributed to a
+    /// valid job id is logged and dropped without any storage call. Storage failures still throw, so the host
+    /// retries the update.</summary>
+    /// <param name="messageBody">The message as the host hands it over (base64 or plain JSON).</param>
+    public async Task HandlePoisonAsync(string messageBody, CancellationToken cancellationToken)
     {
-        ChunkMessage.TryParse(messageText, out var message, out var reason);
-        var jobId = message?.JobId ?? ChunkMessage.TryReadJobId(messageText);
+        var text = JobQueueMessage.Decode(messageBody);
+        string? jobId;
+        if (ChunkMessage.TryParse(text, out var message, out var reason))
+            jobId = message.JobId;
+        else
+            jobId = ChunkMessage.TryReadJobId(text);
         telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, message?.Model, reason ?? "retries exhausted");
         if (jobId is null)
         {
-            logger.LogError("Poison message without a usable job id dropped: {Reason}", reason);
+            logger.LogWarning("Poison message dropped: it names no valid job id ({Reason})", reason);
             return;
         }
         await store.UpdateStatusAsync(jobId, () => new JobStatus { JobId = jobId, ChunksTotal = message?.ChunkCount ?? 0, Model = message?.Model },
@@ -182,7 +277,9 @@ public sealed class JobService(JobStore store, TranslationService translation, M
                 var last = s.Errors.LastOrDefault(e => e.Chunk == chunk);
                 var why = reason is not null
                     ? $"Malformed message: {reason}"
-                    : $"Chunk {chunk} failed after repeated attempts" + (last is null ? "." : $"; last error: {last.Message}");
+                    : $"Chunk {chunk} failed after repeated attempts" + (last is null
+                        ? "; no attempt recorded an error, so the worker stopped mid-attempt (process exit or out of memory)."
+                        : $"; last error: {last.Message}");
                 s.Errors.Add(new JobError(chunk, why, time.GetUtcNow()));
                 s.State = JobStates.Failed;
                 return true;
@@ -234,7 +331,14 @@ public sealed class JobService(JobStore store, TranslationService translation, M
         RequestFailedException { Status: 0 } => "Storage is unreachable.",
         RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
         ModelUnavailableException or UnknownModelException or ArgumentException => ex.Message,
-        JsonException => "Input chunk is not valid JSONL.",
-        _ => $"Unexpected {ex.GetType().Name}.",
+        JsonException => OneLine(ex.Message),
+        _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",
     };
+
+    /// <summary>An exception message fit for a status blob: one line, bounded, never a stack trace.</summary>
+    private static string OneLine(string message)
+    {
+        var line = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return line.Length <= MaxReasonLength ? line : line[..MaxReasonLength] + "…";
+    }
 }

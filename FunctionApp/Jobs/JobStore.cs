@@ -15,7 +15,7 @@ namespace ServerlessInference.Jobs;
 /// <c>{jobId}/result.jsonl</c>.</summary>
 public sealed class JobStore
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = JobJson.Options;
     private const int MaxUpdateAttempts = 20;
 
     private readonly TimeProvider time;
@@ -57,13 +57,27 @@ public sealed class JobStore
         await Container.GetBlobClient(blobName).UploadAsync(BinaryData.FromString(builder.ToString()), overwrite: true, cancellationToken);
     }
 
+    /// <exception cref="JsonException">A line is not a JSON <typeparamref name="T"/>; the message names the blob and line.</exception>
     public async Task<List<T>> ReadLinesAsync<T>(string blobName, CancellationToken cancellationToken)
     {
         var content = await Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
-        return content.Value.Content.ToString()
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(line => JsonSerializer.Deserialize<T>(line, Json)!)
-            .ToList();
+        var lines = content.Value.Content.ToString().Split('\n');
+        var items = new List<T>(lines.Length);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i])) continue;
+            T? item;
+            try
+            {
+                item = JsonSerializer.Deserialize<T>(lines[i], Json);
+            }
+            catch (JsonException ex)
+            {
+                throw new JsonException($"Line {i + 1} of '{blobName}' is not valid: {ex.Message}", ex);
+            }
+            items.Add(item ?? throw new JsonException($"Line {i + 1} of '{blobName}' is JSON null."));
+        }
+        return items;
     }
 
     public async Task<JobStatus?> GetStatusAsync(string jobId, CancellationToken cancellationToken)

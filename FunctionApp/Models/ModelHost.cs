@@ -3,6 +3,7 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Options;
+using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
@@ -94,7 +95,7 @@ public sealed class ModelHost : IDisposable
         string? directory = null;
         try
         {
-            directory = await store.EnsureLocalAsync(entry.Catalog, CancellationToken.None);
+            directory = await store.EnsureLocalAsync(entry.Catalog, factory.SelectFiles, CancellationToken.None);
             var stopwatch = Stopwatch.StartNew();
             var translator = factory.Load(name, directory);
             telemetry.SessionCreated(name, stopwatch.Elapsed);
@@ -161,7 +162,8 @@ public sealed class ModelHost : IDisposable
         ModelIntegrityException => (InferenceTelemetry.FailureKinds.Integrity, ex.Message),
         ModelFormatException => (InferenceTelemetry.FailureKinds.ModelFormat, ex.Message),
         // The SDK's message embeds the whole response; status and error code are what an operator needs.
-        RequestFailedException { Status: 0 } => (InferenceTelemetry.FailureKinds.Storage, "Storage is unreachable."),
+        _ when ex is not RequestFailedException { Status: not 0 } && StorageFailures.IsUnavailable(ex) =>
+            (InferenceTelemetry.FailureKinds.Storage, "Storage is unreachable."),
         RequestFailedException r => (InferenceTelemetry.FailureKinds.Storage, $"Storage request failed: {r.Status} {r.ErrorCode}."),
         Azure.Identity.AuthenticationFailedException => (InferenceTelemetry.FailureKinds.Storage, "Authenticating to storage failed."),
         _ => (InferenceTelemetry.FailureKinds.Unexpected, $"Unexpected {ex.GetType().Name} while loading the model."),

@@ -35,12 +35,16 @@ public sealed class ModelStore
         this.logger = logger;
     }
 
-    /// <summary>Returns a local folder holding exactly the model's current blobs.</summary>
+    /// <summary>Returns a local folder holding exactly the current versions of the model's blobs that
+    /// <paramref name="selectFiles"/> picks (by path relative to the model's prefix) from what is listed there.</summary>
     /// <exception cref="ModelNotProvisionedException">No blobs under the prefix (or no container).</exception>
     /// <exception cref="ModelIntegrityException">A blob's size or Content-MD5 did not match.</exception>
-    public async Task<string> EnsureLocalAsync(ModelCatalogEntry model, CancellationToken cancellationToken)
+    public async Task<string> EnsureLocalAsync(ModelCatalogEntry model,
+        Func<IReadOnlyCollection<string>, IReadOnlyList<string>> selectFiles, CancellationToken cancellationToken)
     {
-        var blobs = await ListAsync(model, cancellationToken);
+        var listed = await ListAsync(model, cancellationToken);
+        var selected = selectFiles(listed.Select(b => b.RelativePath).ToList()).ToHashSet(StringComparer.Ordinal);
+        var blobs = listed.Where(b => selected.Contains(b.RelativePath)).ToList();
         var modelRoot = Path.Combine(cacheRoot, model.Name);
         var target = Path.Combine(modelRoot, CacheKey(blobs));
         if (IsValidCache(target, blobs))

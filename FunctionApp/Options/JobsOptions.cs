@@ -17,6 +17,13 @@ public sealed class JobsOptions
     [Required, RegularExpression(StorageNames.ContainerPattern, ErrorMessage = "Jobs:Container is not a valid blob container name.")]
     public string Container { get; set; } = "jobs";
 
+    /// <summary>Most texts in one chunk (one queue message).</summary>
     [Range(1, 1000)]
     public int ChunkSize { get; set; } = 32;
+
+    /// <summary>Most characters in one chunk, so that a chunk's work, not only its count, stays well inside
+    /// host.json's functionTimeout; a longer text gets a chunk of its own. The default's measurement is in
+    /// docs/settings.md.</summary>
+    [Range(1, 10_000_000)]
+    public int ChunkCharacters { get; set; } = 20_000;
 }

@@ -4,15 +4,6 @@ using ServerlessInference.Translation.Onnx;
 
 namespace ServerlessInference.Translation;
 
-/// <summary>The output projection's weights: logits = hidden · Weightsᵀ + Bias.</summary>
-/// <param name="Weights">[vocab, hidden], row-major: row i scores token i.</param>
-internal sealed record ProjectionWeights(float[] Weights, float[] Bias, int Vocab, int Hidden)
-{
-    /// <summary>Same values (records compare arrays by reference).</summary>
-    public bool SameAs(ProjectionWeights other) =>
-        Weights.AsSpan().SequenceEqual(other.Weights) && Bias.AsSpan().SequenceEqual(other.Bias);
-}
-
 /// <summary>
 /// Splits the output projection (lm_head MatMul + final_logits_bias Add) off an Optimum decoder graph, so the
 /// decoder session returns the last hidden state and the engine decides how to score the vocabulary (see

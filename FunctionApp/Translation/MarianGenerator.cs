@@ -1,12 +1,9 @@
 using System.Buffers;
-using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using ServerlessInference.Translation.Decoding;
 
 namespace ServerlessInference.Translation;
-
-/// <summary>Resolved settings for one generate call.</summary>
-internal sealed record GenerationSettings(int Beams, int MaxNewTokens, double LengthPenalty, bool EarlyStopping);
 
 /// <summary>
 /// Greedy and beam search over <see cref="MarianOnnxModel"/> with the key/value cache kept in ONNX Runtime's own
@@ -20,7 +17,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
     private readonly GenerationDefaults _defaults = model.Folder.Generation;
 
     /// <summary>Generated ids for each source (eos included, start token excluded), in input order.</summary>
-    public int[][] Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, RunOptions run, ref long onnxTicks)
+    public int[][] Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, InferenceCall call)
     {
         if (sources.Count == 0)
         {
@@ -31,7 +28,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
         int batch = sources.Count;
         int srcLen = sources.Max(s => s.Length);
         var (ids, mask) = Padded(sources, Enumerable.Range(0, batch).ToArray(), srcLen);
-        var hidden = Encode(sources, ids, mask, srcLen, run, ref onnxTicks);
+        var hidden = Encode(sources, ids, mask, srcLen, call);
 
         // Each beam is a row of its own: rows b*beams .. b*beams+beams-1 belong to source b.
         var rowMask = beams == 1 ? mask : RepeatRows(mask, srcLen, beams);
@@ -41,9 +38,10 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             hidden = GatherRows<float>(single, Enumerable.Range(0, batch * beams).Select(r => r / beams).ToArray());
         }
 
+        var rules = DecodingRules.For(_defaults, settings);
         var search = beams == 1
-            ? (ISearch)new GreedySearch(batch, _defaults)
-            : new BeamSearch(batch, beams, settings, _defaults);
+            ? (ISearch)new GreedySearch(batch, _defaults, rules)
+            : new BeamSearch(batch, settings, _defaults, rules);
         using var state = new DecodeState(hidden, rowMask, srcLen);
         int maxNew = settings.MaxNewTokens;
         var tokens = search.StartTokens();
@@ -59,21 +57,20 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
                     ? OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float,
                         [tokens.Length, model.Folder.DecoderHeads, 0, model.Folder.HeadDim])
                     : null;
-                output = model.DecodeFirst(input, state.MaskValue, state.Hidden, emptyPast, useCacheFalse, run, ref onnxTicks);
+                output = model.DecodeFirst(input, state.MaskValue, state.Hidden, emptyPast, useCacheFalse, call);
                 state.EncoderKv = output.EncoderKv;
             }
             else
             {
                 output = model.DecodeNext(input, state.MaskValue, state.Hidden, state.DecoderKv!, state.EncoderKv!,
-                    useCacheTrue, run, ref onnxTicks);
+                    useCacheTrue, call);
             }
 
             state.ReplaceDecoderKv(output.DecoderKv);
             using (output.Output)
             {
-                bool forceEos = step == maxNew - 1 && _defaults.ForcedEosTokenId is not null;
-                using var scores = Score(output.Output, beams, run, ref onnxTicks);
-                var keep = search.Step(scores, forceEos, step);
+                using var scores = Score(output.Output, beams, call);
+                var keep = search.Step(scores, step);
                 if (keep is not null)
                 {
                     state.Keep(keep);
@@ -106,20 +103,21 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
     }
 
     /// <summary>
-    /// Encoder outputs [batch, srcLen, hidden]. Padding costs the encoder as much as text does (half of its tokens
-    /// in batches of 32 dev sentences), so rows of clearly different lengths are encoded in separate runs, each
-    /// padded only to its own longest row, and assembled. Positions past a row's length are hidden from the decoder
-    /// by the attention mask, so what they hold (a shorter run's padding, or zeros) changes nothing.
+    /// Encoder outputs [batch, srcLen, hidden]. Padding costs the encoder as much as text does, and a call of
+    /// mixed-length sentences is largely padding (bench/results/engine-notes.md), so rows of clearly different lengths
+    /// are encoded in separate runs, each padded only to its own longest row, and assembled. Positions past a row's
+    /// length are hidden from the decoder by the attention mask, so what they hold (a shorter run's padding, or
+    /// zeros) changes nothing.
     /// </summary>
     /// <param name="ids">All rows padded to srcLen, used as they are when the lengths form one group.</param>
-    private OrtValue Encode(IReadOnlyList<int[]> sources, long[] ids, long[] mask, int srcLen, RunOptions run, ref long onnxTicks)
+    private OrtValue Encode(IReadOnlyList<int[]> sources, long[] ids, long[] mask, int srcLen, InferenceCall call)
     {
         var buckets = LengthBuckets(sources);
         if (buckets.Count == 1)
         {
             using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [sources.Count, srcLen]);
             using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [sources.Count, srcLen]);
-            return model.Encode(idsValue, maskValue, run, ref onnxTicks);
+            return model.Encode(idsValue, maskValue, call);
         }
 
         OrtValue? result = null;
@@ -131,7 +129,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
                 var (groupIds, groupMask) = Padded(sources, rows, length);
                 using var idsValue = OrtValue.CreateTensorValueFromMemory(groupIds, [rows.Length, length]);
                 using var maskValue = OrtValue.CreateTensorValueFromMemory(groupMask, [rows.Length, length]);
-                using var part = model.Encode(idsValue, maskValue, run, ref onnxTicks);
+                using var part = model.Encode(idsValue, maskValue, call);
                 var from = part.GetTensorDataAsSpan<float>();
                 int hidden = from.Length / (rows.Length * length);
                 result ??= OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float,
@@ -178,19 +176,19 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
 
     /// <summary>What the search reads for this step: the decoder's logits, or, with a split-off projection, float32
     /// logits from it (beam search) or its approximate scores plus the hidden states (greedy).</summary>
-    private StepScores Score(OrtValue decoderOutput, int beams, RunOptions run, ref long onnxTicks)
+    private StepScores Score(OrtValue decoderOutput, int beams, InferenceCall call)
     {
         if (model.Projection is not { } projection)
         {
             return new StepScores(decoderOutput, model.Folder.VocabSize, owned: false);
         }
 
-        var start = Stopwatch.GetTimestamp();
-        var scores = beams == 1 && projection.HasApproximate
-            ? new StepScores(projection, decoderOutput, projection.ApproximateScores(decoderOutput, run))
-            : new StepScores(projection.Logits(decoderOutput, run), model.Folder.VocabSize, owned: true);
-        onnxTicks += Stopwatch.GetTimestamp() - start;
-        return scores;
+        using (call.Timer.Measure())
+        {
+            return beams == 1 && projection.HasApproximate
+                ? new StepScores(projection, decoderOutput, projection.ApproximateScores(decoderOutput, call.Options))
+                : new StepScores(projection.Logits(decoderOutput, call.Options), model.Folder.VocabSize, owned: true);
+        }
     }
 
     private static long[] RepeatRows(long[] source, int rowLength, int times)

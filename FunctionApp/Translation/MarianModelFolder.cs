@@ -19,7 +19,6 @@ public sealed record MarianModelFolder
     public string? DecoderWithPastPath { get; init; }
 
     public required string SourceSpmPath { get; init; }
-    public required string TargetSpmPath { get; init; }
     public required string VocabPath { get; init; }
 
     public required int DecoderLayers { get; init; }
@@ -90,7 +89,6 @@ public sealed record MarianModelFolder
             DecoderPath = merged is null ? decoder : null,
             DecoderWithPastPath = merged is null ? withPast : null,
             SourceSpmPath = RequireFile(directory, "source.spm"),
-            TargetSpmPath = RequireFile(directory, "target.spm"),
             VocabPath = RequireFile(directory, "vocab.json"),
             DecoderLayers = RequireInt(config, "decoder_layers", "config.json"),
             DecoderHeads = heads,
@@ -99,6 +97,32 @@ public sealed record MarianModelFolder
             MaxPositionEmbeddings = GetInt(config, "max_position_embeddings") ?? 512,
             Generation = defaults,
         };
+    }
+
+    /// <summary>
+    /// The files <see cref="Read"/> and the engine will open, out of a listing of a model folder's files (relative
+    /// paths with '/'): the same choice of layout and decoder as <see cref="Read"/>, plus ONNX external-data files
+    /// named after a chosen graph. Everything else under the folder (target.spm, tokenizer.json, other exports, a
+    /// stray upload) is left out, so it changes neither what is loaded nor how much is downloaded. Required files
+    /// that are missing are not invented here: <see cref="Read"/> reports them after the download.
+    /// </summary>
+    public static IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available)
+    {
+        var files = new HashSet<string>(available, StringComparer.Ordinal);
+        var onnxDir = files.Any(f => f.StartsWith("onnx/", StringComparison.Ordinal)) ? "onnx/" : "";
+        var graphs = files.Contains(onnxDir + "decoder_model_merged.onnx")
+            ? new[] { "encoder_model.onnx", "decoder_model_merged.onnx" }
+            : ["encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_model.onnx"];
+        var wanted = new List<string> { "config.json", "generation_config.json", "source.spm", "vocab.json" };
+        foreach (var graph in graphs)
+        {
+            wanted.Add(onnxDir + graph);
+            // Optimum and onnx.save_model name a graph's external weights after the graph.
+            wanted.Add(onnxDir + graph + "_data");
+            wanted.Add(onnxDir + graph + ".data");
+        }
+
+        return wanted.Where(files.Contains).ToList();
     }
 
     private static string RequireFile(string directory, string name)
@@ -160,20 +184,4 @@ public sealed record MarianModelFolder
 
     private static string? GetString(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-}
-
-/// <summary>Generation settings a model ships with (generation_config.json, then config.json).</summary>
-public sealed record GenerationDefaults
-{
-    public required int DecoderStartTokenId { get; init; }
-    public required int EosTokenId { get; init; }
-    public required int PadTokenId { get; init; }
-    public int? ForcedEosTokenId { get; init; }
-
-    /// <summary>Maximum sequence length, the decoder start token included (transformers' max_length).</summary>
-    public required int MaxLength { get; init; }
-    public required int NumBeams { get; init; }
-    public required double LengthPenalty { get; init; }
-    public required bool EarlyStopping { get; init; }
-    public required IReadOnlyList<int> BadTokenIds { get; init; }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 
 namespace ServerlessInference.Translation;
@@ -136,11 +135,9 @@ internal sealed class MarianOnnxModel : IDisposable
         Enumerable.Range(0, _layers).SelectMany(i => new[] { $"{prefix}.{i}.{part}.key", $"{prefix}.{i}.{part}.value" });
 
     /// <summary>Runs the encoder; the caller owns the returned last_hidden_state.</summary>
-    public OrtValue Encode(OrtValue inputIds, OrtValue attentionMask, RunOptions run, ref long onnxTicks)
+    public OrtValue Encode(OrtValue inputIds, OrtValue attentionMask, InferenceCall call)
     {
-        var start = Stopwatch.GetTimestamp();
-        var outputs = _encoder.Run(run, ["input_ids", "attention_mask"], [inputIds, attentionMask], ["last_hidden_state"]);
-        onnxTicks += Stopwatch.GetTimestamp() - start;
+        var outputs = call.Run(_encoder, ["input_ids", "attention_mask"], [inputIds, attentionMask], ["last_hidden_state"]);
         return outputs[0];
     }
 
@@ -149,7 +146,7 @@ internal sealed class MarianOnnxModel : IDisposable
     /// <paramref name="emptyPast"/> supplies zero-length past tensors for the merged decoder's unused branch inputs.
     /// </summary>
     public DecoderStep DecodeFirst(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue? emptyPast,
-        OrtValue? useCacheFalse, RunOptions run, ref long onnxTicks)
+        OrtValue? useCacheFalse, InferenceCall call)
     {
         var inputs = new List<OrtValue>(_firstInputNames.Length) { inputIds, encoderMask, encoderHidden };
         if (IsMerged)
@@ -162,9 +159,7 @@ internal sealed class MarianOnnxModel : IDisposable
             inputs.Add(useCacheFalse!);
         }
 
-        var start = Stopwatch.GetTimestamp();
-        var outputs = _decoder.Run(run, _firstInputNames, inputs, _firstOutputNames);
-        onnxTicks += Stopwatch.GetTimestamp() - start;
+        var outputs = call.Run(_decoder, _firstInputNames, inputs, _firstOutputNames);
         var decoderKv = new OrtValue[2 * _layers];
         var encoderKv = new OrtValue[2 * _layers];
         for (int i = 0; i < 2 * _layers; i++)
@@ -179,7 +174,7 @@ internal sealed class MarianOnnxModel : IDisposable
     /// <summary>A step with the cache. Returns logits and the grown self-attention cache (caller owns them); the
     /// cross-attention cache does not change after the first step, so the merged decoder's copy of it is dropped.</summary>
     public DecoderStep DecodeNext(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue[] decoderKv,
-        OrtValue[] encoderKv, OrtValue? useCacheTrue, RunOptions run, ref long onnxTicks)
+        OrtValue[] encoderKv, OrtValue? useCacheTrue, InferenceCall call)
     {
         var inputs = new List<OrtValue>(_nextInputNames.Length) { inputIds, encoderMask };
         if (_nextInputNames[2] == "encoder_hidden_states")
@@ -194,10 +189,7 @@ internal sealed class MarianOnnxModel : IDisposable
             inputs.Add(useCacheTrue!);
         }
 
-        var session = _decoderWithPast ?? _decoder;
-        var start = Stopwatch.GetTimestamp();
-        var outputs = session.Run(run, _nextInputNames, inputs, _nextOutputNames);
-        onnxTicks += Stopwatch.GetTimestamp() - start;
+        var outputs = call.Run(_decoderWithPast ?? _decoder, _nextInputNames, inputs, _nextOutputNames);
         var newKv = new OrtValue[2 * _layers];
         for (int i = 0; i < newKv.Length; i++)
         {
@@ -215,7 +207,3 @@ internal sealed class MarianOnnxModel : IDisposable
         _decoderWithPast?.Dispose();
     }
 }
-
-/// <summary>What one decoder Run returns; the holder disposes what it does not hand on. Output is the logits, or
-/// the hidden states when the model has a split-off <see cref="MarianOnnxModel.Projection"/>.</summary>
-internal sealed record DecoderStep(OrtValue Output, OrtValue[] DecoderKv, OrtValue[]? EncoderKv);

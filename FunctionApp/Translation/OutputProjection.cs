@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using ServerlessInference.Translation.Decoding;
 using ServerlessInference.Translation.Onnx;
 
 namespace ServerlessInference.Translation;
@@ -11,11 +12,12 @@ namespace ServerlessInference.Translation;
 /// <summary>
 /// The decoder's output projection (hidden state → vocabulary logits), run as its own small ONNX Runtime graphs.
 /// <para>
-/// At batch 1 a decoder step is bound by memory traffic, and the projection (vocab × hidden float32 weights, 8 MB for
-/// the embedded model) is half of it. Greedy search needs only the argmax, so it scores the vocabulary with a 4-bit
-/// copy of the weights (MatMulNBits, an eighth of the bytes) and then makes the answer exact: with
-/// ‖w − w̃‖ and ‖w̃‖ known per token, every approximate score is within a proven bound e_i of the float32 one, so only
-/// tokens whose upper bound reaches the best lower bound can be the argmax, and those few are scored in float32.
+/// At batch 1 a decoder step is bound by memory traffic, and the projection (vocab × hidden float32 weights) is a
+/// large part of it (bench/results/engine-notes.md). Greedy search needs only the argmax, so it scores the
+/// vocabulary with a 4-bit copy of the weights (MatMulNBits, an eighth of the bytes) and then makes the answer
+/// exact: with ‖w − w̃‖ and ‖w̃‖ known per token, every approximate score is within a proven bound e_i of the float32
+/// one, so only tokens whose upper bound reaches the best lower bound can be the argmax, and those few are scored in
+/// float32.
 /// Beam search needs every log-probability and uses the float32 graph.
 /// </para>
 /// </summary>

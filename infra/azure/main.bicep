@@ -90,6 +90,7 @@ module identity 'modules/identity.bicep' = {
     jobsContainerName: jobsContainerName
     deploymentContainerName: deploymentContainerName
     queueNames: queueNames
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
     modelUploaderPrincipalId: modelUploaderPrincipalId
     modelUploaderPrincipalType: modelUploaderPrincipalType
   }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -110,67 +109,4 @@ static (string? Command, Dictionary<string, string> Options) ParseArgs(string[] 
     }
 
     return (args.Length > 0 ? args[0] : null, options);
-}
-
-/// <summary>Throughput and latency of the engine on a file of sentences, greedy and beam 4, batch 1 and batched.</summary>
-internal static class Bench
-{
-    public static async Task<int> Run(MarianTranslator translator, Dictionary<string, string> options)
-    {
-        if (!options.TryGetValue("input", out var input))
-        {
-            throw new ArgumentException("bench needs --input <file> (one sentence a line, or a TSV whose first column is the sentence).");
-        }
-
-        int limit = options.TryGetValue("limit", out var l) ? int.Parse(l) : int.MaxValue;
-        int batchSize = options.TryGetValue("batch", out var b) ? int.Parse(b) : 32;
-        var sentences = File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(limit).ToArray();
-        await translator.TranslateAsync(sentences.Take(8).ToArray(), new TranslationOptions { Beams = 1 }); // warm-up
-
-        var results = new List<Dictionary<string, object>>();
-        Console.WriteLine($"{sentences.Length} sentences; intra-op threads={(options.TryGetValue("threads", out var t) ? t : "default")}, cores={Environment.ProcessorCount}");
-        Console.WriteLine("config           sent/s   tok/s   p50 ms   p90 ms   p99 ms   ort share");
-        foreach (var beams in new[] { 1, 4 })
-        {
-            foreach (var batch in new[] { 1, batchSize })
-            {
-                var opts = new TranslationOptions { Beams = beams };
-                var latencies = new List<double>();
-                long tokens = 0;
-                double ortSeconds = 0;
-                var total = Stopwatch.StartNew();
-                for (int i = 0; i < sentences.Length; i += batch)
-                {
-                    var chunk = sentences.Skip(i).Take(batch).ToArray();
-                    var sw = Stopwatch.StartNew();
-                    var r = await translator.TranslateAsync(chunk, opts);
-                    latencies.Add(sw.Elapsed.TotalMilliseconds);
-                    tokens += r.Translations.Sum(t => t.OutputTokens);
-                    ortSeconds += r.OnnxRuntime.TotalSeconds;
-                }
-
-                double seconds = total.Elapsed.TotalSeconds;
-                latencies.Sort();
-                double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
-                var row = new Dictionary<string, object>
-                {
-                    ["engine"] = options.GetValueOrDefault("logits") == "graph" ? "csharp, logits from the graph" : "csharp",
-                    ["beams"] = beams, ["batch"] = batch, ["sentences"] = sentences.Length,
-                    ["threads"] = options.TryGetValue("threads", out var th) ? int.Parse(th) : 0,
-                    ["seconds"] = seconds, ["sentencesPerSecond"] = sentences.Length / seconds,
-                    ["tokensPerSecond"] = tokens / seconds, ["outputTokens"] = tokens,
-                    ["p50Ms"] = P(0.5), ["p90Ms"] = P(0.9), ["p99Ms"] = P(0.99), ["onnxRuntimeShare"] = ortSeconds / seconds,
-                };
-                results.Add(row);
-                Console.WriteLine($"beams={beams} batch={batch,-3} {sentences.Length / seconds,8:F1} {tokens / seconds,7:F0} {P(0.5),8:F2} {P(0.9),8:F2} {P(0.99),8:F2} {ortSeconds / seconds,10:P1}");
-            }
-        }
-
-        if (options.TryGetValue("json", out var jsonPath))
-        {
-            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-        }
-
-        return 0;
-    }
 }

@@ -16,7 +16,7 @@ param identityId string
 param identityClientId string
 
 @secure()
-@description('Application Insights connection string (telemetry ingestion, not a storage credential).')
+@description('Application Insights connection string (names the component; ingestion is authenticated with the identity).')
 param applicationInsightsConnectionString string
 
 @allowed([512, 2048, 4096])
@@ -56,6 +56,9 @@ var identitySettings = {
   // DefaultAzureCredential in the worker picks the user-assigned identity.
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  // Entra-authenticated telemetry as the user-assigned identity, read by the host and by the worker's
+  // ConfigureFunctionsApplicationInsights(): the component accepts no instrumentation-key-only ingestion.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
 }
 
 var allSettings = union(identitySettings, appOptions)

@@ -6,6 +6,8 @@
 //   Model store: Storage Blob Data Reader on the models container (read only).
 //   Job store: Storage Blob Data Contributor on the jobs container.
 //   Flex deployment: Storage Blob Data Contributor on the deployment container.
+//   Telemetry: Monitoring Metrics Publisher on the Application Insights component (Entra-authenticated ingestion;
+//     the role publishes all telemetry, not only metrics).
 // The account-level host role already covers the three container roles; they are kept explicit so the app's
 // own needs stay visible and survive if host storage is ever moved to its own account.
 
@@ -17,6 +19,7 @@ param modelsContainerName string
 param jobsContainerName string
 param deploymentContainerName string
 param queueNames array
+param applicationInsightsName string
 
 @description('Optional Entra ID object id (user or CI principal) allowed to upload models: Storage Blob Data Contributor on the models container only.')
 param modelUploaderPrincipalId string = ''
@@ -29,6 +32,7 @@ var roleIds = {
   blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   blobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
   queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
@@ -37,96 +41,45 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
   tags: tags
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
-  name: storageAccountName
-
-  resource blobService 'blobServices' existing = {
-    name: 'default'
-
-    resource modelsContainer 'containers' existing = {
-      name: modelsContainerName
-    }
-
-    resource jobsContainer 'containers' existing = {
-      name: jobsContainerName
-    }
-
-    resource deploymentContainer 'containers' existing = {
-      name: deploymentContainerName
-    }
-  }
-
-  resource queueService 'queueServices' existing = {
-    name: 'default'
-  }
-}
-
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' existing = [
-  for queueName in queueNames: {
-    parent: storage::queueService
-    name: queueName
-  }
-]
-
-resource hostBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identity.id, roleIds.blobDataOwner)
-  scope: storage
-  properties: {
+module identityStorageRoles 'storage-roles.bicep' = {
+  name: 'identity-storage-roles'
+  params: {
+    storageAccountName: storageAccountName
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataOwner)
+    principalKey: identity.id
+    accountRoleIds: [roleIds.blobDataOwner]
+    containerRoles: [
+      { container: modelsContainerName, roleId: roleIds.blobDataReader }
+      { container: jobsContainerName, roleId: roleIds.blobDataContributor }
+      { container: deploymentContainerName, roleId: roleIds.blobDataContributor }
+    ]
+    queueRoles: [for queueName in queueNames: { queue: queueName, roleId: roleIds.queueDataContributor }]
   }
 }
 
-resource queueData 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for (queueName, i) in queueNames: {
-    name: guid(queues[i].id, identity.id, roleIds.queueDataContributor)
-    scope: queues[i]
-    properties: {
-      principalId: identity.properties.principalId
-      principalType: 'ServicePrincipal'
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataContributor)
-    }
-  }
-]
-
-resource modelsRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::modelsContainer.id, identity.id, roleIds.blobDataReader)
-  scope: storage::blobService::modelsContainer
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataReader)
-  }
-}
-
-resource jobsWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::jobsContainer.id, identity.id, roleIds.blobDataContributor)
-  scope: storage::blobService::jobsContainer
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
-  }
-}
-
-resource deploymentWrite 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::deploymentContainer.id, identity.id, roleIds.blobDataContributor)
-  scope: storage::blobService::deploymentContainer
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
-  }
-}
-
-resource modelsUpload 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(modelUploaderPrincipalId)) {
-  name: guid(storage::blobService::modelsContainer.id, modelUploaderPrincipalId, roleIds.blobDataContributor)
-  scope: storage::blobService::modelsContainer
-  properties: {
+module uploaderStorageRoles 'storage-roles.bicep' = if (!empty(modelUploaderPrincipalId)) {
+  name: 'model-uploader-storage-roles'
+  params: {
+    storageAccountName: storageAccountName
     principalId: modelUploaderPrincipalId
     principalType: modelUploaderPrincipalType
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
+    principalKey: modelUploaderPrincipalId
+    containerRoles: [{ container: modelsContainerName, roleId: roleIds.blobDataContributor }]
+  }
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, identity.id, roleIds.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.monitoringMetricsPublisher)
   }
 }
 

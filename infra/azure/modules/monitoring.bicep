@@ -1,4 +1,7 @@
 // Log Analytics workspace + workspace-based Application Insights.
+// Local authentication (the instrumentation key alone) is disabled: ingestion needs an Entra token from an identity
+// with Monitoring Metrics Publisher on the component (identity.bicep grants it to the app's identity; the function
+// app's APPLICATIONINSIGHTS_AUTHENTICATION_STRING makes the host and the worker's SDK send one).
 
 param logAnalyticsName string
 param applicationInsightsName string
@@ -31,10 +34,11 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
     IngestionMode: 'LogAnalytics'
+    DisableLocalAuth: true
   }
 }
 
 output applicationInsightsName string = appInsights.name
-// Not a storage credential; the isolated worker's Application Insights SDK needs it to send telemetry.
+// Not a credential (local authentication is disabled): it names the component and its ingestion endpoint.
 @secure()
 output connectionString string = appInsights.properties.ConnectionString

@@ -1,0 +1,15 @@
+using ServerlessInference.Translation.Decoding;
+
+namespace ServerlessInference.Tests.Translation;
+
+public sealed class DecodingRulesTests
+{
+    [Fact]
+    public void Eos_is_forced_only_at_the_last_step_and_only_when_the_model_forces_it()
+    {
+        var rules = new DecodingRules([9], forcedEos: 2, maxNewTokens: 5);
+        Assert.Null(rules.ForcedToken(3));
+        Assert.Equal(2, rules.ForcedToken(4));
+        Assert.Null(new DecodingRules([9], forcedEos: null, maxNewTokens: 5).ForcedToken(4));
+    }
+}

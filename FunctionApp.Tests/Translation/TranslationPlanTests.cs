@@ -1,0 +1,68 @@
+using ServerlessInference.Translation;
+
+namespace ServerlessInference.Tests.Translation;
+
+/// <summary>Texts to model inputs and generated ids back to translations, without running the model.</summary>
+public sealed class TranslationPlanTests
+{
+    private static readonly MarianTokenizer Tokenizer = LoadTokenizer();
+
+    private static MarianTokenizer LoadTokenizer()
+    {
+        var folder = MarianModelFolder.Read(RepoPaths.ShippedModel);
+        return MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
+    }
+
+    [Fact]
+    public void Each_sentence_becomes_one_input_in_text_order_and_blank_text_none()
+    {
+        var plan = TranslationPlan.Create(["I am happy. You are sad.\n\nHe is tall.", "  \n ", "Hi."], Tokenizer, 512);
+
+        Assert.Equal(4, plan.Inputs.Count);
+        Assert.Equal(Tokenizer.Encode("I am happy."), plan.Inputs[0]);
+        Assert.Equal(Tokenizer.Encode("He is tall."), plan.Inputs[2]);
+        Assert.Equal(Tokenizer.Encode("Hi."), plan.Inputs[3]);
+    }
+
+    [Fact]
+    public void Generated_ids_go_back_to_the_text_their_input_came_from()
+    {
+        var plan = TranslationPlan.Create(["I am happy. You are sad.", "", "Hi."], Tokenizer, 512);
+        int eos = Tokenizer.EosId;
+        var outputs = plan.Inputs.Select((_, i) => new[] { 100 + i, eos }).ToArray();
+
+        var translations = plan.Assemble(outputs);
+
+        Assert.Equal(3, translations.Length);
+        Assert.Equal([100, eos, 101, eos], translations[0].OutputIds);
+        Assert.Equal(plan.Inputs[0].Length + plan.Inputs[1].Length, translations[0].InputTokens);
+        Assert.Equal(4, translations[0].OutputTokens);
+        Assert.Equal(("", 0, 0), (translations[1].Text, translations[1].InputTokens, translations[1].OutputTokens));
+        Assert.Equal([102, eos], translations[2].OutputIds);
+    }
+
+    [Fact]
+    public void An_over_long_sentence_is_cut_into_pieces_ending_in_eos_that_join_into_one_translation()
+    {
+        const int max = 5;
+        var ids = Tokenizer.Encode("Tom likes apples and pears and plums and cherries.");
+        Assert.True(ids.Length > 2 * max);
+        var plan = TranslationPlan.Create(["Tom likes apples and pears and plums and cherries."], Tokenizer, max);
+
+        Assert.True(plan.Inputs.Count > 2);
+        Assert.All(plan.Inputs, piece => Assert.InRange(piece.Length, 2, max));
+        Assert.All(plan.Inputs, piece => Assert.Equal(Tokenizer.EosId, piece[^1]));
+        Assert.Equal(ids[..^1], plan.Inputs.SelectMany(piece => piece[..^1]));
+
+        var translations = plan.Assemble(plan.Inputs);
+        Assert.Single(translations);
+        Assert.Equal(plan.Inputs.SelectMany(piece => piece), translations[0].OutputIds);
+    }
+
+    [Fact]
+    public void Assembling_needs_one_output_per_input()
+    {
+        var plan = TranslationPlan.Create(["Hi. Bye."], Tokenizer, 512);
+        Assert.Throws<InvalidOperationException>(() => plan.Assemble([[1]]));
+    }
+}
