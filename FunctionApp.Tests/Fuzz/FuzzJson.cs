@@ -20,9 +20,18 @@ internal static class FuzzJson
                 builder.Append(c).Append(value[++i]);
                 continue;
             }
-            if (c is '"' or '\\') builder.Append('\\').Append(c);
-            else if (c < 0x20 || char.IsSurrogate(c)) builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-            else builder.Append(c);
+            if (c is '"' or '\\')
+            {
+                builder.Append('\\').Append(c);
+            }
+            else if (c < 0x20 || char.IsSurrogate(c))
+            {
+                builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                builder.Append(c);
+            }
         }
         return builder.Append('"').ToString();
     }
@@ -49,10 +58,20 @@ internal static class FuzzJson
         var text = Encoding.UTF8.GetString(shown);
         foreach (var c in text)
         {
-            if (c < 0x20 || c == 0x7f || c == '\uFFFD') builder.Append(c == '\uFFFD' ? "\\ufffd" : $"\\x{(int)c:x2}");
-            else builder.Append(c);
+            if (c < 0x20 || c == 0x7f || c == '\uFFFD')
+            {
+                builder.Append(c == '\uFFFD' ? "\\ufffd" : $"\\x{(int)c:x2}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
         }
-        if (body.Length > max) builder.Append($"… ({body.Length} bytes)");
+        if (body.Length > max)
+        {
+            builder.Append($"… ({body.Length} bytes)");
+        }
+
         return builder.ToString();
     }
 

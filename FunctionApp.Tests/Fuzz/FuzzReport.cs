@@ -9,32 +9,42 @@ internal sealed class FuzzReport(ITestOutputHelper output, string title)
 {
     private const int FailuresShown = 150;
 
-    private readonly SortedDictionary<string, (int Cases, int Valid, int Failed)> classes = new(StringComparer.Ordinal);
-    private readonly List<string> failures = [];
-    private readonly Stopwatch stopwatch = Stopwatch.StartNew();
+    private readonly SortedDictionary<string, (int Cases, int Valid, int Failed)> _classes = new(StringComparer.Ordinal);
+    private readonly List<string> _failures = [];
+    private readonly Stopwatch _stopwatch = Stopwatch.StartNew();
 
     public int Cases { get; private set; }
 
     public void Add(string cls, bool valid, string description, IReadOnlyCollection<string> problems, string? answer)
     {
         Cases++;
-        var (cases, validCases, failed) = classes.GetValueOrDefault(cls);
+        var (cases, validCases, failed) = _classes.GetValueOrDefault(cls);
         var fails = problems.Count > 0;
-        classes[cls] = (cases + 1, validCases + (valid ? 1 : 0), failed + (fails ? 1 : 0));
+        _classes[cls] = (cases + 1, validCases + (valid ? 1 : 0), failed + (fails ? 1 : 0));
         if (fails)
-            failures.Add($"{description}\n    problem: {string.Join("; ", problems)}" + (answer is null ? "" : $"\n    answer: {answer}"));
+        {
+            _failures.Add($"{description}\n    problem: {string.Join("; ", problems)}" + (answer is null ? "" : $"\n    answer: {answer}"));
+        }
     }
 
     /// <summary>Prints "fuzz:" lines (.ci/run echoes them from the test results) and fails when any case did.</summary>
     public void Finish(params string[] whole)
     {
-        foreach (var (cls, (cases, valid, failed)) in classes)
+        foreach (var (cls, (cases, valid, failed)) in _classes)
+        {
             output.WriteLine($"fuzz: {cls}: {cases} cases ({valid} valid), {failed} failing");
-        output.WriteLine($"fuzz: {title} total: {Cases} cases, {failures.Count} failing, {stopwatch.Elapsed.TotalSeconds:F1} s");
-        var problems = failures.Concat(whole).ToList();
-        foreach (var failure in problems) output.WriteLine(failure);
+        }
+
+        output.WriteLine($"fuzz: {title} total: {Cases} cases, {_failures.Count} failing, {_stopwatch.Elapsed.TotalSeconds:F1} s");
+        var problems = _failures.Concat(whole).ToList();
+        foreach (var failure in problems)
+        {
+            output.WriteLine(failure);
+        }
+
         Assert.True(problems.Count == 0,
-            $"{failures.Count} of {Cases} {title} cases failed{(whole.Length > 0 ? $"; and {string.Join("; ", whole)}" : "")}:\n" +
-            string.Join("\n", failures.Take(FailuresShown)) + (failures.Count > FailuresShown ? $"\n… {failures.Count - FailuresShown} more" : ""));
+            $"{_failures.Count} of {Cases} {title} cases failed{(whole.Length > 0 ? $"; and {string.Join("; ", whole)}" : "")}:\n" +
+            string.Join("\n", _failures.Take(FailuresShown))
+            + (_failures.Count > FailuresShown ? $"\n… {_failures.Count - FailuresShown} more" : ""));
     }
 }

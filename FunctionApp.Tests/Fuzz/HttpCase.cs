@@ -30,10 +30,18 @@ internal sealed record HttpCase(string Class, string Description, byte[] Body, s
         var context = new DefaultHttpContext();
         var request = context.Request;
         request.Method = Method;
-        if (ContentType is not null) request.ContentType = ContentType;
+        if (ContentType is not null)
+        {
+            request.ContentType = ContentType;
+        }
+
         request.Body = new ForwardOnlyStream(Body);
         request.ContentLength = DeclaredLength ?? (SendsContentLength ? Body.Length : null);
-        if (Query is not null) request.QueryString = new QueryString(Query);
+        if (Query is not null)
+        {
+            request.QueryString = new QueryString(Query);
+        }
+
         return request;
     }
 
@@ -41,7 +49,8 @@ internal sealed record HttpCase(string Class, string Description, byte[] Body, s
     {
         var length = DeclaredLength is { } declared ? $"declared {declared}" : SendsContentLength ? "sent" : "none";
         var jobId = JobId is null ? "" : $" jobId {FuzzJson.Preview(JobId, 80)};";
-        return $"[{Class}] {Description}:{jobId} {Method}, Content-Type {(ContentType is null ? "none" : FuzzJson.Preview(ContentType, 80))}, " +
+        var contentType = ContentType is null ? "none" : FuzzJson.Preview(ContentType, 80);
+        return $"[{Class}] {Description}:{jobId} {Method}, Content-Type {contentType}, " +
                $"Content-Length {length}, body {FuzzJson.Preview(Body)}";
     }
 }
@@ -49,7 +58,7 @@ internal sealed record HttpCase(string Class, string Description, byte[] Body, s
 /// <summary>Kestrel's request body: not seekable, no Length, and synchronous reads are not allowed.</summary>
 internal sealed class ForwardOnlyStream(byte[] data) : Stream
 {
-    private readonly MemoryStream inner = new(data, writable: false);
+    private readonly MemoryStream _inner = new(data, writable: false);
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -63,13 +72,14 @@ internal sealed class ForwardOnlyStream(byte[] data) : Stream
     }
 
     public override int Read(byte[] buffer, int offset, int count) =>
-        throw new InvalidOperationException("Synchronous operations are disallowed. Call ReadAsync or set AllowSynchronousIO to true instead.");
+        throw new InvalidOperationException(
+            "Synchronous operations are disallowed. Call ReadAsync or set AllowSynchronousIO to true instead.");
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        inner.ReadAsync(buffer, offset, count, cancellationToken);
+        _inner.ReadAsync(buffer, offset, count, cancellationToken);
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        inner.ReadAsync(buffer, cancellationToken);
+        _inner.ReadAsync(buffer, cancellationToken);
 
     public override void Flush()
     {
@@ -81,7 +91,11 @@ internal sealed class ForwardOnlyStream(byte[] data) : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) inner.Dispose();
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
         base.Dispose(disposing);
     }
 }

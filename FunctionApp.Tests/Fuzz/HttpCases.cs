@@ -10,10 +10,6 @@ internal static class HttpCases
 {
     public const string JsonType = "application/json";
 
-    /// <summary>Kestrel in the isolated worker refuses bodies above this before the app runs (a 500 unless
-    /// handled), so every body above it must get the app's own 413.</summary>
-    public const int KestrelMaxRequestBodySize = 30_000_000;
-
     private static readonly int[] Ok = [200], Accepted = [202], Bad = [400], NotFound = [404], TooLarge = [413],
         Unsupported = [415], BadOrNotFound = [400, 404];
 
@@ -82,8 +78,9 @@ internal static class HttpCases
 
     private static readonly string[] UnicodeJunk =
     [
-        "😀", "👩‍👩‍👧‍👦", "🇨🇳", "e\u0301\u0301\u0301", "\u202eevil\u202c", "\u200b\u200c\u200d", "\ufeff", "\uffff", "\ufffe",
-        "\ue000", "\udbff\udfff", "中文", "العربية", "हिन्दी", "Ｆｕｌｌｗｉｄｔｈ", "ﬁ", "Ⅻ", "\u00a0", "\u2028", "\u2029",
+        "😀", "👩‍👩‍👧‍👦", "🇨🇳", "e\u0301\u0301\u0301", "\u202eevil\u202c", "\u200b\u200c\u200d", "\ufeff",
+        "\uffff", "\ufffe", "\ue000", "\udbff\udfff", "中文", "العربية", "हिन्दी",
+        "Ｆｕｌｌｗｉｄｔｈ", "ﬁ", "Ⅻ", "\u00a0", "\u2028", "\u2029",
         "a\u0000b", "x\u0007y", "tab\there", "line\nbreak", "\\", "\"quoted\"", "<script>alert(1)</script>", "' OR 1=1 --",
         "%s%n", "{{7*7}}", "${jndi:ldap://x}", "../../etc/passwd", "\u0130\u0131", "ß", "…", "\u0085", "\r\n",
     ];
@@ -120,28 +117,47 @@ internal static class HttpCases
     {
         var random = new Random(seed);
         var limits = new TranslationLimitsOptions();
+        var bodyLimit = new HttpOptions().MaxRequestBodyBytes;
         var make = new Maker(random, "translate");
         string Word() => random.Pick(Words);
         string Small() => Int(random.Next(1, 5));
         string Valid() => Obj(("text", Str(Word())), ("maxNewTokens", Small()));
         string WithText(string rawValue) => Obj(("text", rawValue), ("maxNewTokens", Small()));
+        string WithField(string name, string rawValue) => Obj(("text", Str(Word())), (name, rawValue), ("maxNewTokens", Small()));
+        string WithTexts(IEnumerable<string> texts) => Obj(("texts", StrArr(texts)), ("maxNewTokens", Small()));
 
-        foreach (var c in Malformed(make, random, Valid, WithText, prefixes: 30, stride: 1)) yield return c;
+        foreach (var c in Malformed(make, random, Valid, WithText, prefixes: 30, stride: 1))
+        {
+            yield return c;
+        }
 
         // Wrong types, one field at a time.
-        foreach (var v in new[] { "1", "-1", "1.5", "true", "false", "[]", "{}", "[\"Hello.\"]", "{\"text\":\"Hello.\"}", "null", "[[\"a\"]]" })
+        string[] notText = ["1", "-1", "1.5", "true", "false", "[]", "{}", "[\"Hello.\"]", "{\"text\":\"Hello.\"}", "null", "[[\"a\"]]"];
+        foreach (var v in notText)
+        {
             yield return make.Case("wrong-type", $"text {v}", WithText(v), Bad);
-        foreach (var v in new[] { "\"Hello.\"", "1", "true", "{}", "null", "[]", "[1]", "[null]", "[\"a\",1]", "[[\"a\"]]", "[{}]", "[\"a\",null]", "[true]", "{\"0\":\"a\"}" })
+        }
+        string[] notTexts =
+        [
+            "\"Hello.\"", "1", "true", "{}", "null", "[]", "[1]", "[null]", "[\"a\",1]", "[[\"a\"]]", "[{}]", "[\"a\",null]", "[true]",
+            "{\"0\":\"a\"}",
+        ];
+        foreach (var v in notTexts)
+        {
             yield return make.Case("wrong-type", $"texts {v}", Obj(("texts", v), ("maxNewTokens", Small())), Bad);
-        foreach (var (field, values) in new[]
-                 {
-                     ("model", new[] { "1", "true", "[]", "{}", "[\"marian-tiny-en-zh\"]", "{\"name\":\"marian-tiny-en-zh\"}" }),
-                     ("beams", new[] { "\"2\"", "\"\"", "1.5", "true", "[]", "{}", "[1]", "2.5", "\"one\"" }),
-                     ("maxNewTokens", new[] { "\"4\"", "1.5", "false", "[]", "{}", "[4]", "0.1", "\"\"", "4.000001" }),
-                 })
+        }
+        (string Field, string[] Values)[] notOptions =
+        [
+            ("model", ["1", "true", "[]", "{}", "[\"marian-tiny-en-zh\"]", "{\"name\":\"marian-tiny-en-zh\"}"]),
+            ("beams", ["\"2\"", "\"\"", "1.5", "true", "[]", "{}", "[1]", "2.5", "\"one\""]),
+            ("maxNewTokens", ["\"4\"", "1.5", "false", "[]", "{}", "[4]", "0.1", "\"\"", "4.000001"]),
+        ];
+        foreach (var (field, values) in notOptions)
         {
             foreach (var v in values)
+            {
                 yield return make.Case("wrong-type", $"{field} {v}", Obj(("text", Str(Word())), (field, v)), Bad);
+            }
         }
         yield return make.Case("wrong-type", "neither text nor texts", Obj(("maxNewTokens", Small())), Bad);
         yield return make.Case("wrong-type", "empty object", "{}", Bad);
@@ -149,79 +165,112 @@ internal static class HttpCases
         yield return make.Case("wrong-type", "empty texts", Obj(("texts", "[]")), Bad);
         yield return make.Case("wrong-type", "blank text", WithText(Str("   ")), Bad);
         yield return make.Case("wrong-type", "empty text", WithText(Str("")), Bad);
-        yield return make.Case("wrong-type", "a blank item in texts", Obj(("texts", StrArr([Word(), " \t"])), ("maxNewTokens", Small())), Bad);
+        yield return make.Case("wrong-type", "a blank item in texts", WithTexts([Word(), " \t"]), Bad);
 
-        foreach (var c in UnknownFields(make, random, Valid, ["text", "texts", "model", "beams", "maxNewTokens"])) yield return c;
-
-        // Bodies over the limit, announced or not.
-        foreach (var size in new[] { 1 << 20, 4 << 20 })
+        foreach (var c in UnknownFields(make, random, Valid, ["text", "texts", "model", "beams", "maxNewTokens"]))
         {
-            foreach (var sendLength in new[] { true, false })
-                yield return make.Case("too-large", $"{size} bytes of whitespace padding", Padded(Valid(), size), TooLarge) with { SendsContentLength = sendLength };
+            yield return c;
+        }
+
+        foreach (var c in Oversized(make, Valid, bodyLimit))
+        {
+            yield return c;
         }
         foreach (var sendLength in new[] { true, false })
         {
-            yield return make.Case("too-large", "a 1 MiB text", WithText(Str(new string('a', 1 << 20))), TooLarge) with { SendsContentLength = sendLength };
-            yield return make.Case("too-large", $"whitespace padding past Kestrel's {KestrelMaxRequestBodySize} bytes",
-                Padded(Valid(), KestrelMaxRequestBodySize + 1), TooLarge) with { SendsContentLength = sendLength };
-            yield return make.Case("too-large", "a text of 60,000 \\u0041 escapes",
-                WithText("\"" + string.Concat(Enumerable.Repeat("\\u0041", 60_000)) + "\""), TooLarge) with { SendsContentLength = sendLength };
+            var longText = WithText(Str(new string('a', 1 << 20)));
+            yield return make.Case("too-large", "a 1 MiB text", longText, TooLarge) with { SendsContentLength = sendLength };
+            var escapes = WithText("\"" + string.Concat(Enumerable.Repeat("\\u0041", 60_000)) + "\"");
+            yield return make.Case("too-large", "a text of 60,000 \\u0041 escapes", escapes, TooLarge) with
+            {
+                SendsContentLength = sendLength,
+            };
         }
-        yield return make.Case("too-large", $"one more character than {limits.MaxCharacters}", WithText(Str(new string('a', limits.MaxCharacters + 1))), TooLarge);
-        yield return make.Case("too-large", "characters summed over texts past the limit",
-            Obj(("texts", StrArr([new string('b', limits.MaxCharacters / 2 + 1), new string('c', limits.MaxCharacters / 2 + 1)]))), TooLarge);
-        yield return make.Case("too-large", $"{limits.MaxTexts + 1} texts", Obj(("texts", StrArr(Enumerable.Repeat("a", limits.MaxTexts + 1)))), TooLarge);
+        var tooLong = WithText(Str(new string('a', limits.MaxCharacters + 1)));
+        yield return make.Case("too-large", $"one more character than {limits.MaxCharacters}", tooLong, TooLarge);
+        var halves = Obj(("texts", StrArr([new string('b', limits.MaxCharacters / 2 + 1), new string('c', limits.MaxCharacters / 2 + 1)])));
+        yield return make.Case("too-large", "characters summed over texts past the limit", halves, TooLarge);
+        var tooMany = Obj(("texts", StrArr(Enumerable.Repeat("a", limits.MaxTexts + 1))));
+        yield return make.Case("too-large", $"{limits.MaxTexts + 1} texts", tooMany, TooLarge);
         yield return make.Case("too-large", "10,000 texts", Obj(("texts", StrArr(Enumerable.Repeat("a", 10_000)))), TooLarge);
-        yield return make.Case("too-large", "Content-Length of 1 TB on a small body", Valid(), TooLarge) with { DeclaredLength = 1L << 40 };
-        yield return make.Case("too-large", "Content-Length of long.MaxValue on a small body", Valid(), TooLarge) with { DeclaredLength = long.MaxValue };
-        yield return make.Case("too-large", "Content-Length past Kestrel's limit on a small body", Valid(), TooLarge) with { DeclaredLength = KestrelMaxRequestBodySize + 1L };
 
-        foreach (var c in ContentTypes(make, Valid, Ok, translations: 1)) yield return c;
-        foreach (var c in BadUtf8(make, random, WithText, Word)) yield return c;
-        foreach (var c in ControlOnly(make, random, WithText, texts => Obj(("texts", StrArr(texts)), ("maxNewTokens", Small())), Word)) yield return c;
+        foreach (var c in ContentTypes(make, Valid, Ok, translations: 1))
+        {
+            yield return c;
+        }
+        foreach (var c in BadUtf8(make, random, WithText, Word))
+        {
+            yield return c;
+        }
+        foreach (var c in ControlOnly(make, random, WithText, WithTexts, Word))
+        {
+            yield return c;
+        }
 
         foreach (var m in BlankModels)
-            yield return make.Case("blank-model", $"model {Preview(Str(m))}", Obj(("text", Str(Word())), ("model", Str(m)), ("maxNewTokens", Small())), Bad);
+        {
+            yield return make.Case("blank-model", $"model {Preview(Str(m))}", WithField("model", Str(m)), Bad);
+        }
         foreach (var m in UnknownModels.Concat(Enumerable.Range(0, 12).Select(_ => RandomName(random))))
-            yield return make.Case("unknown-model", $"model {m}", Obj(("text", Str(Word())), ("model", Str(m)), ("maxNewTokens", Small())), NotFound);
+        {
+            yield return make.Case("unknown-model", $"model {m}", WithField("model", Str(m)), NotFound);
+        }
         foreach (var m in HostileModels)
-            yield return make.Case("hostile-model", $"model {Preview(Str(m), 60)}", Obj(("text", Str(Word())), ("model", Str(m)), ("maxNewTokens", Small())), BadOrNotFound);
+        {
+            yield return make.Case("hostile-model", $"model {Preview(Str(m), 60)}", WithField("model", Str(m)), BadOrNotFound);
+        }
 
-        foreach (var b in new[] { "0", "-1", Int(limits.MaxBeams + 1), "64", "65", "1000", Int(int.MaxValue), Int(int.MinValue), "2147483648", "99999999999999999999", "-0", "1e400" })
-            yield return make.Case("out-of-range", $"beams {b}", Obj(("text", Str(Word())), ("beams", b), ("maxNewTokens", Small())), Bad);
-        foreach (var n in new[] { "0", "-1", Int(modelMaxNewTokens + 1), Int(modelMaxNewTokens + 2), "255", "511", "512", "513", "100000", Int(int.MaxValue), "2147483648", "-2147483649" })
+        string[] badBeams =
+        [
+            "0", "-1", Int(limits.MaxBeams + 1), "64", "65", "1000", Int(int.MaxValue), Int(int.MinValue), "2147483648",
+            "99999999999999999999", "-0", "1e400",
+        ];
+        foreach (var b in badBeams)
+        {
+            yield return make.Case("out-of-range", $"beams {b}", WithField("beams", b), Bad);
+        }
+        string[] badMaxNewTokens =
+        [
+            "0", "-1", Int(modelMaxNewTokens + 1), Int(modelMaxNewTokens + 2), "255", "511", "512", "513", "100000",
+            Int(int.MaxValue), "2147483648", "-2147483649",
+        ];
+        foreach (var n in badMaxNewTokens)
+        {
             yield return make.Case("out-of-range", $"maxNewTokens {n}", Obj(("text", Str(Word())), ("maxNewTokens", n)), Bad);
+        }
 
         // Valid, if odd: these are translated, so they stay short.
         foreach (var s in LoneSurrogates)
         {
-            yield return make.Case("lone-surrogate", $"text with {Str(s)} inside", WithText(Str($"{Word()} {s} {Word()}")), Ok) with { Translations = 1 };
-            yield return make.Case("lone-surrogate", $"text ending in {Str(s)}", WithText(Str(Word() + s)), Ok) with { Translations = 1 };
+            var inside = WithText(Str($"{Word()} {s} {Word()}"));
+            yield return make.Case("lone-surrogate", $"text with {Str(s)} inside", inside, Ok) with { Translations = 1 };
+            var ending = WithText(Str(Word() + s));
+            yield return make.Case("lone-surrogate", $"text ending in {Str(s)}", ending, Ok) with { Translations = 1 };
         }
-        yield return make.Case("lone-surrogate", "texts each with a lone surrogate",
-            Obj(("texts", StrArr(LoneSurrogates.Take(3).Select(s => s + Word()))), ("maxNewTokens", Small())), Ok) with { Translations = 3 };
+        var each = WithTexts(LoneSurrogates.Take(3).Select(s => s + Word()));
+        yield return make.Case("lone-surrogate", "texts each with a lone surrogate", each, Ok) with { Translations = 3 };
         for (var i = 0; i < 24; i++)
         {
             var count = random.Next(1, 4);
             var texts = Enumerable.Range(0, count).Select(_ => $"{Word()} {random.Pick(UnicodeJunk)}{random.Pick(UnicodeJunk)}").ToList();
-            var body = count == 1
-                ? Obj(("text", Str(texts[0])), ("maxNewTokens", Small()))
-                : Obj(("texts", StrArr(texts)), ("maxNewTokens", Small()));
+            var body = count == 1 ? WithText(Str(texts[0])) : WithTexts(texts);
             yield return make.Case("valid-unicode", Preview(body, 100), body, Ok) with { Translations = count };
         }
-        foreach (var (description, body) in new[]
-                 {
-                     ("model by its name", Obj(("text", Str(Word())), ("model", Str(RepoPaths.ShippedModelName)), ("maxNewTokens", Small()))),
-                     ("model name in upper case", Obj(("text", Str(Word())), ("model", Str(RepoPaths.ShippedModelName.ToUpperInvariant())), ("maxNewTokens", Small()))),
-                     ("null model", Obj(("text", Str(Word())), ("model", "null"), ("maxNewTokens", Small()))),
-                     ("null beams", Obj(("text", Str(Word())), ("beams", "null"), ("maxNewTokens", Small()))),
-                     ("two beams", Obj(("text", Str(Word())), ("beams", "2"), ("maxNewTokens", Small()))),
-                     ($"maxNewTokens {modelMaxNewTokens}, greedy", Obj(("text", Str("Hi.")), ("beams", "1"), ("maxNewTokens", Int(modelMaxNewTokens)))),
-                     ("text padded with whitespace", WithText(Str("  \n\t" + Word() + " \r\n "))),
-                     ("JSON whitespace around the object", " \n\t" + Valid() + "\r\n "),
-                     ("escaped ASCII", WithText("\"\\u0048\\u0069\\u002e\"")),
-                     ("escaped surrogate pair", WithText("\"Hi \\ud83d\\ude00\"")),
-                 })
+        (string Description, string Body)[] validOptions =
+        [
+            ("model by its name", WithField("model", Str(RepoPaths.ShippedModelName))),
+            ("model name in upper case", WithField("model", Str(RepoPaths.ShippedModelName.ToUpperInvariant()))),
+            ("null model", WithField("model", "null")),
+            ("null beams", WithField("beams", "null")),
+            ("two beams", WithField("beams", "2")),
+            ($"maxNewTokens {modelMaxNewTokens}, greedy",
+                Obj(("text", Str("Hi.")), ("beams", "1"), ("maxNewTokens", Int(modelMaxNewTokens)))),
+            ("text padded with whitespace", WithText(Str("  \n\t" + Word() + " \r\n "))),
+            ("JSON whitespace around the object", " \n\t" + Valid() + "\r\n "),
+            ("escaped ASCII", WithText("\"\\u0048\\u0069\\u002e\"")),
+            ("escaped surrogate pair", WithText("\"Hi \\ud83d\\ude00\"")),
+        ];
+        foreach (var (description, body) in validOptions)
         {
             yield return make.Case("valid-options", description, body, Ok) with { Translations = 1 };
         }
@@ -247,7 +296,8 @@ internal static class HttpCases
         ["inputs/fuzz/number-id.jsonl"] = Utf8("{\"id\":1,\"text\":\"Hello.\"}\n"),
         ["inputs/fuzz/control-text.jsonl"] = Utf8("{\"id\":\"1\",\"text\":\"\\u0001\\u0002\\u007f\"}\n"),
         ["inputs/fuzz/invalid-utf8.jsonl"] = Concat(Utf8("{\"id\":\"1\",\"text\":\"Hello "), [0xFF, 0xC0, 0x80], Utf8("\"}\n")),
-        ["inputs/fuzz/deep.jsonl"] = Utf8("{\"id\":\"1\",\"text\":\"Hello.\",\"x\":" + new string('[', 1000) + new string(']', 1000) + "}\n"),
+        ["inputs/fuzz/deep.jsonl"] =
+            Utf8("{\"id\":\"1\",\"text\":\"Hello.\",\"x\":" + new string('[', 1000) + new string(']', 1000) + "}\n"),
         ["inputs/fuzz/second-line-broken.jsonl"] = Utf8("{\"id\":\"1\",\"text\":\"Hello.\"}\n{\"id\":\"2\",\n"),
         ["inputs/fuzz/binary.jsonl"] = [0x00, 0x01, 0xFF, 0xFE, 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
     };
@@ -260,63 +310,116 @@ internal static class HttpCases
         string Word() => random.Pick(Words);
         string Valid() => Obj(("texts", StrArr([Word()])));
         string WithText(string rawValue) => Obj(("texts", Arr([rawValue])));
+        string WithField(string name, string rawValue) => Obj(("texts", StrArr([Word()])), (name, rawValue));
 
-        foreach (var c in Malformed(make, random, Valid, WithText, prefixes: 12, stride: 2)) yield return c;
+        foreach (var c in Malformed(make, random, Valid, WithText, prefixes: 12, stride: 2))
+        {
+            yield return c;
+        }
 
-        foreach (var v in new[] { "\"Hello.\"", "1", "true", "{}", "null", "[]", "[1]", "[null]", "[\"a\",1]", "[[\"a\"]]", "[{}]", "[true]" })
+        string[] notTexts = ["\"Hello.\"", "1", "true", "{}", "null", "[]", "[1]", "[null]", "[\"a\",1]", "[[\"a\"]]", "[{}]", "[true]"];
+        foreach (var v in notTexts)
+        {
             yield return make.Case("wrong-type", $"texts {v}", Obj(("texts", v)), Bad);
-        foreach (var v in new[] { "1", "true", "[]", "{}", "[\"inputs/fuzz/good.jsonl\"]", "{\"name\":\"inputs/fuzz/good.jsonl\"}" })
+        }
+        string[] notBlobNames = ["1", "true", "[]", "{}", "[\"inputs/fuzz/good.jsonl\"]", "{\"name\":\"inputs/fuzz/good.jsonl\"}"];
+        foreach (var v in notBlobNames)
+        {
             yield return make.Case("wrong-type", $"inputBlob {v}", Obj(("inputBlob", v)), Bad);
-        foreach (var (field, v) in new[] { ("model", "1"), ("model", "[]"), ("beams", "\"2\""), ("beams", "1.5"), ("beams", "{}"), ("maxNewTokens", "\"4\""), ("maxNewTokens", "true") })
-            yield return make.Case("wrong-type", $"{field} {v}", Obj(("texts", StrArr([Word()])), (field, v)), Bad);
+        }
+        (string, string)[] notOptions =
+        [
+            ("model", "1"), ("model", "[]"), ("beams", "\"2\""), ("beams", "1.5"), ("beams", "{}"), ("maxNewTokens", "\"4\""),
+            ("maxNewTokens", "true"),
+        ];
+        foreach (var (field, v) in notOptions)
+        {
+            yield return make.Case("wrong-type", $"{field} {v}", WithField(field, v), Bad);
+        }
         yield return make.Case("wrong-type", "empty object", "{}", Bad);
         yield return make.Case("wrong-type", "only a model", Obj(("model", Str(RepoPaths.ShippedModelName))), Bad);
-        yield return make.Case("wrong-type", "texts and inputBlob", Obj(("texts", StrArr([Word()])), ("inputBlob", Str("inputs/fuzz/good.jsonl"))), Bad);
+        yield return make.Case("wrong-type", "texts and inputBlob", WithField("inputBlob", Str("inputs/fuzz/good.jsonl")), Bad);
         yield return make.Case("wrong-type", "null texts and null inputBlob", Obj(("texts", "null"), ("inputBlob", "null")), Bad);
         yield return make.Case("wrong-type", "a blank text", Obj(("texts", StrArr([Word(), "  "]))), Bad);
         yield return make.Case("wrong-type", "'text' instead of 'texts'", Obj(("text", Str(Word()))), Bad);
 
-        foreach (var c in UnknownFields(make, random, Valid, ["texts", "inputBlob", "model", "beams", "maxNewTokens"])) yield return c;
-
-        foreach (var sendLength in new[] { true, false })
+        foreach (var c in UnknownFields(make, random, Valid, ["texts", "inputBlob", "model", "beams", "maxNewTokens"]))
         {
-            yield return make.Case("too-large", $"whitespace padding past Kestrel's {KestrelMaxRequestBodySize} bytes",
-                Padded(Valid(), KestrelMaxRequestBodySize + 1), TooLarge) with { SendsContentLength = sendLength };
+            yield return c;
         }
-        yield return make.Case("too-large", "Content-Length past Kestrel's limit on a small body", Valid(), TooLarge) with { DeclaredLength = KestrelMaxRequestBodySize + 1L };
-        yield return make.Case("too-large", "Content-Length of 1 TB on a small body", Valid(), TooLarge) with { DeclaredLength = 1L << 40 };
-        yield return make.Case("too-large", $"{JobsOptions.MaxItems + 1} texts", Obj(("texts", StrArr(Enumerable.Repeat("a", JobsOptions.MaxItems + 1)))), TooLarge);
 
-        foreach (var c in ContentTypes(make, Valid, Accepted, translations: null).Where((_, i) => i % 2 == 0)) yield return c;
-        foreach (var c in BadUtf8(make, random, WithText, Word).Where((_, i) => i % 3 == 0)) yield return c;
-        foreach (var c in ControlOnly(make, random, WithText, texts => Obj(("texts", StrArr(texts))), Word).Where((_, i) => i % 2 == 0)) yield return c;
+        foreach (var c in Oversized(make, Valid, new HttpOptions().MaxRequestBodyBytes))
+        {
+            yield return c;
+        }
+        var tooMany = Obj(("texts", StrArr(Enumerable.Repeat("a", JobsOptions.MaxItems + 1))));
+        yield return make.Case("too-large", $"{JobsOptions.MaxItems + 1} texts", tooMany, TooLarge);
+
+        foreach (var c in ContentTypes(make, Valid, Accepted, translations: null).Where((_, i) => i % 2 == 0))
+        {
+            yield return c;
+        }
+        foreach (var c in BadUtf8(make, random, WithText, Word).Where((_, i) => i % 3 == 0))
+        {
+            yield return c;
+        }
+        foreach (var c in ControlOnly(make, random, WithText, texts => Obj(("texts", StrArr(texts))), Word).Where((_, i) => i % 2 == 0))
+        {
+            yield return c;
+        }
 
         foreach (var m in BlankModels.Take(4))
-            yield return make.Case("blank-model", $"model {Preview(Str(m))}", Obj(("texts", StrArr([Word()])), ("model", Str(m))), Bad);
+        {
+            yield return make.Case("blank-model", $"model {Preview(Str(m))}", WithField("model", Str(m)), Bad);
+        }
         foreach (var m in UnknownModels.Take(4).Append(RandomName(random)))
-            yield return make.Case("unknown-model", $"model {m}", Obj(("texts", StrArr([Word()])), ("model", Str(m))), NotFound);
+        {
+            yield return make.Case("unknown-model", $"model {m}", WithField("model", Str(m)), NotFound);
+        }
         foreach (var m in HostileModels.Where((_, i) => i % 3 == 0))
-            yield return make.Case("hostile-model", $"model {Preview(Str(m), 60)}", Obj(("texts", StrArr([Word()])), ("model", Str(m))), BadOrNotFound);
+        {
+            yield return make.Case("hostile-model", $"model {Preview(Str(m), 60)}", WithField("model", Str(m)), BadOrNotFound);
+        }
         foreach (var b in new[] { "0", "-1", Int(limits.MaxBeams + 1), "2147483648" })
-            yield return make.Case("out-of-range", $"beams {b}", Obj(("texts", StrArr([Word()])), ("beams", b)), Bad);
+        {
+            yield return make.Case("out-of-range", $"beams {b}", WithField("beams", b), Bad);
+        }
         foreach (var n in new[] { "0", "-1", Int(modelMaxNewTokens + 1), "512", "513", "2147483648" })
-            yield return make.Case("out-of-range", $"maxNewTokens {n}", Obj(("texts", StrArr([Word()])), ("maxNewTokens", n)), Bad);
+        {
+            yield return make.Case("out-of-range", $"maxNewTokens {n}", WithField("maxNewTokens", n), Bad);
+        }
 
         foreach (var name in HostileInputBlobNames(random))
+        {
             yield return make.Case("input-blob-name", $"inputBlob {Preview(Str(name), 100)}", Obj(("inputBlob", Str(name))), Bad);
+        }
         foreach (var name in SubmitInputBlobs.Keys.Where(n => !n.Contains("good") && !n.Contains("c-d_e")))
+        {
             yield return make.Case("input-blob-content", $"inputBlob {name}", Obj(("inputBlob", Str(name))), Bad);
+        }
         for (var i = 0; i < 4; i++)
-            yield return make.Case("input-blob-content", "inputBlob that does not exist", Obj(("inputBlob", Str($"inputs/fuzz/missing-{RandomName(random)}.jsonl"))), Bad);
+        {
+            var missing = Obj(("inputBlob", Str($"inputs/fuzz/missing-{RandomName(random)}.jsonl")));
+            yield return make.Case("input-blob-content", "inputBlob that does not exist", missing, Bad);
+        }
 
         yield return make.Case("valid", "inputBlob of two lines", Obj(("inputBlob", Str("inputs/fuzz/good.jsonl"))), Accepted);
-        yield return make.Case("valid", "inputBlob with dots, dashes and underscores", Obj(("inputBlob", Str("inputs/fuzz/a..b/c-d_e.9")), ("beams", "1")), Accepted);
-        yield return make.Case("valid", "texts with options", Obj(("texts", StrArr([Word(), Word()])), ("model", Str(RepoPaths.ShippedModelName)), ("beams", "2"), ("maxNewTokens", Int(modelMaxNewTokens))), Accepted);
-        yield return make.Case("valid", "null options", Obj(("texts", StrArr([Word()])), ("model", "null"), ("beams", "null"), ("maxNewTokens", "null")), Accepted);
+        var oddName = Obj(("inputBlob", Str("inputs/fuzz/a..b/c-d_e.9")), ("beams", "1"));
+        yield return make.Case("valid", "inputBlob with dots, dashes and underscores", oddName, Accepted);
+        var options = Obj(("texts", StrArr([Word(), Word()])), ("model", Str(RepoPaths.ShippedModelName)), ("beams", "2"),
+            ("maxNewTokens", Int(modelMaxNewTokens)));
+        yield return make.Case("valid", "texts with options", options, Accepted);
+        var nulls = Obj(("texts", StrArr([Word()])), ("model", "null"), ("beams", "null"), ("maxNewTokens", "null"));
+        yield return make.Case("valid", "null options", nulls, Accepted);
         foreach (var s in LoneSurrogates.Take(3))
+        {
             yield return make.Case("valid", $"texts with a lone surrogate {Str(s)}", Obj(("texts", StrArr([$"{Word()} {s}"]))), Accepted);
+        }
         for (var i = 0; i < 3; i++)
-            yield return make.Case("valid", "texts with unicode junk", Obj(("texts", StrArr([$"{Word()} {random.Pick(UnicodeJunk)}", random.Pick(UnicodeJunk) + Word()]))), Accepted);
+        {
+            var junk = Obj(("texts", StrArr([$"{Word()} {random.Pick(UnicodeJunk)}", random.Pick(UnicodeJunk) + Word()])));
+            yield return make.Case("valid", "texts with unicode junk", junk, Accepted);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -332,16 +435,26 @@ internal static class HttpCases
             var contentType = random.Next(3) == 0 ? random.Pick(NotJsonContentTypes) : null;
             return new HttpCase("get/" + cls, description, body, contentType, expected)
             {
-                Method = "GET", JobId = jobId, SendsContentLength = random.Next(2) == 0,
+                Method = "GET",
+                JobId = jobId,
+                SendsContentLength = random.Next(2) == 0,
             };
         }
 
         foreach (var (description, id) in HostileJobIds(random))
+        {
             yield return Make("malformed-id", description, id, Bad);
+        }
+
         for (var i = 0; i < 20; i++)
+        {
             yield return Make("unknown-id", "32 hex digits, no such job", JobIdShape(random), NotFound);
+        }
+
         foreach (var id in existingJobIds)
+        {
             yield return Make("existing-id", "a submitted job", id, Ok);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -350,7 +463,11 @@ internal static class HttpCases
     public static IEnumerable<HttpCase> Health(int seed)
     {
         var random = new Random(seed);
-        string[] queries = ["?model=../models/x", "?%ff%fe", "?a=\u0000", "?" + new string('q', 10_000), "?model=marian-tiny-en-zh&load=true", "?=&&=", "?x=%2e%2e%2f"];
+        string[] queries =
+        [
+            "?model=../models/x", "?%ff%fe", "?a=\u0000", "?" + new string('q', 10_000), "?model=marian-tiny-en-zh&load=true",
+            "?=&&=", "?x=%2e%2e%2f",
+        ];
         for (var i = 0; i < 30; i++)
         {
             byte[] body = random.Next(4) switch
@@ -363,7 +480,9 @@ internal static class HttpCases
             var contentType = random.Next(2) == 0 ? random.Pick(NotJsonContentTypes) : random.Pick(Utf8ContentTypes);
             yield return new HttpCase("health/any-request", $"case {i}", body, contentType, Ok)
             {
-                Method = "GET", Query = random.Next(2) == 0 ? random.Pick(queries) : null, SendsContentLength = random.Next(2) == 0,
+                Method = "GET",
+                Query = random.Next(2) == 0 ? random.Pick(queries) : null,
+                SendsContentLength = random.Next(2) == 0,
             };
         }
     }
@@ -387,23 +506,61 @@ internal static class HttpCases
         int prefixes, int stride)
     {
         foreach (var (description, body) in BrokenJson.Where((_, i) => i % stride == 0))
+        {
             yield return make.Case("invalid-json", description, body, Bad);
+        }
         // Every strict prefix of a JSON object is incomplete.
         var sample = Utf8(valid());
         foreach (var cut in Enumerable.Range(0, prefixes).Select(_ => random.Next(sample.Length)).Distinct().Order())
+        {
             yield return make.Case("invalid-json", $"cut after {cut} bytes", sample[..cut], Bad);
+        }
+
         foreach (var junk in TrailingJunk.Where((_, i) => i % stride == 0))
+        {
             yield return make.Case("invalid-json", $"'{junk}' after the object", valid() + junk, Bad);
+        }
+
         foreach (var root in NonObjects)
+        {
             yield return make.Case("non-object", root, root, Bad);
+        }
+
         foreach (var depth in new[] { 65, 100, 1_000, 10_000 })
         {
             yield return make.Case("deep", $"array nested {depth} deep", new string('[', depth) + new string(']', depth), Bad);
-            yield return make.Case("deep", $"text nested {depth} deep in arrays", withText(new string('[', depth) + Str("Hello.") + new string(']', depth)), Bad);
+            var nestedText = withText(new string('[', depth) + Str("Hello.") + new string(']', depth));
+            yield return make.Case("deep", $"text nested {depth} deep in arrays", nestedText, Bad);
             var json = valid();
-            yield return make.Case("deep", $"unknown field nested {depth} deep", json[..^1] + ",\"x\":" + new string('[', depth) + new string(']', depth) + "}", Bad);
+            var nestedField = json[..^1] + ",\"x\":" + new string('[', depth) + new string(']', depth) + "}";
+            yield return make.Case("deep", $"unknown field nested {depth} deep", nestedField, Bad);
             var objects = Math.Min(depth, 2_000);
-            yield return make.Case("deep", $"objects nested {objects} deep", string.Concat(Enumerable.Repeat("{\"a\":", objects)) + "1" + new string('}', objects), Bad);
+            var nestedObjects = string.Concat(Enumerable.Repeat("{\"a\":", objects)) + "1" + new string('}', objects);
+            yield return make.Case("deep", $"objects nested {objects} deep", nestedObjects, Bad);
+        }
+    }
+
+    /// <summary>Bodies over the app's limit and over Kestrel's, sent with and without Content-Length, and small
+    /// bodies announcing more than the limit.</summary>
+    private static IEnumerable<HttpCase> Oversized(Maker make, Func<string> valid, int bodyLimit)
+    {
+        foreach (var size in new[] { bodyLimit + 1, HttpOptions.KestrelDefaultMaxBodyBytes + 1 }.Distinct())
+        {
+            foreach (var sendLength in new[] { true, false })
+            {
+                var padded = Padded(valid(), size);
+                yield return make.Case("too-large", $"{size} bytes, whitespace padding", padded, TooLarge) with
+                {
+                    SendsContentLength = sendLength,
+                };
+            }
+        }
+        foreach (var declared in new[] { bodyLimit + 1L, 1L << 40, long.MaxValue })
+        {
+            yield return make.Case("too-large", $"Content-Length {declared} on a small body", valid(), TooLarge) with
+            {
+                DeclaredLength = declared,
+            };
         }
     }
 
@@ -412,28 +569,39 @@ internal static class HttpCases
         foreach (var name in OddFieldNames.Where(n => !known.Contains(n)))
         {
             var json = valid();
-            yield return make.Case("unknown-field", $"field {Preview(Str(name), 60)}", json[..^1] + "," + Str(name) + ":" + random.Pick(AnyValues) + "}", Bad);
+            var body = json[..^1] + "," + Str(name) + ":" + random.Pick(AnyValues) + "}";
+            yield return make.Case("unknown-field", $"field {Preview(Str(name), 60)}", body, Bad);
         }
         for (var i = 0; i < 6; i++)
         {
             var name = RandomName(random);
             var json = valid();
-            yield return make.Case("unknown-field", $"field {name}", json[..^1] + "," + Str(name) + ":" + random.Pick(AnyValues) + "}", Bad);
+            var body = json[..^1] + "," + Str(name) + ":" + random.Pick(AnyValues) + "}";
+            yield return make.Case("unknown-field", $"field {name}", body, Bad);
         }
-        var body = valid();
-        yield return make.Case("unknown-field", "a lone surrogate in an unknown field's value", body[..^1] + ",\"x\":\"\\ud800\"}", Bad);
+        var surrogate = valid()[..^1] + ",\"x\":\"\\ud800\"}";
+        yield return make.Case("unknown-field", "a lone surrogate in an unknown field's value", surrogate, Bad);
     }
 
     private static IEnumerable<HttpCase> ContentTypes(Maker make, Func<string> valid, int[] ok, int? translations)
     {
         foreach (var type in NotJsonContentTypes)
+        {
             yield return make.Case("content-type", $"Content-Type {Preview(type)}", valid(), Unsupported, type);
+        }
+
         yield return make.Case("content-type", "no Content-Type", valid(), Unsupported, null);
         foreach (var charset in NotUtf8Charsets)
+        {
             yield return make.Case("charset", $"charset={charset}", valid(), Unsupported, $"application/json; charset={charset}");
-        yield return make.Case("charset", "a UTF-16 body labelled utf-16", Encoding.Unicode.GetBytes(valid()), Unsupported, "application/json; charset=utf-16");
+        }
+
+        var utf16 = Encoding.Unicode.GetBytes(valid());
+        yield return make.Case("charset", "a UTF-16 body labelled utf-16", utf16, Unsupported, "application/json; charset=utf-16");
         foreach (var type in Utf8ContentTypes)
+        {
             yield return make.Case("valid-content-type", $"Content-Type {type}", valid(), ok, type) with { Translations = translations };
+        }
     }
 
     private static IEnumerable<HttpCase> BadUtf8(Maker make, Random random, Func<string, string> withText, Func<string> word)
@@ -501,14 +669,19 @@ internal static class HttpCases
             "inputs/\\..\\x", "inputs/..\\..\\models", "inputs/x.jsonl/", "inputs/fuzz/good.jsonl/..", "inputs/fuzz/good.jsonl\u0000",
             "inputs/ｆuzz/good.jsonl", "inputs/fuzz/good.jsonl%20",
         ];
-        foreach (var name in names) yield return name;
+        foreach (var name in names)
+        {
+            yield return name;
+        }
+
         yield return JobIdShape(random) + "/status.json";
         yield return JobIdShape(random) + "/input/0.jsonl";
         for (var i = 0; i < 6; i++)
         {
             // Junk path segments built from characters the rule forbids.
             const string Forbidden = "\\%?#: *\"<>|'&=+,;@$!~^`{}[]()\u00e9\u4e2d";
-            var segment = new string(Enumerable.Range(0, random.Next(1, 8)).Select(_ => Forbidden[random.Next(Forbidden.Length)]).ToArray());
+            var segment = new string(Enumerable.Range(0, random.Next(1, 8))
+                .Select(_ => Forbidden[random.Next(Forbidden.Length)]).ToArray());
             yield return $"inputs/{RandomName(random)}/{segment}";
         }
     }
@@ -522,7 +695,8 @@ internal static class HttpCases
             ("encoded dots", "%2e%2e"), ("dot dot", ".."), ("dot", "."), ("slash", "/"), ("empty", ""), ("space", " "),
             ("job id with a status path", id + "/status.json"), ("job id then traversal", id + "/../../models/marian-tiny-en-zh"),
             ("trailing newline", id + "\n"), ("trailing space", id + " "), ("leading space", " " + id), ("braces", "{" + id + "}"),
-            ("GUID with dashes", new Guid(Convert.FromHexString(JobIdShape(random))).ToString("D")), ("trailing NUL", id + "\u0000"), ("encoded NUL", id + "%00"),
+            ("GUID with dashes", new Guid(Convert.FromHexString(JobIdShape(random))).ToString("D")),
+            ("trailing NUL", id + "\u0000"), ("encoded NUL", id + "%00"),
             ("container name", "models"), ("model name", RepoPaths.ShippedModelName), ("star", "*"), ("query", "?comp=list"),
             ("10,000 hex digits", string.Concat(Enumerable.Repeat(id, 313))[..10_000]), ("0x prefix", "0x" + id[..30]),
             ("upper case", id.ToUpperInvariant()), ("one upper-case digit", id[..31] + char.ToUpperInvariant('a')),
@@ -530,9 +704,16 @@ internal static class HttpCases
             ("backslash traversal", "..\\..\\models"), ("lone surrogate", id[..31] + "\ud800"), ("emoji", id[..30] + "😀"),
             ("URL", "http://127.0.0.1/devstoreaccount1/models"),
         ];
-        foreach (var entry in fixedIds) yield return entry;
+        foreach (var entry in fixedIds)
+        {
+            yield return entry;
+        }
+
         foreach (var length in Enumerable.Range(0, 12).Select(_ => random.Next(1, 65)).Where(l => l != 32).Distinct())
+        {
             yield return ($"{length} hex digits", string.Concat(Enumerable.Repeat(JobIdShape(random), 3))[..length]);
+        }
+
         string[] substitutes = ["g", "G", "-", ".", "/", "\\", " ", "\u0000", "\n", "%", "é", "٣", "３", "_", "+"];
         foreach (var substitute in substitutes)
         {
@@ -549,7 +730,11 @@ internal static class HttpCases
         var body = new byte[totalBytes];
         head.CopyTo(body, 0);
         ReadOnlySpan<byte> whitespace = " \t\n\r"u8;
-        for (var i = head.Length; i < totalBytes - 1; i++) body[i] = whitespace[i % 4];
+        for (var i = head.Length; i < totalBytes - 1; i++)
+        {
+            body[i] = whitespace[i % 4];
+        }
+
         body[^1] = (byte)'}';
         return body;
     }

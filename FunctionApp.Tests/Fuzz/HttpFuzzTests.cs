@@ -23,7 +23,7 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
 
     private static readonly int ModelMaxNewTokens = MarianModelFolder.Read(RepoPaths.ShippedModel).Generation.MaxLength - 1;
 
-    private readonly string jobsContainer = StorageFixture.UniqueContainer("fuzz");
+    private readonly string _jobsContainer = StorageFixture.UniqueContainer("fuzz");
 
     private QueueClient JobQueue => storage.Queues.GetQueueClient(JobsOptions.Queue);
 
@@ -31,7 +31,7 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
     {
         // The app creates it on first use; created here, so a case that creates it is not mistaken for one that
         // creates a container it should not.
-        await storage.Blobs.GetBlobContainerClient(jobsContainer).CreateIfNotExistsAsync();
+        await storage.Blobs.GetBlobContainerClient(_jobsContainer).CreateIfNotExistsAsync();
         await JobQueue.CreateIfNotExistsAsync();
         await JobQueue.ClearMessagesAsync();
     }
@@ -51,9 +51,12 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
     [Fact]
     public async Task SubmitJobRejectsEveryMalformedRequestOrHostileInputBlobWithoutWritingAndAcceptsOnlyValidOnes()
     {
-        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
         foreach (var (name, content) in HttpCases.SubmitInputBlobs)
+        {
             await container.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(content), overwrite: true);
+        }
+
         using var app = NewApp();
         var jobs = app.Function<JobFunctions>();
 
@@ -92,13 +95,21 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
             check: (_, response) =>
             {
                 var problems = new List<string>();
-                if (response.Status == 200 && response.Json.GetProperty("status").GetString() != "alive") problems.Add("status is not 'alive'");
-                if (app.Factory.Loads != 0) problems.Add("a model was loaded");
+                if (response.Status == 200 && response.Json.GetProperty("status").GetString() != "alive")
+                {
+                    problems.Add("status is not 'alive'");
+                }
+
+                if (app.Factory.Loads != 0)
+                {
+                    problems.Add("a model was loaded");
+                }
+
                 return problems;
             });
     }
 
-    private TestApp NewApp() => new(storage, new Dictionary<string, string?> { ["Jobs:Container"] = jobsContainer });
+    private TestApp NewApp() => new(storage, new Dictionary<string, string?> { ["Jobs:Container"] = _jobsContainer });
 
     private async Task RunAsync(string title, IEnumerable<HttpCase> cases, Func<HttpCase, Task<TestResponse>> call,
         Func<HttpCase, bool>? mayWriteJobs, Func<HttpCase, TestResponse, IEnumerable<string>>? check = null)
@@ -106,7 +117,7 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
         var report = new FuzzReport(output, title);
         // A function with no business in the jobs container (mayWriteJobs null) is held to that by the whole-account
         // comparison instead of a listing per case.
-        var watched = mayWriteJobs is null ? null : jobsContainer;
+        var watched = mayWriteJobs is null ? null : _jobsContainer;
         var account = await StorageState.AccountAsync(storage.Blobs, exceptContainer: watched);
         var before = await StorageState.ReadAsync(storage.Blobs, watched);
         foreach (var c in cases)
@@ -124,7 +135,10 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
             if (response is not null)
             {
                 problems.AddRange(CheckAnswer(c, response));
-                if (check is not null && problems.Count == 0) problems.AddRange(check(c, response));
+                if (check is not null && problems.Count == 0)
+                {
+                    problems.AddRange(check(c, response));
+                }
             }
             var after = await StorageState.ReadAsync(storage.Blobs, watched);
             problems.AddRange(before.Compare(after, mayWriteJobs?.Invoke(c) == true ? _ => true : null));
@@ -140,51 +154,90 @@ public sealed class HttpFuzzTests(StorageFixture storage, ITestOutputHelper outp
     private static IEnumerable<string> CheckAnswer(HttpCase c, TestResponse response)
     {
         if (!c.Expected.Contains(response.Status))
+        {
             yield return $"status {response.Status}, expected {string.Join(" or ", c.Expected)}";
+        }
+
         var contentType = response.ContentType ?? "";
         if (response.Status is >= 400 and < 600)
         {
             if (!contentType.StartsWith("application/problem+json", StringComparison.OrdinalIgnoreCase))
+            {
                 yield return $"Content-Type '{contentType}', expected application/problem+json";
+            }
+
             string? problem = null;
             try
             {
                 var json = response.Json;
-                if (!json.TryGetProperty("status", out var status) || status.ValueKind != JsonValueKind.Number || status.GetInt32() != response.Status)
+                if (!json.TryGetProperty("status", out var status) || status.ValueKind != JsonValueKind.Number
+                    || status.GetInt32() != response.Status)
+                {
                     problem = "the problem's 'status' does not match the response";
+                }
                 else if (!json.TryGetProperty("detail", out var detail) || string.IsNullOrWhiteSpace(detail.GetString()))
+                {
                     problem = "the problem has no 'detail'";
+                }
             }
             catch (Exception ex) when (ex is JsonException or InvalidOperationException)
             {
                 problem = $"the problem is not a JSON object ({ex.Message})";
             }
-            if (problem is not null) yield return problem;
-            if (response.Body.Contains("   at ", StringComparison.Ordinal) || response.Body.Contains(" at ServerlessInference", StringComparison.Ordinal))
+            if (problem is not null)
+            {
+                yield return problem;
+            }
+
+            if (response.Body.Contains("   at ", StringComparison.Ordinal)
+                || response.Body.Contains(" at ServerlessInference", StringComparison.Ordinal))
+            {
                 yield return "the problem carries a stack trace";
+            }
+
             if (response.Body.Length > MaxProblemLength)
+            {
                 yield return $"the problem is {response.Body.Length} characters long (it echoes the request)";
+            }
         }
         if (response.Status is >= 200 and < 300)
         {
             if (!contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            {
                 yield return $"Content-Type '{contentType}', expected application/json";
+            }
+
             if (c.Translations is { } count)
             {
                 var translations = response.Json.GetProperty("translations");
                 if (translations.GetArrayLength() != count)
+                {
                     yield return $"{translations.GetArrayLength()} translations for {count} texts";
+                }
                 else if (translations.EnumerateArray().Any(t => t.GetProperty("text").ValueKind != JsonValueKind.String))
+                {
                     yield return "a translation without text";
+                }
             }
         }
     }
 
     private static IEnumerable<string> CheckSubmitted(HttpCase c, TestResponse response)
     {
-        if (response.Status != 202) yield break;
+        if (response.Status != 202)
+        {
+            yield break;
+        }
+
         var jobId = response.Json.GetProperty("jobId").GetString();
-        if (!JobBlobNames.IsJobId(jobId)) yield return $"job id '{jobId}' is not of the app's format";
-        if (response.Headers.Location.ToString() != $"/api/jobs/{jobId}") yield return $"Location '{response.Headers.Location}'";
+        if (!JobBlobNames.IsJobId(jobId))
+        {
+            yield return $"job id '{jobId}' is not of the app's format";
+        }
+
+        if (response.Headers.Location.ToString() != $"/api/jobs/{jobId}")
+        {
+            yield return $"Location '{response.Headers.Location}'";
+        }
     }
 }

@@ -46,9 +46,13 @@ internal static class QueueCases
         string[] notJson =
         [
             "this is not JSON", "", " ", "hello", "<QueueMessage><MessageText>x</MessageText></QueueMessage>", "{", "}", "[",
-            "{\"jobId\":", "jobId=0&chunk=0", "null x", "'single'", "{jobId: 1}", "\u0000", "{\"jobId\":\"x\",}",
+            "{\"jobId\":", "jobId=0&chunk=0", "null x", "'single'", "{jobId: 1}", "\t\r\n", "{\"jobId\":\"x\",}",
         ];
-        foreach (var text in notJson) yield return Text("not-json", Preview(text), text);
+        foreach (var text in notJson)
+        {
+            yield return Text("not-json", Preview(text), text);
+        }
+
         for (var i = 0; i < 8; i++)
         {
             var text = new string(Enumerable.Range(0, random.Next(1, 80)).Select(_ => (char)random.Next(0x20, 0x7F)).ToArray());
@@ -56,8 +60,13 @@ internal static class QueueCases
         }
 
         // Looks like base64, is not.
-        foreach (var text in new[] { "YWJj*", "====", "a", "ab=c", "%%%%", "SGVsbG8gd29ybGQ", "eyJqb2JJZCI6", "eyJ!!", "Zm9v\u0000", "@@@@", "eyJqb2JJZCI6ICIxIn0=x" })
+        // A queue holds XML text, so no message carries characters XML 1.0 forbids (NUL and most C0 controls).
+        string[] notBase64 =
+            ["YWJj*", "====", "a", "ab=c", "%%%%", "SGVsbG8gd29ybGQ", "eyJqb2JJZCI6", "eyJ!!", "Zm9v\t", "@@@@", "eyJqb2JJZCI6ICIxIn0=x"];
+        foreach (var text in notBase64)
+        {
             yield return Text("not-base64", Preview(text), text);
+        }
 
         // Base64 of something that is not a message.
         for (var i = 0; i < 6; i++)
@@ -67,9 +76,13 @@ internal static class QueueCases
             yield return Bytes("base64-junk", $"{bytes.Length} random bytes", bytes, MessageForm.Base64);
         }
         foreach (var text in new[] { "not json", "null", "[]", "\"x\"", "42", "{}" })
+        {
             yield return Text("base64-junk", Preview(text), text, MessageForm.Base64);
+        }
+
         yield return Bytes("base64-junk", "invalid UTF-8", [0x7B, 0xFF, 0xC0, 0x80, 0x7D], MessageForm.Base64);
-        yield return Bytes("base64-junk", "UTF-16 JSON", Encoding.Unicode.GetBytes(Message(JobIdShape(random), ("chunk", "0"), ("chunkCount", "1"))), MessageForm.Base64);
+        var utf16 = Encoding.Unicode.GetBytes(Message(JobIdShape(random), ("chunk", "0"), ("chunkCount", "1")));
+        yield return Bytes("base64-junk", "UTF-16 JSON", utf16, MessageForm.Base64);
         yield return Text("base64-junk", "base64 of base64 of a message",
             Convert.ToBase64String(Utf8(Message(JobIdShape(random), ("chunk", "0"), ("chunkCount", "1")))), MessageForm.Base64);
 
@@ -97,14 +110,19 @@ internal static class QueueCases
         foreach (var (name, fields) in wrongTypes)
         {
             foreach (var form in new[] { MessageForm.Raw, MessageForm.Base64 })
+            {
                 yield return Job("wrong-type", name, id => Message(id, fields), form);
+            }
         }
 
         // Job ids that name something else; no job to fail, nothing to touch.
         foreach (var (name, hostile) in HostileIds(random))
         {
             foreach (var form in new[] { MessageForm.Raw, MessageForm.Base64 })
-                yield return Text("hostile-job-id", name, Obj(("jobId", hostile), ("chunk", "0"), ("chunkCount", "1"), ("model", Str(Model))), form);
+            {
+                var message = Obj(("jobId", hostile), ("chunk", "0"), ("chunkCount", "1"), ("model", Str(Model)));
+                yield return Text("hostile-job-id", name, message, form);
+            }
         }
 
         // Numbers out of range or beyond Int32.
@@ -123,7 +141,10 @@ internal static class QueueCases
             ("chunk past chunkCount", [("chunk", "5"), ("chunkCount", "2")]),
             ("beams 99999999999999999999", [("chunk", "0"), ("chunkCount", "1"), ("beams", "99999999999999999999")]),
         ];
-        foreach (var (name, fields) in numbers) yield return Job("huge-number", name, id => Message(id, fields), AnyForm());
+        foreach (var (name, fields) in numbers)
+        {
+            yield return Job("huge-number", name, id => Message(id, fields), AnyForm());
+        }
 
         // Well-formed, but the job cannot run as asked: it fails, with the reason on the job.
         (string Name, (string, string)[] Fields)[] badOptions =
@@ -142,9 +163,15 @@ internal static class QueueCases
             ("chunk past the job's input", [("chunk", "3"), ("chunkCount", "4")]),
             ("chunk at Int32 limits", [("chunk", "2147483646"), ("chunkCount", "2147483647")]),
         ];
-        foreach (var (name, fields) in badOptions) yield return Job("bad-options", name, id => Message(id, fields), AnyForm());
-        yield return Job("bad-options", "chunkCount larger than the job's", id => Message(id, ("chunk", "0"), ("chunkCount", "5")), AnyForm(), exists: true);
-        yield return Job("bad-options", "chunkCount larger than the job's, base64", id => Message(id, ("chunk", "0"), ("chunkCount", "3")), MessageForm.Base64, exists: true);
+        foreach (var (name, fields) in badOptions)
+        {
+            yield return Job("bad-options", name, id => Message(id, fields), AnyForm());
+        }
+
+        yield return Job("bad-options", "chunkCount larger than the job's",
+            id => Message(id, ("chunk", "0"), ("chunkCount", "5")), AnyForm(), exists: true);
+        yield return Job("bad-options", "chunkCount larger than the job's, base64",
+            id => Message(id, ("chunk", "0"), ("chunkCount", "3")), MessageForm.Base64, exists: true);
 
         // Missing fields and nulls.
         yield return Job("missing-field", "only jobId", id => Message(id), AnyForm());
@@ -155,18 +182,25 @@ internal static class QueueCases
         yield return Text("missing-field", "empty array", "[]", AnyForm());
         yield return Text("null", "JSON null", "null", AnyForm());
         yield return Text("null", "jobId null", Obj(("jobId", "null"), ("chunk", "0"), ("chunkCount", "1")), AnyForm());
-        yield return Text("null", "all null", Obj(("jobId", "null"), ("chunk", "null"), ("chunkCount", "null"), ("version", "null")), AnyForm());
+        var allNull = Obj(("jobId", "null"), ("chunk", "null"), ("chunkCount", "null"), ("version", "null"));
+        yield return Text("null", "all null", allNull, AnyForm());
 
         // Deep nesting.
         yield return Text("deep", "array nested 10,000 deep", new string('[', 10_000) + new string(']', 10_000), AnyForm());
-        yield return Text("deep", "objects nested 2,000 deep", string.Concat(Enumerable.Repeat("{\"jobId\":", 2_000)) + "1" + new string('}', 2_000), AnyForm());
-        yield return Text("deep", "jobId nested 100 deep", Obj(("jobId", new string('[', 100) + Str(JobIdShape(random)) + new string(']', 100)), ("chunk", "0"), ("chunkCount", "1")), AnyForm());
-        yield return Text("deep", "a field nested 5,000 deep", Obj(("jobId", Str("../x")), ("x", new string('[', 5_000) + new string(']', 5_000))), AnyForm());
+        var objects = string.Concat(Enumerable.Repeat("{\"jobId\":", 2_000)) + "1" + new string('}', 2_000);
+        yield return Text("deep", "objects nested 2,000 deep", objects, AnyForm());
+        var nestedId = Obj(("jobId", new string('[', 100) + Str(JobIdShape(random)) + new string(']', 100)),
+            ("chunk", "0"), ("chunkCount", "1"));
+        yield return Text("deep", "jobId nested 100 deep", nestedId, AnyForm());
+        var nestedField = Obj(("jobId", Str("../x")), ("x", new string('[', 5_000) + new string(']', 5_000)));
+        yield return Text("deep", "a field nested 5,000 deep", nestedField, AnyForm());
 
         // Raw bytes that are not UTF-8 (a queue holds text, but the function must not trust that).
         yield return Bytes("invalid-utf8", "0xFF bytes", [0xFF, 0xFF, 0xFE]);
-        yield return Bytes("invalid-utf8", "in the jobId", Concat(Utf8("{\"jobId\":\""), [0xFF, 0xC0, 0x80], Utf8("\",\"chunk\":0,\"chunkCount\":1}")));
-        yield return Bytes("invalid-utf8", "in the model, no jobId", Concat(Utf8("{\"chunk\":0,\"chunkCount\":1,\"model\":\""), [0xED, 0xA0, 0x80], Utf8("\"}")));
+        yield return Bytes("invalid-utf8", "in the jobId",
+            Concat(Utf8("{\"jobId\":\""), [0xFF, 0xC0, 0x80], Utf8("\",\"chunk\":0,\"chunkCount\":1}")));
+        yield return Bytes("invalid-utf8", "in the model, no jobId",
+            Concat(Utf8("{\"chunk\":0,\"chunkCount\":1,\"model\":\""), [0xED, 0xA0, 0x80], Utf8("\"}")));
         yield return Bytes("invalid-utf8", "a UTF-8 BOM then junk", [0xEF, 0xBB, 0xBF, 0xFF, 0x7B]);
 
         // As large as a queue message gets (64 KiB).
@@ -174,7 +208,8 @@ internal static class QueueCases
         var random45k = new byte[45_000];
         random.NextBytes(random45k);
         yield return Bytes("huge", "base64 of 45,000 random bytes", random45k, MessageForm.Base64);
-        yield return Text("huge", "a 60,000-character traversal job id", Obj(("jobId", Str("../" + new string('a', 60_000))), ("chunk", "0"), ("chunkCount", "1")));
+        var longId = Obj(("jobId", Str("../" + new string('a', 60_000))), ("chunk", "0"), ("chunkCount", "1"));
+        yield return Text("huge", "a 60,000-character traversal job id", longId);
     }
 
     /// <summary>Well-formed messages of real jobs whose retries ran out: the host hands them to the poison function.</summary>
@@ -183,9 +218,12 @@ internal static class QueueCases
         foreach (var form in new[] { MessageForm.Raw, MessageForm.Base64 })
         {
             yield return new QueueCase("retries-exhausted", "a well-formed message", form,
-                id => Utf8(Obj(("version", "1"), ("jobId", Str(id)), ("chunk", "0"), ("chunkCount", "1"), ("model", Str(Model)))), HasJobId: true) { JobExists = true };
+                id => Utf8(Obj(("version", "1"), ("jobId", Str(id)), ("chunk", "0"), ("chunkCount", "1"), ("model", Str(Model)))),
+                HasJobId: true)
+            { JobExists = true };
             yield return new QueueCase("retries-exhausted", "a minimal message", form,
-                id => Utf8(Obj(("jobId", Str(id)), ("chunk", "0"), ("chunkCount", "1"))), HasJobId: true) { JobExists = true };
+                id => Utf8(Obj(("jobId", Str(id)), ("chunk", "0"), ("chunkCount", "1"))), HasJobId: true)
+            { JobExists = true };
         }
     }
 
@@ -194,7 +232,8 @@ internal static class QueueCases
         var id = JobIdShape(random);
         (string, string)[] ids =
         [
-            ("traversal to the model", Str("../models/" + Model)), ("traversal to a model file", Str("../../models/" + Model + "/config.json")),
+            ("traversal to the model", Str("../models/" + Model)),
+            ("traversal to a model file", Str("../../models/" + Model + "/config.json")),
             ("encoded traversal", Str("..%2fmodels%2f" + Model)), ("absolute path", Str("/models/" + Model)),
             ("container path", Str("models/" + Model)), ("job id then traversal", Str(id + "/../../models/" + Model)),
             ("job id then ..", Str(id + "/..")), ("job id then slash", Str(id + "/")), ("trailing newline", Str(id + "\n")),

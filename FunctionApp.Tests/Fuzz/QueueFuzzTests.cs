@@ -19,17 +19,17 @@ namespace ServerlessInference.Tests.Fuzz;
 [Collection(StorageCollection.Name)]
 public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string jobsContainer = StorageFixture.UniqueContainer("fuzz");
+    private readonly string _jobsContainer = StorageFixture.UniqueContainer("fuzz");
 
     // No message encoding: what the host hands the function with "messageEncoding": "none".
-    private readonly QueueServiceClient rawQueues = new(storage.ConnectionString);
+    private readonly QueueServiceClient _rawQueues = new(storage.ConnectionString);
 
-    private QueueClient JobQueue => rawQueues.GetQueueClient(JobsOptions.Queue);
-    private QueueClient PoisonQueue => rawQueues.GetQueueClient(JobsOptions.PoisonQueue);
+    private QueueClient JobQueue => _rawQueues.GetQueueClient(JobsOptions.Queue);
+    private QueueClient PoisonQueue => _rawQueues.GetQueueClient(JobsOptions.PoisonQueue);
 
     public async Task InitializeAsync()
     {
-        await storage.Blobs.GetBlobContainerClient(jobsContainer).CreateIfNotExistsAsync();
+        await storage.Blobs.GetBlobContainerClient(_jobsContainer).CreateIfNotExistsAsync();
         foreach (var queue in new[] { JobQueue, PoisonQueue })
         {
             await queue.CreateIfNotExistsAsync();
@@ -39,7 +39,10 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
 
     public async Task DisposeAsync()
     {
-        foreach (var queue in new[] { JobQueue, PoisonQueue }) await queue.ClearMessagesAsync();
+        foreach (var queue in new[] { JobQueue, PoisonQueue })
+        {
+            await queue.ClearMessagesAsync();
+        }
     }
 
     [Fact]
@@ -58,11 +61,12 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
 
-        await RunAsync("poison", QueueCases.Messages(seed: 2002).Where((_, i) => i % 3 == 0).Concat(QueueCases.Exhausted()), idSeed: 3002, app,
+        var cases = QueueCases.Messages(seed: 2002).Where((_, i) => i % 3 == 0).Concat(QueueCases.Exhausted());
+        await RunAsync("poison", cases, idSeed: 3002, app,
             (message, ct) => functions.ProcessPoison(message, ct), functions);
     }
 
-    private TestApp NewApp() => new(storage, new Dictionary<string, string?> { ["Jobs:Container"] = jobsContainer });
+    private TestApp NewApp() => new(storage, new Dictionary<string, string?> { ["Jobs:Container"] = _jobsContainer });
 
     /// <param name="idSeed">Draws the ids of jobs that were never created.</param>
     private async Task RunAsync(string title, IEnumerable<QueueCase> cases, int idSeed, TestApp app,
@@ -70,9 +74,9 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
     {
         var random = new Random(idSeed);
         var report = new FuzzReport(output, title);
-        var account = await StorageState.AccountAsync(storage.Blobs, exceptContainer: jobsContainer);
+        var account = await StorageState.AccountAsync(storage.Blobs, exceptContainer: _jobsContainer);
         var number = 0;
-        var before = await StorageState.ReadAsync(storage.Blobs, jobsContainer);
+        var before = await StorageState.ReadAsync(storage.Blobs, _jobsContainer);
         foreach (var c in cases)
         {
             var problems = new List<string>();
@@ -80,7 +84,7 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
             if (c is { HasJobId: true, JobExists: true })
             {
                 jobId = await SubmitAsync(functions);
-                before = await StorageState.ReadAsync(storage.Blobs, jobsContainer);
+                before = await StorageState.ReadAsync(storage.Blobs, _jobsContainer);
             }
             var body = c.Body(jobId);
             var message = QueuesModelFactory.QueueMessage($"fuzz-{++number}", "pop", new BinaryData(body), dequeueCount: 1,
@@ -95,14 +99,18 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
                 problems.Add($"exception escaped: {ex.GetType().FullName}: {ex.Message}");
             }
             var poisoned = await DrainPoisonQueueAsync(functions, problems);
-            if (poisoned > 0 && title == "poison") problems.Add($"the poison function put {poisoned} message(s) back on the poison queue");
+            if (poisoned > 0 && title == "poison")
+            {
+                problems.Add($"the poison function put {poisoned} message(s) back on the poison queue");
+            }
+
             if ((await JobQueue.PeekMessageAsync()).Value is not null)
             {
                 problems.Add("work was enqueued on the job queue");
                 await JobQueue.ClearMessagesAsync();
             }
 
-            var after = await StorageState.ReadAsync(storage.Blobs, jobsContainer);
+            var after = await StorageState.ReadAsync(storage.Blobs, _jobsContainer);
             problems.AddRange(before.Compare(after, c.HasJobId ? name => MayWrite(jobId, name) : null));
             before = after;
             string? answer = null;
@@ -115,7 +123,7 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
             var description = $"{c} message {FuzzJson.Preview(body, 200)}" + (poisoned > 0 ? " (poisoned)" : "");
             report.Add($"{title}/{c.Class}", valid: false, description, problems, answer);
         }
-        var changes = StorageState.Diff(account, await StorageState.AccountAsync(storage.Blobs, exceptContainer: jobsContainer)).ToList();
+        var changes = StorageState.Diff(account, await StorageState.AccountAsync(storage.Blobs, exceptContainer: _jobsContainer)).ToList();
         await StorageState.RemoveAddedAsync(storage.Blobs, changes);
         report.Finish(changes.Select(change => $"outside the jobs container: {change}").ToArray());
     }
@@ -127,7 +135,11 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
         while (true)
         {
             var batch = (await PoisonQueue.ReceiveMessagesAsync(maxMessages: 32)).Value;
-            if (batch.Length == 0) return count;
+            if (batch.Length == 0)
+            {
+                return count;
+            }
+
             foreach (var message in batch)
             {
                 count++;
@@ -168,10 +180,16 @@ public sealed class QueueFuzzTests(StorageFixture storage, ITestOutputHelper out
         }
         var json = status.Json;
         var state = json.GetProperty("state").GetString();
-        if (state != JobStates.Failed) yield return $"the job is '{state}', expected 'failed'";
+        if (state != JobStates.Failed)
+        {
+            yield return $"the job is '{state}', expected 'failed'";
+        }
+
         var errors = json.GetProperty("errors");
         if (errors.ValueKind != JsonValueKind.Array || errors.GetArrayLength() == 0
             || errors.EnumerateArray().All(e => string.IsNullOrWhiteSpace(e.GetProperty("message").GetString())))
+        {
             yield return "the job's status does not say why it failed";
+        }
     }
 }

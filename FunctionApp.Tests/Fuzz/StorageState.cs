@@ -20,11 +20,28 @@ internal sealed record StorageState(
     /// case may add or change (none when null).</summary>
     public IEnumerable<string> Compare(StorageState after, Func<string, bool>? mayWriteJob)
     {
-        foreach (var added in after.Containers.Except(Containers)) yield return $"container '{added}' created";
-        foreach (var removed in Containers.Except(after.Containers)) yield return $"container '{removed}' deleted";
-        foreach (var change in Diff(Models, after.Models)) yield return $"models container: {change}";
+        foreach (var added in after.Containers.Except(Containers))
+        {
+            yield return $"container '{added}' created";
+        }
+
+        foreach (var removed in Containers.Except(after.Containers))
+        {
+            yield return $"container '{removed}' deleted";
+        }
+
+        foreach (var change in Diff(Models, after.Models))
+        {
+            yield return $"models container: {change}";
+        }
+
         foreach (var change in Diff(Jobs, after.Jobs))
-            if (mayWriteJob is null || !mayWriteJob(change.Name)) yield return $"jobs container: {change}";
+        {
+            if (mayWriteJob is null || !mayWriteJob(change.Name))
+            {
+                yield return $"jobs container: {change}";
+            }
+        }
     }
 
     /// <summary>Every blob of every container but the one a test owns, for a whole-run comparison.</summary>
@@ -33,10 +50,16 @@ internal sealed record StorageState(
         var all = new SortedDictionary<string, string>(StringComparer.Ordinal);
         await foreach (var container in blobs.GetBlobContainersAsync())
         {
-            if (container.Name == exceptContainer) continue;
+            if (container.Name == exceptContainer)
+            {
+                continue;
+            }
+
             all[container.Name + "/"] = container.Properties.ETag.ToString();
             foreach (var (name, etag) in await BlobsAsync(blobs.GetBlobContainerClient(container.Name)))
+            {
                 all[container.Name + "/" + name] = etag;
+            }
         }
         return all;
     }
@@ -48,8 +71,14 @@ internal sealed record StorageState(
         {
             var slash = change.Name.IndexOf('/');
             var container = blobs.GetBlobContainerClient(change.Name[..slash]);
-            if (slash == change.Name.Length - 1) await container.DeleteIfExistsAsync();
-            else await container.GetBlobClient(change.Name[(slash + 1)..]).DeleteIfExistsAsync();
+            if (slash == change.Name.Length - 1)
+            {
+                await container.DeleteIfExistsAsync();
+            }
+            else
+            {
+                await container.GetBlobClient(change.Name[(slash + 1)..]).DeleteIfExistsAsync();
+            }
         }
     }
 
@@ -57,16 +86,29 @@ internal sealed record StorageState(
     {
         foreach (var (name, etag) in after)
         {
-            if (!before.TryGetValue(name, out var old)) yield return new Change(name, "added");
-            else if (old != etag) yield return new Change(name, "changed");
+            if (!before.TryGetValue(name, out var old))
+            {
+                yield return new Change(name, "added");
+            }
+            else if (old != etag)
+            {
+                yield return new Change(name, "changed");
+            }
         }
-        foreach (var name in before.Keys.Where(n => !after.ContainsKey(n))) yield return new Change(name, "deleted");
+        foreach (var name in before.Keys.Where(n => !after.ContainsKey(n)))
+        {
+            yield return new Change(name, "deleted");
+        }
     }
 
     private static async Task<SortedSet<string>> ContainersAsync(BlobServiceClient blobs)
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        await foreach (var container in blobs.GetBlobContainersAsync()) names.Add(container.Name);
+        await foreach (var container in blobs.GetBlobContainersAsync())
+        {
+            names.Add(container.Name);
+        }
+
         return names;
     }
 
@@ -76,7 +118,9 @@ internal sealed record StorageState(
         try
         {
             await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { States = BlobStates.Uncommitted }))
+            {
                 blobs[blob.Name] = blob.Properties.ETag?.ToString() ?? "";
+            }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
