@@ -42,6 +42,16 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public void KestrelIsGivenTheAppsBodyLimitSoOneLimitAppliesToEveryBody()
+    {
+        using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["Http:MaxRequestBodyBytes"] = "5000" });
+
+        var kestrel = provider.GetRequiredService<IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value;
+
+        Assert.Equal(5000, kestrel.Limits.MaxRequestBodySize);
+    }
+
+    [Fact]
     public void ReadmeSettingsTableIsTheDocumentedOne()
     {
         static string Table(string file)
