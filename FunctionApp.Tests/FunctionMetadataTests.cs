@@ -61,10 +61,14 @@ public sealed class FunctionMetadataTests
 
     private static Dictionary<string, JsonElement> Load()
     {
-        var configuration = typeof(FunctionMetadataTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var configuration = typeof(FunctionMetadataTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration
+            ?? "Debug";
         var path = Path.Combine(RepoPaths.Root, "FunctionApp", "bin", configuration, "net10.0", "functions.metadata");
         if (!File.Exists(path))
+        {
             throw new FileNotFoundException($"{path} is missing: build FunctionApp ({configuration}) first.", path);
+        }
+
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         return document.RootElement.EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f.Clone());
     }

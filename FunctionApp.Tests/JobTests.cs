@@ -12,7 +12,7 @@ namespace ServerlessInference.Tests;
 [Collection(StorageCollection.Name)]
 public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
 {
-    private readonly string jobsContainer = StorageFixture.UniqueContainer("jobs");
+    private readonly string _jobsContainer = StorageFixture.UniqueContainer("jobs");
 
     // host.json sets messageEncoding "none": the host hands each function the message text exactly as stored, so
     // the tests receive (and send raw messages) with MessageEncoding.None. Base64 senders are the SDK with
@@ -38,8 +38,12 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
 
     private TestApp NewApp(Dictionary<string, string?>? extra = null)
     {
-        var settings = new Dictionary<string, string?> { ["Jobs:Container"] = jobsContainer, ["Jobs:ChunkSize"] = "2" };
-        foreach (var (k, v) in extra ?? []) settings[k] = v;
+        var settings = new Dictionary<string, string?> { ["Jobs:Container"] = _jobsContainer, ["Jobs:ChunkSize"] = "2" };
+        foreach (var (k, v) in extra ?? [])
+        {
+            settings[k] = v;
+        }
+
         return new TestApp(storage, settings);
     }
 
@@ -58,13 +62,15 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
 
         var messages = await ReceiveAllAsync(Queue, 3);
         foreach (var message in messages.OrderByDescending(m => Chunk(m))) // completion order must not matter
+        {
             await functions.ProcessChunk(message, CancellationToken.None);
+        }
 
         var status = await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None));
         status.ShouldBe(200);
         Assert.Equal("completed", status.Json.GetProperty("state").GetString());
         Assert.Equal(3, status.Json.GetProperty("chunksDone").GetInt32());
-        Assert.Equal($"{jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
+        Assert.Equal($"{_jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
         var result = await ReadResultAsync(jobId);
         Assert.Equal(["0", "1", "2", "3", "4"], result.Select(r => r.GetProperty("id").GetString()));
         var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new(), "test", CancellationToken.None);
@@ -76,17 +82,20 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     public async Task JobFromAJsonlInputBlobKeepsTheCallersIds()
     {
         using var app = NewApp();
-        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
         await container.CreateIfNotExistsAsync();
         await container.GetBlobClient("inputs/input.jsonl").UploadAsync(BinaryData.FromString(
             "{\"id\":\"x-1\",\"text\":\"Hello.\"}\n\n{\"id\":\"x-2\",\"text\":\"Thank you.\"}\n{\"id\":\"x-3\",\"text\":\"Goodbye.\"}\n"));
         var functions = app.Function<JobFunctions>();
 
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/input.jsonl" }), CancellationToken.None));
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/input.jsonl" }),
+            CancellationToken.None));
         submitted.ShouldBe(202);
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         foreach (var message in await ReceiveAllAsync(Queue, 2))
+        {
             await functions.ProcessChunk(message, CancellationToken.None);
+        }
 
         var result = await ReadResultAsync(jobId);
         Assert.Equal(["x-1", "x-2", "x-3"], result.Select(r => r.GetProperty("id").GetString()));
@@ -97,7 +106,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }), CancellationToken.None));
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }),
+            CancellationToken.None));
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         var messages = await ReceiveAllAsync(Queue, 2);
 
@@ -111,7 +121,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         Assert.Equal("completed", status.GetProperty("state").GetString());
         Assert.Equal(2, status.GetProperty("chunksDone").GetInt32());
         Assert.Equal(["0", "1", "2"], (await ReadResultAsync(jobId)).Select(r => r.GetProperty("id").GetString()));
-        var output0 = await storage.Blobs.GetBlobContainerClient(jobsContainer).GetBlobClient($"{jobId}/output/0.jsonl").DownloadContentAsync();
+        var output0 = await storage.Blobs.GetBlobContainerClient(_jobsContainer).GetBlobClient($"{jobId}/output/0.jsonl")
+            .DownloadContentAsync();
         Assert.Equal(2, output0.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
@@ -120,13 +131,15 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp(new()
         {
-            ["Models:Catalog:0:Name"] = RepoPaths.ShippedModelName, ["Models:Catalog:0:Prefix"] = RepoPaths.ShippedModelName + "/",
-            ["Models:Catalog:1:Name"] = "unprovisioned", ["Models:Catalog:1:Prefix"] = "unprovisioned/",
+            ["Models:Catalog:0:Name"] = RepoPaths.ShippedModelName,
+            ["Models:Catalog:0:Prefix"] = RepoPaths.ShippedModelName + "/",
+            ["Models:Catalog:1:Name"] = "unprovisioned",
+            ["Models:Catalog:1:Prefix"] = "unprovisioned/",
         });
         var functions = app.Function<JobFunctions>();
         // Submitting checks the model, so this job is enqueued directly, as another system may (docs/jobs.md).
         var jobId = JobBlobNames.NewJobId();
-        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
         await container.CreateIfNotExistsAsync();
         await container.GetBlobClient($"{jobId}/input/0.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"0\",\"text\":\"Hi.\"}\n"));
         await Queue.SendMessageAsync(new ChunkMessage { JobId = jobId, Chunk = 0, ChunkCount = 1, Model = "unprovisioned" }.ToJson());
@@ -161,12 +174,17 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         await Queue.SendMessageAsync("this is not JSON");
 
         foreach (var message in await ReceiveAllAsync(Queue, 2))
+        {
             await functions.ProcessChunk(message, CancellationToken.None); // completes: retrying cannot fix it
+        }
 
         var poisoned = await ReceiveAllAsync(Poison, 2);
         Assert.Contains(poisoned, m => m.Body.ToString() == "this is not JSON");
         foreach (var message in poisoned)
+        {
             await functions.ProcessPoison(message, CancellationToken.None);
+        }
+
         var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
         Assert.Equal("failed", status.GetProperty("state").GetString());
         Assert.Contains("Malformed message", status.GetProperty("errors")[0].GetProperty("message").GetString());
@@ -188,13 +206,19 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         var functions = app.Function<JobFunctions>();
         var text = JsonSerializer.Serialize(new { jobId, chunk = 0, chunkCount = 1 });
         foreach (var queue in new[] { Queue, Base64(JobsOptions.Queue), Poison, Base64(JobsOptions.PoisonQueue) })
+        {
             await queue.SendMessageAsync(text);
+        }
 
         foreach (var message in await ReceiveAllAsync(Queue, 2))
+        {
             await functions.ProcessChunk(message, CancellationToken.None);
+        }
         // The two sent to the poison queue directly, and the two the main trigger copied there as malformed.
         foreach (var message in await ReceiveAllAsync(Poison, 4))
+        {
             await functions.ProcessPoison(message, CancellationToken.None);
+        }
 
         Assert.Equal(before, await StorageSnapshotAsync());
         Assert.False(await storage.Blobs.GetBlobContainerClient(StorageFixture.ModelsContainer)
@@ -206,7 +230,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }), CancellationToken.None));
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }),
+            CancellationToken.None));
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         var sent = (await ReceiveAllAsync(Queue, 2)).OrderBy(Chunk).Select(m => m.Body.ToString()).ToList();
         Assert.All(sent, text => Assert.Equal(jobId, JsonDocument.Parse(text).RootElement.GetProperty("jobId").GetString()));
@@ -216,7 +241,9 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         await Queue.SendMessageAsync(sent[0]);
         await Base64(JobsOptions.Queue).SendMessageAsync(sent[1]);
         foreach (var message in await ReceiveAllAsync(Queue, 2))
+        {
             await functions.ProcessChunk(message, CancellationToken.None);
+        }
 
         var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
         Assert.Equal("completed", status.GetProperty("state").GetString());
@@ -266,7 +293,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         var reason = status.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
         Assert.Contains("Malformed message", reason);
         Assert.Contains(field, reason);
-        Assert.False(await storage.Blobs.GetBlobContainerClient(jobsContainer).GetBlobClient($"{jobId}/output/0.jsonl").ExistsAsync());
+        Assert.False(await storage.Blobs.GetBlobContainerClient(_jobsContainer).GetBlobClient($"{jobId}/output/0.jsonl").ExistsAsync());
     }
 
     public static TheoryData<string> HostileMessages() =>
@@ -297,7 +324,9 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
 
         await functions.ProcessChunk(Assert.Single(await ReceiveAllAsync(Queue, 1)), CancellationToken.None);
         foreach (var message in await ReceiveAllAsync(Poison, 2))
+        {
             await functions.ProcessPoison(message, CancellationToken.None);
+        }
 
         Assert.Equal(before, await StorageSnapshotAsync());
     }
@@ -344,7 +373,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         // 10 + 10 fit 20; "c" would pass it; a text over the budget gets a chunk of its own; then three texts.
         string[][] expected = [["0", "1"], ["2"], ["3"], ["4", "5", "6"], ["7"]];
         Assert.Equal(expected.Length, submitted.Json.GetProperty("chunksTotal").GetInt32());
-        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
         for (var chunk = 0; chunk < expected.Length; chunk++)
         {
             var lines = (await container.GetBlobClient($"{jobId}/input/{chunk}.jsonl").DownloadContentAsync()).Value.Content.ToString()
@@ -374,7 +403,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123456789abcdef0123456789abcdef", CancellationToken.None))).ShouldBe(404);
+        (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), "0123456789abcdef0123456789abcdef",
+            CancellationToken.None))).ShouldBe(404);
         foreach (var id in new[] { "0123abcd", "..%2Fx", "../models/marian-tiny-en-zh", "0123456789ABCDEF0123456789ABCDEF" })
         {
             var response = await Http.ExecuteAsync(functions.Get(Http.Request("GET"), id, CancellationToken.None));
@@ -400,7 +430,8 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         // A JSONL blob that would be a valid job if the name were followed outside the jobs container.
         var models = storage.Blobs.GetBlobContainerClient(StorageFixture.ModelsContainer);
-        await models.GetBlobClient("other.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"Hello.\"}\n"), overwrite: true);
+        await models.GetBlobClient("other.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"Hello.\"}\n"),
+            overwrite: true);
         using var app = NewApp();
         var body = JsonSerializer.Serialize(new { inputBlob });
 
@@ -416,11 +447,13 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp(new() { ["AzureWebJobsStorage"] = StorageFixture.UnreachableConnectionString() });
 
-        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Get(Http.Request("GET"), JobBlobNames.NewJobId(), CancellationToken.None));
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Get(Http.Request("GET"), JobBlobNames.NewJobId(),
+            CancellationToken.None));
 
         response.ShouldBe(503);
         Assert.StartsWith("application/problem+json", response.ContentType);
-        Assert.Equal(Http.StorageRetryAfter.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.RetryAfter.ToString());
+        Assert.Equal(Http.StorageRetryAfter.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            response.Headers.RetryAfter.ToString());
     }
 
     [Fact]
@@ -440,14 +473,16 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     public async Task AJobTextOverThePerTextLimitIsRejectedAtSubmit()
     {
         using var app = NewApp(new() { ["Translation:MaxCharacters"] = "100" });
-        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
         await container.CreateIfNotExistsAsync();
         await container.GetBlobClient("inputs/long.jsonl").UploadAsync(BinaryData.FromString(
             "{\"id\":\"1\",\"text\":\"Hello.\"}\n" + JsonSerializer.Serialize(new { id = "2", text = new string('a', 101) }) + "\n"));
         var functions = app.Function<JobFunctions>();
 
-        var inline = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello.", new string('a', 101) } }), CancellationToken.None));
-        var fromBlob = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/long.jsonl" }), CancellationToken.None));
+        var inline = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello.", new string('a', 101) } }),
+            CancellationToken.None));
+        var fromBlob = await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/long.jsonl" }),
+            CancellationToken.None));
 
         inline.ShouldBe(413);
         Assert.Contains("texts[1]", inline.Json.GetProperty("detail").GetString());
@@ -460,14 +495,17 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
     public async Task AnInputBlobLineWithALoneSurrogateOrOnlyControlCharactersIsHandledAsTheApiDoes()
     {
         using var app = NewApp();
-        var container = storage.Blobs.GetBlobContainerClient(jobsContainer);
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
         await container.CreateIfNotExistsAsync();
-        await container.GetBlobClient("inputs/surrogate.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"a \\ud800 b\"}\n"));
+        await container.GetBlobClient("inputs/surrogate.jsonl")
+            .UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"a \\ud800 b\"}\n"));
         await container.GetBlobClient("inputs/control.jsonl").UploadAsync(BinaryData.FromString("{\"id\":\"1\",\"text\":\"\\u0000\"}\n"));
         var functions = app.Function<JobFunctions>();
 
-        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/surrogate.jsonl" }), CancellationToken.None))).ShouldBe(202);
-        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/control.jsonl" }), CancellationToken.None))).ShouldBe(400);
+        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/surrogate.jsonl" }),
+            CancellationToken.None))).ShouldBe(202);
+        (await Http.ExecuteAsync(functions.Submit(Http.Json(new { inputBlob = "inputs/control.jsonl" }),
+            CancellationToken.None))).ShouldBe(400);
     }
 
     /// <summary>Every container and blob (with its ETag) in the account: what a test must leave unchanged.</summary>
@@ -478,7 +516,9 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         {
             entries.Add(container.Name + "/");
             await foreach (var blob in storage.Blobs.GetBlobContainerClient(container.Name).GetBlobsAsync())
+            {
                 entries.Add($"{container.Name}/{blob.Name} {blob.Properties.ETag}");
+            }
         }
         return entries;
     }
@@ -493,7 +533,11 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         while (messages.Count < expected)
         {
             var batch = (await queue.ReceiveMessagesAsync(maxMessages: 32)).Value;
-            if (batch.Length == 0) break;
+            if (batch.Length == 0)
+            {
+                break;
+            }
+
             messages.AddRange(batch);
         }
         Assert.Equal(expected, messages.Count);
@@ -502,7 +546,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
 
     private async Task<List<JsonElement>> ReadResultAsync(string jobId)
     {
-        var blob = storage.Blobs.GetBlobContainerClient(jobsContainer).GetBlobClient($"{jobId}/result.jsonl");
+        var blob = storage.Blobs.GetBlobContainerClient(_jobsContainer).GetBlobClient($"{jobId}/result.jsonl");
         var text = (await blob.DownloadContentAsync()).Value.Content.ToString();
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
     }

@@ -34,7 +34,10 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         await ModelUploader.UploadDirectoryAsync(models, RepoPaths.ShippedModel, RepoPaths.ShippedModelName + "/");
         // What an attacker or a careless upload could leave there: a job status, another graph, a large file.
         foreach (var (name, bytes) in new[] { ("status.json", 64), ("onnx/other_model.onnx", 1024), ("junk.bin", 3_000_000) })
+        {
             await models.GetBlobClient($"{RepoPaths.ShippedModelName}/{name}").UploadAsync(new BinaryData(new byte[bytes]));
+        }
+
         using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container });
 
         (await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None)))
@@ -137,11 +140,13 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         {
             using (var first = new TestApp(storage, cacheDirectory: cache))
             {
-                (await Http.ExecuteAsync(first.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
+                (await Http.ExecuteAsync(first.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }),
+                    CancellationToken.None))).ShouldBe(200);
                 Assert.Single(first.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
             }
             using var second = new TestApp(storage, cacheDirectory: cache);
-            (await Http.ExecuteAsync(second.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
+            (await Http.ExecuteAsync(second.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }),
+                CancellationToken.None))).ShouldBe(200);
             Assert.Empty(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
             Assert.Single(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelCacheHit));
         }
@@ -159,8 +164,10 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         {
             ["Models:MaxLoaded"] = "1",
             ["Models:DefaultModel"] = "a",
-            ["Models:Catalog:0:Name"] = "a", ["Models:Catalog:0:Prefix"] = prefix,
-            ["Models:Catalog:1:Name"] = "b", ["Models:Catalog:1:Prefix"] = prefix,
+            ["Models:Catalog:0:Name"] = "a",
+            ["Models:Catalog:0:Prefix"] = prefix,
+            ["Models:Catalog:1:Name"] = "b",
+            ["Models:Catalog:1:Prefix"] = prefix,
         });
         var host = app.Get<ModelHost>();
 

@@ -23,9 +23,20 @@ public static class ServiceCollectionExtensions
             .Bind(configuration.GetSection(ModelsOptions.Section))
             .PostConfigure(o =>
             {
-                if (string.IsNullOrWhiteSpace(o.CacheDirectory)) o.CacheDirectory = ModelsOptions.DefaultCacheDirectory;
+                if (string.IsNullOrWhiteSpace(o.CacheDirectory))
+                {
+                    o.CacheDirectory = ModelsOptions.DefaultCacheDirectory;
+                }
+
                 if (o.Catalog.Count == 0)
-                    o.Catalog.Add(new ModelCatalogEntry { Name = ModelsOptions.DefaultModelName, Prefix = ModelsOptions.DefaultModelName + "/" });
+                {
+                    o.Catalog.Add(new ModelCatalogEntry
+                    {
+                        Name = ModelsOptions.DefaultModelName,
+                        Prefix = ModelsOptions.DefaultModelName
+                        + "/"
+                    });
+                }
             })
             .ValidateDataAnnotations()
             .ValidateOnStart();

@@ -27,7 +27,11 @@ public static class Http
     {
         var context = new DefaultHttpContext();
         context.Request.Method = method;
-        if (contentType is not null) context.Request.ContentType = contentType;
+        if (contentType is not null)
+        {
+            context.Request.ContentType = contentType;
+        }
+
         var bytes = Encoding.UTF8.GetBytes(body ?? "");
         context.Request.Body = new MemoryStream(bytes);
         context.Request.ContentLength = bytes.Length;
@@ -45,7 +49,11 @@ public static class Http
     {
         var context = new DefaultHttpContext();
         context.Request.Method = "POST";
-        if (contentType is not null) context.Request.ContentType = contentType;
+        if (contentType is not null)
+        {
+            context.Request.ContentType = contentType;
+        }
+
         context.Request.Body = body;
         context.Request.ContentLength = contentLength;
         return context.Request;

@@ -3,9 +3,9 @@ namespace ServerlessInference.Tests.Support;
 /// <summary>A clock tests move by hand, so back-off expiry needs no sleeping.</summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
-    private DateTimeOffset now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private DateTimeOffset _now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
-    public override DateTimeOffset GetUtcNow() => now;
+    public override DateTimeOffset GetUtcNow() => _now;
 
-    public void Advance(TimeSpan by) => now += by;
+    public void Advance(TimeSpan by) => _now += by;
 }

@@ -7,17 +7,17 @@ namespace ServerlessInference.Tests.Support;
 /// <summary>Keeps every item a real TelemetryClient sends.</summary>
 public sealed class RecordingTelemetryChannel : ITelemetryChannel
 {
-    private readonly ConcurrentQueue<ITelemetry> items = new();
+    private readonly ConcurrentQueue<ITelemetry> _items = new();
 
     public bool? DeveloperMode { get; set; }
     public string EndpointAddress { get; set; } = "";
 
-    public IReadOnlyList<ITelemetry> Items => items.ToArray();
+    public IReadOnlyList<ITelemetry> Items => _items.ToArray();
 
     public IReadOnlyList<MetricTelemetry> Metrics(string name) =>
-        items.OfType<MetricTelemetry>().Where(m => m.Name == name).ToList();
+        _items.OfType<MetricTelemetry>().Where(m => m.Name == name).ToList();
 
-    public void Send(ITelemetry item) => items.Enqueue(item);
+    public void Send(ITelemetry item) => _items.Enqueue(item);
 
     public void Flush() { }
 

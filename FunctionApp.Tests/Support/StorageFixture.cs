@@ -22,9 +22,9 @@ public sealed class StorageFixture : IAsyncLifetime
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     public const string ModelsContainer = "models";
 
-    private readonly StringBuilder output = new();
-    private Process? azurite;
-    private string? location;
+    private readonly StringBuilder _output = new();
+    private Process? _azurite;
+    private string? _location;
 
     public string ConnectionString { get; private set; } = "";
     public BlobServiceClient Blobs { get; private set; } = null!;
@@ -34,15 +34,18 @@ public sealed class StorageFixture : IAsyncLifetime
     {
         var executable = Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
+        {
             throw new InvalidOperationException(
                 $"Azurite is not installed ({executable} is missing): run `npm ci` in {RepoPaths.Root} first.");
+        }
+
         TestModel.EnsurePresent();
 
         // Three distinct ports: each probe releases its port, so the OS may hand the same one out twice.
         var ports = FreePorts(3);
         var (blobPort, queuePort, tablePort) = (ports[0], ports[1], ports[2]); // table unused; its default 10002 could clash
-        location = Path.Combine(Path.GetTempPath(), "azurite-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(location);
+        _location = Path.Combine(Path.GetTempPath(), "azurite-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_location);
         var start = new ProcessStartInfo(executable)
         {
             UseShellExecute = false,
@@ -54,14 +57,17 @@ public sealed class StorageFixture : IAsyncLifetime
                      "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
                      "--tableHost", "127.0.0.1",
                      "--blobPort", blobPort.ToString(), "--queuePort", queuePort.ToString(), "--tablePort", tablePort.ToString(),
-                     "--location", location,
+                     "--location", _location,
                  })
+        {
             start.ArgumentList.Add(arg);
-        azurite = Process.Start(start)!;
-        azurite.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        azurite.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        azurite.BeginOutputReadLine();
-        azurite.BeginErrorReadLine();
+        }
+
+        _azurite = Process.Start(start)!;
+        _azurite.OutputDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        _azurite.ErrorDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        _azurite.BeginOutputReadLine();
+        _azurite.BeginErrorReadLine();
         await WaitForPortAsync(blobPort);
         await WaitForPortAsync(queuePort);
 
@@ -88,13 +94,16 @@ public sealed class StorageFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (azurite is { HasExited: false })
+        if (_azurite is { HasExited: false })
         {
-            azurite.Kill(entireProcessTree: true);
-            await azurite.WaitForExitAsync();
+            _azurite.Kill(entireProcessTree: true);
+            await _azurite.WaitForExitAsync();
         }
-        azurite?.Dispose();
-        if (location is not null && Directory.Exists(location)) Directory.Delete(location, recursive: true);
+        _azurite?.Dispose();
+        if (_location is not null && Directory.Exists(_location))
+        {
+            Directory.Delete(_location, recursive: true);
+        }
     }
 
     private async Task WaitForPortAsync(int port)
@@ -102,8 +111,11 @@ public sealed class StorageFixture : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            if (azurite!.HasExited)
-                throw new InvalidOperationException($"Azurite exited with {azurite.ExitCode}: {Output()}");
+            if (_azurite!.HasExited)
+            {
+                throw new InvalidOperationException($"Azurite exited with {_azurite.ExitCode}: {Output()}");
+            }
+
             try
             {
                 using var client = new TcpClient();
@@ -123,7 +135,10 @@ public sealed class StorageFixture : IAsyncLifetime
 
     private string Output()
     {
-        lock (output) return output.ToString();
+        lock (_output)
+        {
+            return _output.ToString();
+        }
     }
 
     private static int[] FreePorts(int count)

@@ -10,19 +10,23 @@ namespace ServerlessInference.Tests.Support;
 /// cache folder (unless shared on purpose), clock and telemetry recorder. No hosted services are started.</summary>
 public sealed class TestApp : IDisposable
 {
-    private readonly ServiceProvider provider;
-    private readonly bool ownsCache;
+    private readonly ServiceProvider _provider;
+    private readonly bool _ownsCache;
 
     public TestApp(StorageFixture storage, IDictionary<string, string?>? settings = null, string? cacheDirectory = null)
     {
-        ownsCache = cacheDirectory is null;
+        _ownsCache = cacheDirectory is null;
         CacheDirectory = cacheDirectory ?? Path.Combine(Path.GetTempPath(), "si-tests-cache-" + Guid.NewGuid().ToString("N"));
         var values = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = storage.ConnectionString,
             ["Models:CacheDirectory"] = CacheDirectory,
         };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) values[key] = value;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
         Configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
         Factory = new TrackingTranslatorFactory(TestEngine.CreateFactory());
@@ -37,7 +41,7 @@ public sealed class TestApp : IDisposable
         }));
         services.AddSingleton<ITranslatorFactory>(Factory);
         services.AddServerlessInference(Configuration);
-        provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     public IConfiguration Configuration { get; }
@@ -45,16 +49,19 @@ public sealed class TestApp : IDisposable
     public ManualTimeProvider Clock { get; } = new();
     public RecordingTelemetryChannel Telemetry { get; } = new();
     public TrackingTranslatorFactory Factory { get; }
-    public IServiceProvider Services => provider;
+    public IServiceProvider Services => _provider;
 
     /// <summary>A function class built the way the worker builds it (constructor injection).</summary>
-    public T Function<T>() where T : class => ActivatorUtilities.CreateInstance<T>(provider);
+    public T Function<T>() where T : class => ActivatorUtilities.CreateInstance<T>(_provider);
 
-    public T Get<T>() where T : notnull => provider.GetRequiredService<T>();
+    public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
 
     public void Dispose()
     {
-        provider.Dispose();
-        if (ownsCache && Directory.Exists(CacheDirectory)) Directory.Delete(CacheDirectory, recursive: true);
+        _provider.Dispose();
+        if (_ownsCache && Directory.Exists(CacheDirectory))
+        {
+            Directory.Delete(CacheDirectory, recursive: true);
+        }
     }
 }

@@ -12,22 +12,22 @@ public static class TestEngine
 /// <summary>Wraps any factory to count loads and see which translators were disposed (and when).</summary>
 public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITranslatorFactory
 {
-    private int loads;
+    private int _loads;
 
-    public int Loads => loads;
+    public int Loads => _loads;
     public ConcurrentQueue<string> Disposed { get; } = new();
 
     public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
 
     public ITranslator Load(string modelName, string modelDirectory)
     {
-        Interlocked.Increment(ref loads);
+        Interlocked.Increment(ref _loads);
         return new Tracked(inner.Load(modelName, modelDirectory), this);
     }
 
     private sealed class Tracked(ITranslator inner, TrackingTranslatorFactory owner) : ITranslator
     {
-        private int disposed;
+        private int _disposed;
 
         public string ModelName => inner.ModelName;
 
@@ -36,13 +36,21 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
         public Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
             CancellationToken cancellationToken = default)
         {
-            if (Volatile.Read(ref disposed) != 0) throw new ObjectDisposedException(ModelName);
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new ObjectDisposedException(ModelName);
+            }
+
             return inner.TranslateAsync(texts, options, cancellationToken);
         }
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) throw new InvalidOperationException($"{ModelName} disposed twice.");
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                throw new InvalidOperationException($"{ModelName} disposed twice.");
+            }
+
             inner.Dispose();
             owner.Disposed.Enqueue(ModelName);
         }

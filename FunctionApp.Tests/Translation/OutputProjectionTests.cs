@@ -49,9 +49,11 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
         var names = new List<string> { "input_ids", "encoder_attention_mask", "encoder_hidden_states" };
         var values = new List<OrtValue>
         {
-            OrtValue.CreateTensorValueFromMemory(new long[] { folder.Generation.DecoderStartTokenId, folder.Generation.DecoderStartTokenId }, [rows, 1]),
+            OrtValue.CreateTensorValueFromMemory(new long[] { folder.Generation.DecoderStartTokenId,
+                folder.Generation.DecoderStartTokenId }, [rows, 1]),
             OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, rows * srcLen).ToArray(), [rows, srcLen]),
-            OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, rows * srcLen * Hidden).Select(_ => (float)random.NextDouble()).ToArray(), [rows, srcLen, Hidden]),
+            OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0,
+                rows * srcLen * Hidden).Select(_ => (float)random.NextDouble()).ToArray(), [rows, srcLen, Hidden]),
         };
         foreach (var part in new[] { "decoder", "encoder" })
         {
@@ -145,7 +147,8 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
             {
                 float exact = projection.Logit(h, v);
                 float error = Math.Abs(scores[r * vocab + v] - exact);
-                Assert.True(error <= projection.ErrorBound(v, a, c), $"state {r} token {v}: error {error} > bound {projection.ErrorBound(v, a, c)}");
+                Assert.True(error <= projection.ErrorBound(v, a, c),
+                    $"state {r} token {v}: error {error} > bound {projection.ErrorBound(v, a, c)}");
                 if (exact > best)
                 {
                     (best, expected) = (exact, v);

@@ -77,8 +77,10 @@ public sealed class ReferenceParityTests(ShippedModelFixture model)
             var chunk = cases.Skip(i).Take(32).ToArray();
             var sourceIds = model.Greedy.Skip(i).Take(32).Select(c => c.SourceIds!).ToArray();
             grouped += MarianGenerator.LengthBuckets(sourceIds).Count > 1 ? 1 : 0;
-            var result = await model.Translator.TranslateAsync(chunk.Select(c => c.Source).ToArray(), new TranslationOptions { Beams = beams });
-            mismatches.AddRange(chunk.Where((c, j) => !result.Translations[j].OutputIds.SequenceEqual(c.Ids)).Select(c => $"{c.Index}: {c.Source}"));
+            var result = await model.Translator.TranslateAsync(chunk.Select(c => c.Source).ToArray(),
+                new TranslationOptions { Beams = beams });
+            mismatches.AddRange(chunk.Where((c,
+                j) => !result.Translations[j].OutputIds.SequenceEqual(c.Ids)).Select(c => $"{c.Index}: {c.Source}"));
         }
 
         Assert.Empty(mismatches);

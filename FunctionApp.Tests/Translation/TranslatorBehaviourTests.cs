@@ -89,7 +89,8 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     public async Task Sentences_of_a_text_are_translated_separately_and_paragraphs_are_kept()
     {
         var result = await Translator.TranslateAsync(["I am happy. You are sad.\n\nHe is tall."], new TranslationOptions { Beams = 1 });
-        var separate = await Translator.TranslateAsync(["I am happy.", "You are sad.", "He is tall."], new TranslationOptions { Beams = 1 });
+        var separate = await Translator.TranslateAsync(["I am happy.", "You are sad.", "He is tall."],
+            new TranslationOptions { Beams = 1 });
         var s = separate.Translations.Select(t => t.Text).ToArray();
         Assert.Equal($"{s[0]}{s[1]}\n\n{s[2]}", result.Translations[0].Text);
     }

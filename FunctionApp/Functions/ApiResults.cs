@@ -27,7 +27,11 @@ public sealed class JsonResponse(int statusCode, object body, string contentType
         var response = context.HttpContext.Response;
         response.StatusCode = StatusCode;
         response.ContentType = contentType + "; charset=utf-8";
-        foreach (var (name, value) in Headers) response.Headers[name] = value;
+        foreach (var (name, value) in Headers)
+        {
+            response.Headers[name] = value;
+        }
+
         await JsonSerializer.SerializeAsync(response.Body, Body, Body.GetType(), SerializerOptions, context.HttpContext.RequestAborted);
     }
 }

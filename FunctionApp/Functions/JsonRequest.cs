@@ -14,19 +14,29 @@ public static class JsonRequest
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !(mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
                  || mediaType.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
+        {
             throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType,
                 $"Content-Type must be application/json, not '{request.ContentType}'.");
+        }
         // JSON is UTF-8 (RFC 8259); a body declared otherwise would be misread, not transcoded.
         if (mediaType.Charset.HasValue && !mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+        {
             throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType,
                 $"The charset must be utf-8, not '{mediaType.Charset}'.");
+        }
+
         if (request.ContentLength > maxBytes)
+        {
             throw TooLarge(maxBytes);
+        }
 
         var body = await ReadBoundedAsync(request.Body, maxBytes, cancellationToken);
         // System.Text.Json does not check the bytes inside strings until a value is read; check them all up front.
         if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
             throw BadRequest("The body is not valid UTF-8.");
+        }
+
         JsonDocument document;
         try
         {
@@ -52,7 +62,11 @@ public static class JsonRequest
         int read;
         while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > maxBytes) throw TooLarge(maxBytes);
+            if (buffer.Length + read > maxBytes)
+            {
+                throw TooLarge(maxBytes);
+            }
+
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();
@@ -64,14 +78,20 @@ public static class JsonRequest
         {
             var name = PropertyName(property);
             if (!known.Contains(name, StringComparer.Ordinal))
+            {
                 throw BadRequest($"Unknown field '{name}'; expected {string.Join(", ", known.Select(k => $"'{k}'"))}.");
+            }
         }
     }
 
     /// <summary>A string field; null when absent or JSON null.</summary>
     public static string? OptionalString(JsonElement root, string name)
     {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
         return value.ValueKind == JsonValueKind.String ? GetString(value) : throw BadRequest($"'{name}' must be a string.");
     }
 
@@ -86,11 +106,21 @@ public static class JsonRequest
 
     public static int? OptionalInt(JsonElement root, string name, int min, int max)
     {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
+        {
             throw BadRequest($"'{name}' must be an integer.");
+        }
+
         if (number < min || number > max)
+        {
             throw BadRequest($"'{name}' must be between {min} and {max}.");
+        }
+
         return number;
     }
 
@@ -99,18 +129,41 @@ public static class JsonRequest
     {
         var hasText = root.TryGetProperty("text", out var text);
         var hasTexts = root.TryGetProperty("texts", out var texts);
-        if (hasText && hasTexts) throw BadRequest("Send either 'text' or 'texts', not both.");
+        if (hasText && hasTexts)
+        {
+            throw BadRequest("Send either 'text' or 'texts', not both.");
+        }
+
         if (hasText)
+        {
             return text.ValueKind == JsonValueKind.String ? [GetString(text)] : throw BadRequest("'text' must be a string.");
-        if (!hasTexts) return null;
-        if (texts.ValueKind != JsonValueKind.Array) throw BadRequest("'texts' must be an array of strings.");
+        }
+
+        if (!hasTexts)
+        {
+            return null;
+        }
+
+        if (texts.ValueKind != JsonValueKind.Array)
+        {
+            throw BadRequest("'texts' must be an array of strings.");
+        }
+
         var list = new List<string>();
         foreach (var item in texts.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.String) throw BadRequest($"'texts[{list.Count}]' must be a string.");
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                throw BadRequest($"'texts[{list.Count}]' must be a string.");
+            }
+
             list.Add(GetString(item));
         }
-        if (list.Count == 0) throw BadRequest("'texts' must not be empty.");
+        if (list.Count == 0)
+        {
+            throw BadRequest("'texts' must not be empty.");
+        }
+
         return list;
     }
 
@@ -143,7 +196,11 @@ public static class JsonRequest
             // The raw text is "name": value; the name's literal ends at the first quote not escaped by a backslash.
             var raw = property.ToString();
             var end = 1;
-            while (raw[end] != '"') end += raw[end] == '\\' ? 2 : 1;
+            while (raw[end] != '"')
+            {
+                end += raw[end] == '\\' ? 2 : 1;
+            }
+
             return Unescape(raw[1..end]);
         }
     }
@@ -172,7 +229,10 @@ public static class JsonRequest
                 'u' => (char)Convert.ToUInt16(literal.Substring(i + 1, 4), 16),
                 _ => c, // \" \\ \/
             });
-            if (c == 'u') i += 4;
+            if (c == 'u')
+            {
+                i += 4;
+            }
         }
         // Pair up surrogates; any that is left alone becomes U+FFFD.
         var text = builder.ToString();

@@ -41,12 +41,18 @@ public sealed class TranslateFunction(TranslationService translation, IOptions<T
         JsonRequest.RejectUnknownFields(root, Fields);
         var texts = JsonRequest.Texts(root) ?? throw JsonRequest.BadRequest("Send 'text' (a string) or 'texts' (an array of strings).");
         if (texts.Count > limit.MaxTexts)
+        {
             throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
                 $"{texts.Count} texts exceed the limit of {limit.MaxTexts} per request.");
+        }
+
         var characters = texts.Sum(t => (long)t.Length);
         if (characters > limit.MaxCharacters)
+        {
             throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
                 $"{characters} characters exceed the limit of {limit.MaxCharacters} per request.");
+        }
+
         TextChecks.RejectBlank(texts);
         var (model, options) = GenerationParameters.Parse(root, limit);
         return (model, texts, options);
@@ -77,7 +83,11 @@ public static class TextChecks
     public static void RejectBlank(IReadOnlyList<string> texts)
     {
         for (var i = 0; i < texts.Count; i++)
+        {
             if (string.IsNullOrWhiteSpace(TextSegmenter.Clean(texts[i])))
+            {
                 throw JsonRequest.BadRequest(texts.Count == 1 ? "The text is empty." : $"'texts[{i}]' is empty.");
+            }
+        }
     }
 }

@@ -32,20 +32,34 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
         var texts = JsonRequest.Texts(root);
         var inputBlob = JsonRequest.OptionalString(root, "inputBlob");
         if ((texts is null) == (inputBlob is null))
-            throw JsonRequest.BadRequest("Send either 'texts' (an array of strings) or 'inputBlob' (a JSONL blob name in the jobs container).");
+        {
+            throw JsonRequest.BadRequest(
+                "Send either 'texts' (an array of strings) or 'inputBlob' (a JSONL blob name in the jobs container).");
+        }
+
         if (inputBlob is not null && !JobBlobNames.IsInputBlob(inputBlob))
+        {
             throw JsonRequest.BadRequest(JobBlobNames.InputBlobRule);
+        }
+
         var (model, generation) = GenerationParameters.Parse(root, limits.Value);
         List<JobItem> items;
         if (texts is not null)
         {
             if (texts.Count > JobsOptions.MaxItems)
-                throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge, $"A job takes at most {JobsOptions.MaxItems} texts.");
+            {
+                throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
+                    $"A job takes at most {JobsOptions.MaxItems} texts.");
+            }
+
             TextChecks.RejectBlank(texts);
             var tooLong = texts.FindIndex(t => t.Length > limits.Value.MaxCharacters);
             if (tooLong >= 0)
+            {
                 throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
                     $"'texts[{tooLong}]' has {texts[tooLong].Length} characters; the limit per text is {limits.Value.MaxCharacters}.");
+            }
+
             items = texts.Select((t, i) => new JobItem(i.ToString(System.Globalization.CultureInfo.InvariantCulture), t)).ToList();
         }
         else
@@ -70,7 +84,11 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "jobs/{jobId}")] HttpRequest request,
         string jobId, CancellationToken cancellationToken)
     {
-        if (!JobBlobNames.IsJobId(jobId)) throw JsonRequest.BadRequest(JobBlobNames.JobIdRule);
+        if (!JobBlobNames.IsJobId(jobId))
+        {
+            throw JsonRequest.BadRequest(JobBlobNames.JobIdRule);
+        }
+
         var status = await jobs.GetAsync(jobId, cancellationToken);
         return status is null
             ? ApiResults.Problem(StatusCodes.Status404NotFound, $"No job '{jobId}'.")

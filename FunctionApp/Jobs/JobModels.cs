@@ -64,7 +64,11 @@ public sealed record ChunkMessage
             _ when parsed.Chunk < 0 || parsed.Chunk >= parsed.ChunkCount => "'chunk' must be in [0, chunkCount).",
             _ => null,
         };
-        if (reason is not null) return false;
+        if (reason is not null)
+        {
+            return false;
+        }
+
         message = parsed!;
         return true;
     }
@@ -76,7 +80,11 @@ public sealed record ChunkMessage
         try
         {
             using var document = JsonDocument.Parse(text);
-            if (document.RootElement.ValueKind != JsonValueKind.Object) return null;
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
             var ids = document.RootElement.EnumerateObject()
                 .Where(p => string.Equals(p.Name, "jobId", StringComparison.OrdinalIgnoreCase)).Take(2).ToList();
             return ids is [{ Value.ValueKind: JsonValueKind.String } only] && only.Value.GetString() is var id && JobBlobNames.IsJobId(id)
@@ -106,9 +114,17 @@ public static class JobQueueMessage
     public static string Decode(string body)
     {
         var trimmed = body.AsSpan().Trim();
-        if (trimmed.IsEmpty || trimmed[0] == '{') return body;
+        if (trimmed.IsEmpty || trimmed[0] == '{')
+        {
+            return body;
+        }
+
         var bytes = new byte[trimmed.Length / 4 * 3 + 3];
-        if (!Convert.TryFromBase64Chars(trimmed, bytes, out var written)) return body;
+        if (!Convert.TryFromBase64Chars(trimmed, bytes, out var written))
+        {
+            return body;
+        }
+
         string decoded;
         try
         {

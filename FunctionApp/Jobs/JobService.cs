@@ -51,12 +51,17 @@ public sealed class JobService(JobStore store, TranslationService translation,
         {
             var message = new ChunkMessage
             {
-                JobId = jobId, Chunk = i, ChunkCount = chunks.Count, Model = modelName,
-                Beams = generation.Beams, MaxNewTokens = generation.MaxNewTokens,
+                JobId = jobId,
+                Chunk = i,
+                ChunkCount = chunks.Count,
+                Model = modelName,
+                Beams = generation.Beams,
+                MaxNewTokens = generation.MaxNewTokens,
             };
             await store.Queue.SendMessageAsync(message.ToJson(), ct);
         });
-        logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count, modelName);
+        logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count,
+            modelName);
         return status;
     }
 
@@ -79,7 +84,11 @@ public sealed class JobService(JobStore store, TranslationService translation,
             current.Add(item);
             characters += item.Text.Length;
         }
-        if (current.Count > 0) chunks.Add([.. current]);
+        if (current.Count > 0)
+        {
+            chunks.Add([.. current]);
+        }
+
         return chunks;
     }
 
@@ -88,14 +97,22 @@ public sealed class JobService(JobStore store, TranslationService translation,
     /// too large or unreadable for a reason the caller controls, or a line is malformed; the message says where.</exception>
     public async Task<List<JobItem>> ReadInputBlobAsync(string blobName, int maxTextCharacters, CancellationToken cancellationToken)
     {
-        if (!JobBlobNames.IsInputBlob(blobName)) throw new FormatException(JobBlobNames.InputBlobRule);
+        if (!JobBlobNames.IsInputBlob(blobName))
+        {
+            throw new FormatException(JobBlobNames.InputBlobRule);
+        }
+
         var blob = store.Container.GetBlobClient(blobName);
         BinaryData content;
         try
         {
             var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
             if (properties.ContentLength > MaxInputBlobBytes)
-                throw new FormatException($"Input blob '{blobName}' has {properties.ContentLength} bytes; the limit is {MaxInputBlobBytes}.");
+            {
+                throw new FormatException(
+                    $"Input blob '{blobName}' has {properties.ContentLength} bytes; the limit is {MaxInputBlobBytes}.");
+            }
+
             content = (await blob.DownloadContentAsync(new BlobDownloadOptions
             {
                 Conditions = new BlobRequestConditions { IfMatch = properties.ETag },
@@ -115,17 +132,31 @@ public sealed class JobService(JobStore store, TranslationService translation,
         foreach (var line in content.ToString().Split('\n'))
         {
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
             var item = ParseInputLine(line) ?? throw new FormatException(
                 $"Line {lineNumber} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} with a non-empty text.");
             if (item.Text.Length > maxTextCharacters)
+            {
                 throw new FormatException(
-                    $"Line {lineNumber} of '{blobName}': the text has {item.Text.Length} characters; the limit per text is {maxTextCharacters}.");
+                    $"Line {lineNumber} of '{blobName}': the text has {item.Text.Length} characters; " +
+                    $"the limit per text is {maxTextCharacters}.");
+            }
+
             items.Add(item);
             if (items.Count > JobsOptions.MaxItems)
+            {
                 throw new FormatException($"'{blobName}' has more than {JobsOptions.MaxItems} items.");
+            }
         }
-        if (items.Count == 0) throw new FormatException($"'{blobName}' holds no items.");
+        if (items.Count == 0)
+        {
+            throw new FormatException($"'{blobName}' holds no items.");
+        }
+
         return items;
     }
 
@@ -140,7 +171,10 @@ public sealed class JobService(JobStore store, TranslationService translation,
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String
                 || !root.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+            {
                 return null;
+            }
+
             var item = new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text));
             return string.IsNullOrWhiteSpace(TextSegmenter.Clean(item.Text)) ? null : item;
         }
@@ -206,14 +240,22 @@ public sealed class JobService(JobStore store, TranslationService translation,
             {
                 s.CompletedChunks.Add(m.Chunk);
                 s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
-                if (s.State == JobStates.Queued) s.State = JobStates.Running;
+                if (s.State == JobStates.Queued)
+                {
+                    s.State = JobStates.Running;
+                }
+
                 allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
                 return true;
             }, cancellationToken);
             telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: true);
 
             // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
-            if (allDone) await AssembleAsync(m, cancellationToken);
+            if (allDone)
+            {
+                await AssembleAsync(m, cancellationToken);
+            }
+
             return ChunkOutcome.Translated;
         }
         catch (Exception ex)
@@ -260,19 +302,33 @@ public sealed class JobService(JobStore store, TranslationService translation,
         var text = JobQueueMessage.Decode(messageBody);
         string? jobId;
         if (ChunkMessage.TryParse(text, out var message, out var reason))
+        {
             jobId = message.JobId;
+        }
         else
+        {
             jobId = ChunkMessage.TryReadJobId(text);
+        }
+
         telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, message?.Model, reason ?? "retries exhausted");
         if (jobId is null)
         {
             logger.LogWarning("Poison message dropped: it names no valid job id ({Reason})", reason);
             return;
         }
-        await store.UpdateStatusAsync(jobId, () => new JobStatus { JobId = jobId, ChunksTotal = message?.ChunkCount ?? 0, Model = message?.Model },
+        await store.UpdateStatusAsync(jobId, () => new JobStatus
+        {
+            JobId = jobId,
+            ChunksTotal = message?.ChunkCount ?? 0,
+            Model = message?.Model
+        },
             s =>
             {
-                if (s.State == JobStates.Completed) return false;
+                if (s.State == JobStates.Completed)
+                {
+                    return false;
+                }
+
                 var chunk = message?.Chunk;
                 var last = s.Errors.LastOrDefault(e => e.Chunk == chunk);
                 var why = reason is not null
@@ -299,7 +355,11 @@ public sealed class JobService(JobStore store, TranslationService translation,
             .UploadAsync(BinaryData.FromString(builder.ToString()), overwrite: true, cancellationToken);
         await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
         {
-            if (s.State == JobStates.Failed) return false;
+            if (s.State == JobStates.Failed)
+            {
+                return false;
+            }
+
             s.State = JobStates.Completed;
             s.ResultBlob = $"{store.Container.Name}/{JobStore.ResultBlob(m.JobId)}";
             return true;

@@ -18,12 +18,12 @@ public sealed class JobStore
     private static readonly JsonSerializerOptions Json = JobJson.Options;
     private const int MaxUpdateAttempts = 20;
 
-    private readonly TimeProvider time;
-    private volatile bool created;
+    private readonly TimeProvider _time;
+    private volatile bool _created;
 
     public JobStore(StorageClientFactory clients, IOptions<JobsOptions> options, TimeProvider time)
     {
-        this.time = time;
+        _time = time;
         Container = clients.CreateBlobServiceClient(JobsOptions.Connection).GetBlobContainerClient(options.Value.Container);
         var queues = clients.CreateQueueServiceClient(JobsOptions.Connection);
         Queue = queues.GetQueueClient(JobsOptions.Queue);
@@ -42,17 +42,24 @@ public sealed class JobStore
     /// <summary>Creates the container and queues once per process; deployments usually have them already.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
-        if (created) return;
+        if (_created)
+        {
+            return;
+        }
+
         await Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        created = true;
+        _created = true;
     }
 
     public async Task WriteLinesAsync<T>(string blobName, IEnumerable<T> items, CancellationToken cancellationToken)
     {
         var builder = new StringBuilder();
-        foreach (var item in items) builder.Append(JsonSerializer.Serialize(item, Json)).Append('\n');
+        foreach (var item in items)
+        {
+            builder.Append(JsonSerializer.Serialize(item, Json)).Append('\n');
+        }
         // Overwrite: a redelivered message rewrites the same blob instead of adding a second copy.
         await Container.GetBlobClient(blobName).UploadAsync(BinaryData.FromString(builder.ToString()), overwrite: true, cancellationToken);
     }
@@ -65,7 +72,11 @@ public sealed class JobStore
         var items = new List<T>(lines.Length);
         for (var i = 0; i < lines.Length; i++)
         {
-            if (string.IsNullOrWhiteSpace(lines[i])) continue;
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
             T? item;
             try
             {
@@ -95,7 +106,7 @@ public sealed class JobStore
 
     public async Task CreateStatusAsync(JobStatus status, CancellationToken cancellationToken)
     {
-        status.CreatedAt = status.UpdatedAt = time.GetUtcNow();
+        status.CreatedAt = status.UpdatedAt = _time.GetUtcNow();
         await Container.GetBlobClient(StatusBlob(status.JobId)).UploadAsync(BinaryData.FromObjectAsJson(status, Json),
             new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken);
     }
@@ -120,11 +131,15 @@ public sealed class JobStore
             catch (RequestFailedException ex) when (ex.Status == 404)
             {
                 status = create();
-                status.CreatedAt = time.GetUtcNow();
+                status.CreatedAt = _time.GetUtcNow();
                 conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
             }
-            if (!mutate(status)) return status;
-            status.UpdatedAt = time.GetUtcNow();
+            if (!mutate(status))
+            {
+                return status;
+            }
+
+            status.UpdatedAt = _time.GetUtcNow();
             try
             {
                 await blob.UploadAsync(BinaryData.FromObjectAsJson(status, Json),

@@ -19,29 +19,29 @@ public sealed record ModelStatus(string Name, ModelState State, string? Reason, 
 /// the last request using it has released its lease.</summary>
 public sealed class ModelHost : IDisposable
 {
-    private readonly ModelCatalog catalog;
-    private readonly ModelStore store;
-    private readonly ITranslatorFactory factory;
-    private readonly InferenceTelemetry telemetry;
-    private readonly TimeProvider time;
-    private readonly ILogger<ModelHost> logger;
-    private readonly TimeSpan backOff;
-    private readonly int maxLoaded;
-    private readonly Dictionary<string, Entry> entries;
-    private long useCounter;
+    private readonly ModelCatalog _catalog;
+    private readonly ModelStore _store;
+    private readonly ITranslatorFactory _factory;
+    private readonly InferenceTelemetry _telemetry;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ModelHost> _logger;
+    private readonly TimeSpan _backOff;
+    private readonly int _maxLoaded;
+    private readonly Dictionary<string, Entry> _entries;
+    private long _useCounter;
 
     public ModelHost(ModelCatalog catalog, ModelStore store, ITranslatorFactory factory, IOptions<ModelsOptions> options,
         InferenceTelemetry telemetry, TimeProvider time, ILogger<ModelHost> logger)
     {
-        this.catalog = catalog;
-        this.store = store;
-        this.factory = factory;
-        this.telemetry = telemetry;
-        this.time = time;
-        this.logger = logger;
-        backOff = TimeSpan.FromSeconds(options.Value.RetryAfterSeconds);
-        maxLoaded = options.Value.MaxLoaded;
-        entries = catalog.Entries.ToDictionary(e => e.Name, e => new Entry(e), StringComparer.OrdinalIgnoreCase);
+        _catalog = catalog;
+        _store = store;
+        _factory = factory;
+        _telemetry = telemetry;
+        _time = time;
+        _logger = logger;
+        _backOff = TimeSpan.FromSeconds(options.Value.RetryAfterSeconds);
+        _maxLoaded = options.Value.MaxLoaded;
+        _entries = catalog.Entries.ToDictionary(e => e.Name, e => new Entry(e), StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>Gets the model, loading it if needed. Dispose the lease when the request is done with it.</summary>
@@ -49,7 +49,7 @@ public sealed class ModelHost : IDisposable
     /// <exception cref="ModelUnavailableException">Loading failed now or recently; retry after its RetryAfter.</exception>
     public async Task<ModelLease> AcquireAsync(string? model, CancellationToken cancellationToken)
     {
-        var entry = entries[catalog.Resolve(model).Name];
+        var entry = _entries[_catalog.Resolve(model).Name];
         while (true)
         {
             Task<LoadedModel> loading;
@@ -57,13 +57,15 @@ public sealed class ModelHost : IDisposable
             {
                 if (entry.Loaded is { } loaded && loaded.TryAddRef())
                 {
-                    entry.LastUsed = Interlocked.Increment(ref useCounter);
+                    entry.LastUsed = Interlocked.Increment(ref _useCounter);
                     return new ModelLease(loaded);
                 }
                 if (entry.Loading is null)
                 {
-                    if (entry.Failure is { } failure && time.GetUtcNow() < failure.RetryAt)
-                        throw new ModelUnavailableException(entry.Catalog.Name, failure.Reason, failure.RetryAt - time.GetUtcNow());
+                    if (entry.Failure is { } failure && _time.GetUtcNow() < failure.RetryAt)
+                    {
+                        throw new ModelUnavailableException(entry.Catalog.Name, failure.Reason, failure.RetryAt - _time.GetUtcNow());
+                    }
                     // Not bound to this caller's token: other callers wait on the same load.
                     entry.Loading = Task.Run(() => LoadAsync(entry));
                 }
@@ -76,14 +78,26 @@ public sealed class ModelHost : IDisposable
 
     public IReadOnlyList<ModelStatus> GetStatuses()
     {
-        var now = time.GetUtcNow();
-        return entries.Values.OrderBy(e => e.Catalog.Name, StringComparer.Ordinal).Select(e =>
+        var now = _time.GetUtcNow();
+        return _entries.Values.OrderBy(e => e.Catalog.Name, StringComparer.Ordinal).Select(e =>
         {
             lock (e)
             {
-                if (e.Loaded is not null) return new ModelStatus(e.Catalog.Name, ModelState.Ready, null, null);
-                if (e.Loading is not null) return new ModelStatus(e.Catalog.Name, ModelState.Loading, null, null);
-                if (e.Failure is { } f) return new ModelStatus(e.Catalog.Name, ModelState.Failed, f.Reason, f.RetryAt > now ? f.RetryAt : now);
+                if (e.Loaded is not null)
+                {
+                    return new ModelStatus(e.Catalog.Name, ModelState.Ready, null, null);
+                }
+
+                if (e.Loading is not null)
+                {
+                    return new ModelStatus(e.Catalog.Name, ModelState.Loading, null, null);
+                }
+
+                if (e.Failure is { } f)
+                {
+                    return new ModelStatus(e.Catalog.Name, ModelState.Failed, f.Reason, f.RetryAt > now ? f.RetryAt : now);
+                }
+
                 return new ModelStatus(e.Catalog.Name, ModelState.NotLoaded, null, null);
             }
         }).ToList();
@@ -95,17 +109,17 @@ public sealed class ModelHost : IDisposable
         string? directory = null;
         try
         {
-            directory = await store.EnsureLocalAsync(entry.Catalog, factory.SelectFiles, CancellationToken.None);
+            directory = await _store.EnsureLocalAsync(entry.Catalog, _factory.SelectFiles, CancellationToken.None);
             var stopwatch = Stopwatch.StartNew();
-            var translator = factory.Load(name, directory);
-            telemetry.SessionCreated(name, stopwatch.Elapsed);
+            var translator = _factory.Load(name, directory);
+            _telemetry.SessionCreated(name, stopwatch.Elapsed);
             var loaded = new LoadedModel(translator);
             lock (entry)
             {
                 entry.Loaded = loaded;
                 entry.Loading = null;
                 entry.Failure = null;
-                entry.LastUsed = Interlocked.Increment(ref useCounter);
+                entry.LastUsed = Interlocked.Increment(ref _useCounter);
             }
             EvictBeyondCap(entry);
             return loaded;
@@ -114,17 +128,24 @@ public sealed class ModelHost : IDisposable
         {
             var (kind, reason) = Describe(ex);
             // Engine messages name the local cache folder; callers only need to know which model file is wrong.
-            if (directory is not null) reason = reason.Replace(directory, $"<{name}>", StringComparison.Ordinal);
+            if (directory is not null)
+            {
+                reason = reason.Replace(directory, $"<{name}>", StringComparison.Ordinal);
+            }
+
             if (ex is ModelFormatException && directory is not null)
-                store.Invalidate(directory); // the next attempt downloads afresh instead of trusting this copy
-            telemetry.Failure(kind, name, reason);
-            logger.LogError(ex, "Loading model {Model} failed: {Reason}", name, reason);
+            {
+                _store.Invalidate(directory); // the next attempt downloads afresh instead of trusting this copy
+            }
+
+            _telemetry.Failure(kind, name, reason);
+            _logger.LogError(ex, "Loading model {Model} failed: {Reason}", name, reason);
             lock (entry)
             {
-                entry.Failure = new Failure(reason, time.GetUtcNow() + backOff);
+                entry.Failure = new Failure(reason, _time.GetUtcNow() + _backOff);
                 entry.Loading = null;
             }
-            throw new ModelUnavailableException(name, reason, backOff, ex);
+            throw new ModelUnavailableException(name, reason, _backOff, ex);
         }
     }
 
@@ -134,24 +155,39 @@ public sealed class ModelHost : IDisposable
         {
             Entry? victim = null;
             var loadedCount = 0;
-            foreach (var e in entries.Values)
+            foreach (var e in _entries.Values)
             {
                 lock (e)
                 {
-                    if (e.Loaded is null) continue;
+                    if (e.Loaded is null)
+                    {
+                        continue;
+                    }
+
                     loadedCount++;
-                    if (e != justLoaded && (victim is null || e.LastUsed < victim.LastUsed)) victim = e;
+                    if (e != justLoaded && (victim is null || e.LastUsed < victim.LastUsed))
+                    {
+                        victim = e;
+                    }
                 }
             }
-            if (loadedCount <= maxLoaded || victim is null) return;
+            if (loadedCount <= _maxLoaded || victim is null)
+            {
+                return;
+            }
+
             LoadedModel? evicted;
             lock (victim)
             {
                 evicted = victim.Loaded;
                 victim.Loaded = null;
             }
-            if (evicted is null) continue;
-            logger.LogInformation("Evicting model {Model}: more than {MaxLoaded} models loaded", victim.Catalog.Name, maxLoaded);
+            if (evicted is null)
+            {
+                continue;
+            }
+
+            _logger.LogInformation("Evicting model {Model}: more than {MaxLoaded} models loaded", victim.Catalog.Name, _maxLoaded);
             evicted.Evict();
         }
     }
@@ -171,7 +207,7 @@ public sealed class ModelHost : IDisposable
 
     public void Dispose()
     {
-        foreach (var entry in entries.Values)
+        foreach (var entry in _entries.Values)
         {
             LoadedModel? loaded;
             lock (entry)
@@ -198,18 +234,22 @@ public sealed class ModelHost : IDisposable
 /// <summary>A translator plus the number of requests using it; disposed once evicted and no longer used.</summary>
 internal sealed class LoadedModel(ITranslator translator)
 {
-    private readonly Lock gate = new();
-    private int references;
-    private bool evicted;
+    private readonly Lock _gate = new();
+    private int _references;
+    private bool _evicted;
 
     public ITranslator Translator { get; } = translator;
 
     public bool TryAddRef()
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (evicted) return false;
-            references++;
+            if (_evicted)
+            {
+                return false;
+            }
+
+            _references++;
             return true;
         }
     }
@@ -217,35 +257,45 @@ internal sealed class LoadedModel(ITranslator translator)
     public void Release()
     {
         bool dispose;
-        lock (gate)
+        lock (_gate)
         {
-            references--;
-            dispose = evicted && references == 0;
+            _references--;
+            dispose = _evicted && _references == 0;
         }
-        if (dispose) Translator.Dispose();
+        if (dispose)
+        {
+            Translator.Dispose();
+        }
     }
 
     public void Evict()
     {
         bool dispose;
-        lock (gate)
+        lock (_gate)
         {
-            if (evicted) return;
-            evicted = true;
-            dispose = references == 0;
+            if (_evicted)
+            {
+                return;
+            }
+
+            _evicted = true;
+            dispose = _references == 0;
         }
-        if (dispose) Translator.Dispose();
+        if (dispose)
+        {
+            Translator.Dispose();
+        }
     }
 }
 
 /// <summary>A request's hold on a loaded model; keeps it from being disposed while in use.</summary>
 public sealed class ModelLease : IDisposable
 {
-    private LoadedModel? model;
+    private LoadedModel? _model;
 
-    internal ModelLease(LoadedModel model) => this.model = model;
+    internal ModelLease(LoadedModel model) => _model = model;
 
-    public ITranslator Translator => (model ?? throw new ObjectDisposedException(nameof(ModelLease))).Translator;
+    public ITranslator Translator => (_model ?? throw new ObjectDisposedException(nameof(ModelLease))).Translator;
 
-    public void Dispose() => Interlocked.Exchange(ref model, null)?.Release();
+    public void Dispose() => Interlocked.Exchange(ref _model, null)?.Release();
 }

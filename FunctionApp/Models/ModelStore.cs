@@ -21,18 +21,18 @@ public sealed class ModelStore
     private const string ManifestFile = ".manifest.json";
     private const int DownloadParallelism = 4;
 
-    private readonly BlobContainerClient container;
-    private readonly string cacheRoot;
-    private readonly InferenceTelemetry telemetry;
-    private readonly ILogger<ModelStore> logger;
+    private readonly BlobContainerClient _container;
+    private readonly string _cacheRoot;
+    private readonly InferenceTelemetry _telemetry;
+    private readonly ILogger<ModelStore> _logger;
 
     public ModelStore(StorageClientFactory clients, IOptions<ModelsOptions> options, InferenceTelemetry telemetry,
         ILogger<ModelStore> logger)
     {
-        container = clients.CreateBlobServiceClient(options.Value.Connection).GetBlobContainerClient(options.Value.Container);
-        cacheRoot = options.Value.CacheDirectory;
-        this.telemetry = telemetry;
-        this.logger = logger;
+        _container = clients.CreateBlobServiceClient(options.Value.Connection).GetBlobContainerClient(options.Value.Container);
+        _cacheRoot = options.Value.CacheDirectory;
+        _telemetry = telemetry;
+        _logger = logger;
     }
 
     /// <summary>Returns a local folder holding exactly the current versions of the model's blobs that
@@ -45,11 +45,11 @@ public sealed class ModelStore
         var listed = await ListAsync(model, cancellationToken);
         var selected = selectFiles(listed.Select(b => b.RelativePath).ToList()).ToHashSet(StringComparer.Ordinal);
         var blobs = listed.Where(b => selected.Contains(b.RelativePath)).ToList();
-        var modelRoot = Path.Combine(cacheRoot, model.Name);
+        var modelRoot = Path.Combine(_cacheRoot, model.Name);
         var target = Path.Combine(modelRoot, CacheKey(blobs));
         if (IsValidCache(target, blobs))
         {
-            telemetry.ModelCacheHit(model.Name, target);
+            _telemetry.ModelCacheHit(model.Name, target);
             return target;
         }
 
@@ -62,9 +62,13 @@ public sealed class ModelStore
                 new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cancellationToken },
                 async (blob, ct) => await DownloadAsync(blob, Path.Combine(staging, blob.RelativePath), ct));
             await File.WriteAllTextAsync(Path.Combine(staging, ManifestFile), JsonSerializer.Serialize(blobs), cancellationToken);
-            telemetry.ModelDownloaded(model.Name, blobs.Sum(b => b.Length), blobs.Count, stopwatch.Elapsed);
+            _telemetry.ModelDownloaded(model.Name, blobs.Sum(b => b.Length), blobs.Count, stopwatch.Elapsed);
 
-            if (Directory.Exists(target)) Directory.Delete(target, recursive: true); // an invalid leftover
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true); // an invalid leftover
+            }
+
             try
             {
                 Directory.Move(staging, target); // a rename: atomic on one file system
@@ -90,21 +94,28 @@ public sealed class ModelStore
         var blobs = new List<ModelBlob>();
         try
         {
-            await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = model.Prefix }, cancellationToken))
+            await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = model.Prefix }, cancellationToken))
             {
                 var relative = item.Name[model.Prefix.Length..].TrimStart('/');
                 if (relative.Length == 0 || relative.Split('/').Any(p => p is "" or "." or ".."))
+                {
                     continue; // folder markers and names that would escape the cache folder
+                }
+
                 blobs.Add(new ModelBlob(item.Name, relative, item.Properties.ContentLength ?? 0,
-                    item.Properties.ETag?.ToString() ?? "", item.Properties.ContentHash is { Length: > 0 } h ? Convert.ToBase64String(h) : null));
+                    item.Properties.ETag?.ToString() ?? "",
+                        item.Properties.ContentHash is { Length: > 0 } h ? Convert.ToBase64String(h) : null));
             }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            throw new ModelNotProvisionedException($"Blob container '{container.Name}' does not exist.");
+            throw new ModelNotProvisionedException($"Blob container '{_container.Name}' does not exist.");
         }
         if (blobs.Count == 0)
-            throw new ModelNotProvisionedException($"No blobs under '{container.Name}/{model.Prefix}'.");
+        {
+            throw new ModelNotProvisionedException($"No blobs under '{_container.Name}/{model.Prefix}'.");
+        }
+
         blobs.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         return blobs;
     }
@@ -113,7 +124,7 @@ public sealed class ModelStore
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // If-Match: a blob replaced between listing and download would otherwise mix two model versions.
-        var response = await container.GetBlobClient(blob.Name).DownloadStreamingAsync(new BlobDownloadOptions
+        var response = await _container.GetBlobClient(blob.Name).DownloadStreamingAsync(new BlobDownloadOptions
         {
             Conditions = new BlobRequestConditions { IfMatch = new ETag(blob.ETag) },
         }, cancellationToken);
@@ -132,14 +143,23 @@ public sealed class ModelStore
             }
         }
         if (length != blob.Length)
+        {
             throw new ModelIntegrityException($"Blob '{blob.Name}': expected {blob.Length} bytes, received {length}.");
+        }
+
         if (blob.ContentMd5 is not null && Convert.ToBase64String(md5.GetHashAndReset()) != blob.ContentMd5)
+        {
             throw new ModelIntegrityException($"Blob '{blob.Name}': content does not match its Content-MD5.");
+        }
     }
 
     private static bool IsValidCache(string directory, List<ModelBlob> blobs)
     {
-        if (!File.Exists(Path.Combine(directory, ManifestFile))) return false;
+        if (!File.Exists(Path.Combine(directory, ManifestFile)))
+        {
+            return false;
+        }
+
         return blobs.All(b => new FileInfo(Path.Combine(directory, b.RelativePath)) is { Exists: true } f && f.Length == b.Length);
     }
 
@@ -155,8 +175,15 @@ public sealed class ModelStore
     {
         foreach (var directory in Directory.GetDirectories(modelRoot))
         {
-            if (Path.GetFileName(directory).StartsWith(".staging-", StringComparison.Ordinal)) continue; // may be in flight
-            if (!string.Equals(directory, keep, StringComparison.Ordinal)) TryDelete(directory);
+            if (Path.GetFileName(directory).StartsWith(".staging-", StringComparison.Ordinal))
+            {
+                continue; // may be in flight
+            }
+
+            if (!string.Equals(directory, keep, StringComparison.Ordinal))
+            {
+                TryDelete(directory);
+            }
         }
     }
 
@@ -164,11 +191,14 @@ public sealed class ModelStore
     {
         try
         {
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning(ex, "Could not delete model cache folder {Directory}", directory);
+            _logger.LogWarning(ex, "Could not delete model cache folder {Directory}", directory);
         }
     }
 

@@ -25,7 +25,10 @@ public static class ModelUploader
     {
         byte[] md5;
         await using (var hashStream = File.OpenRead(file))
+        {
             md5 = await MD5.HashDataAsync(hashStream, cancellationToken);
+        }
+
         await using var stream = File.OpenRead(file);
         await blob.UploadAsync(stream, new BlobUploadOptions
         {

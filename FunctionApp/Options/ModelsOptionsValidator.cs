@@ -17,17 +17,30 @@ public sealed class ModelsOptionsValidator(IConfiguration configuration) : IVali
         {
             var entry = options.Catalog[i];
             if (!Regex.IsMatch(entry.Name ?? "", StorageNames.ModelNamePattern))
+            {
                 errors.Add($"Models:Catalog:{i}:Name '{entry.Name}' must be letters, digits, '.', '_' or '-'.");
+            }
             else if (!names.Add(entry.Name!))
+            {
                 errors.Add($"Models:Catalog:{i}:Name '{entry.Name}' appears twice.");
+            }
+
             if (string.IsNullOrWhiteSpace(entry.Prefix) || entry.Prefix.StartsWith('/') || entry.Prefix.Contains(".."))
+            {
                 errors.Add($"Models:Catalog:{i}:Prefix '{entry.Prefix}' must be a relative blob prefix such as 'my-model/'.");
+            }
         }
         if (!names.Contains(options.DefaultModel ?? ""))
+        {
             errors.Add($"Models:DefaultModel '{options.DefaultModel}' is not in Models:Catalog.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.Connection) && !StorageClientFactory.IsConfigured(configuration, options.Connection))
+        {
             errors.Add($"Models:Connection names '{options.Connection}', but neither '{options.Connection}' nor " +
                        $"'{options.Connection}__blobServiceUri' / '{options.Connection}__accountName' is set.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -24,7 +24,10 @@ public sealed class StorageClientFactory(IConfiguration configuration, IOptions<
         var options = new BlobClientOptions();
         Configure(options);
         if (configuration[name] is { Length: > 0 } connectionString)
+        {
             return new BlobServiceClient(connectionString, options);
+        }
+
         return new BlobServiceClient(ServiceUri(name, "blob"), Credential(name), options);
     }
 
@@ -35,7 +38,10 @@ public sealed class StorageClientFactory(IConfiguration configuration, IOptions<
         var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
         Configure(options);
         if (configuration[name] is { Length: > 0 } connectionString)
+        {
             return new QueueServiceClient(connectionString, options);
+        }
+
         return new QueueServiceClient(ServiceUri(name, "queue"), Credential(name), options);
     }
 
@@ -51,9 +57,15 @@ public sealed class StorageClientFactory(IConfiguration configuration, IOptions<
     private Uri ServiceUri(string name, string service)
     {
         if (configuration[$"{name}:{service}ServiceUri"] is { Length: > 0 } uri)
+        {
             return new Uri(uri);
+        }
+
         if (configuration[$"{name}:accountName"] is { Length: > 0 } account)
+        {
             return new Uri($"https://{account}.{service}.core.windows.net");
+        }
+
         throw new InvalidOperationException(
             $"Storage connection '{name}' is not configured: set '{name}' (connection string), " +
             $"'{name}__{service}ServiceUri' or '{name}__accountName'.");

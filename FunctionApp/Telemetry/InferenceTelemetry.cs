@@ -84,7 +84,11 @@ public sealed class InferenceTelemetry(TelemetryClient client, ILogger<Inference
     private void Track(string name, double value, Dictionary<string, string> dimensions)
     {
         var metric = new MetricTelemetry { Name = name, Sum = value, Count = 1 };
-        foreach (var (key, dimension) in dimensions) metric.Properties[key] = dimension;
+        foreach (var (key, dimension) in dimensions)
+        {
+            metric.Properties[key] = dimension;
+        }
+
         client.TrackMetric(metric);
     }
 

@@ -19,7 +19,10 @@ public static class TelemetryRegistration
         services.Configure<LoggerFilterOptions>(options =>
         {
             var defaultRule = options.Rules.FirstOrDefault(rule => rule.ProviderName == ApplicationInsightsLoggerProvider);
-            if (defaultRule is not null) options.Rules.Remove(defaultRule);
+            if (defaultRule is not null)
+            {
+                options.Rules.Remove(defaultRule);
+            }
         });
         return services;
     }

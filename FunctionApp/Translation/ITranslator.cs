@@ -37,9 +37,14 @@ public sealed record GenerationLimits(string ModelName, int MaxBeams, int MaxNew
     {
         // No paramName: ArgumentException would append "(Parameter '...')", which callers must not see.
         if (options.Beams is { } beams && (beams < 1 || beams > MaxBeams))
+        {
             throw new ArgumentException($"'beams' must be between 1 and {MaxBeams} for model '{ModelName}'; it is {beams}.");
+        }
+
         if (options.MaxNewTokens is { } maxNew && (maxNew < 1 || maxNew > MaxNewTokens))
+        {
             throw new ArgumentException($"'maxNewTokens' must be between 1 and {MaxNewTokens} for model '{ModelName}'; it is {maxNew}.");
+        }
     }
 }
 

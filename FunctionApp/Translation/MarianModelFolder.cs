@@ -78,7 +78,8 @@ public sealed record MarianModelFolder
         if (merged is null && (decoder is null || withPast is null))
         {
             throw new ModelFormatException(
-                $"Model folder '{directory}' needs onnx/decoder_model_merged.onnx, or onnx/decoder_model.onnx with onnx/decoder_with_past_model.onnx.");
+                $"Model folder '{directory}' needs onnx/decoder_model_merged.onnx, " +
+                "or onnx/decoder_model.onnx with onnx/decoder_with_past_model.onnx.");
         }
 
         return new MarianModelFolder

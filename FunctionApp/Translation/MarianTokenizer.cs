@@ -13,6 +13,7 @@ public sealed class MarianTokenizer
 {
     private const char SentencePieceSpace = '\u2581';
     private readonly SentencePieceTokenizer _source;
+    private readonly SpmNormalizer _normalizer;
     private readonly Dictionary<string, int> _vocab;
     private readonly string[] _pieces;
     private readonly HashSet<int> _special;
@@ -21,9 +22,10 @@ public sealed class MarianTokenizer
     public int UnkId { get; }
     public int PadId { get; }
 
-    private MarianTokenizer(SentencePieceTokenizer source, Dictionary<string, int> vocab)
+    private MarianTokenizer(SentencePieceTokenizer source, SpmNormalizer normalizer, Dictionary<string, int> vocab)
     {
         _source = source;
+        _normalizer = normalizer;
         _vocab = vocab;
         EosId = Require(vocab, "</s>");
         UnkId = Require(vocab, "<unk>");
@@ -40,9 +42,12 @@ public sealed class MarianTokenizer
     public static MarianTokenizer Load(string sourceSpmPath, string vocabPath)
     {
         SentencePieceTokenizer source;
+        SpmNormalizer normalizer;
         try
         {
-            source = LoadSentencePiece(File.ReadAllBytes(sourceSpmPath));
+            var model = File.ReadAllBytes(sourceSpmPath);
+            source = LoadSentencePiece(model);
+            normalizer = SpmNormalizer.FromModel(model);
         }
         catch (Exception e) when (e is not IOException)
         {
@@ -64,7 +69,7 @@ public sealed class MarianTokenizer
             throw new ModelFormatException("vocab.json is empty.");
         }
 
-        return new MarianTokenizer(source, vocab);
+        return new MarianTokenizer(source, normalizer, vocab);
     }
 
     /// <summary>
@@ -81,7 +86,8 @@ public sealed class MarianTokenizer
         catch (IndexOutOfRangeException)
         {
             byte[] bosIdZero = [0x12, 0x03, 0xC8, 0x02, 0x00]; // field 2 (trainer_spec) { field 41 (bos_id): 0 }
-            return SentencePieceTokenizer.Create(new MemoryStream([.. model, .. bosIdZero]), addBeginningOfSentence: false, addEndOfSentence: false);
+            return SentencePieceTokenizer.Create(new MemoryStream([.. model, .. bosIdZero]), addBeginningOfSentence: false,
+                addEndOfSentence: false);
         }
     }
 
@@ -104,7 +110,11 @@ public sealed class MarianTokenizer
     /// Tokenizers returns one per character). MarianTokenizer then looks each piece up in vocab.json.</summary>
     public IReadOnlyList<string> Pieces(string text)
     {
-        var tokens = _source.EncodeToTokens(text, out _, addBeginningOfSentence: false, addEndOfSentence: false);
+        // The library throws on text that its normalisation makes much longer (see SpmNormalizer): the text is
+        // normalised here and the library only segments it.
+        var normalized = _normalizer.Normalize(text);
+        var tokens = _source.EncodeToTokens(normalized, out _, addBeginningOfSentence: false, addEndOfSentence: false,
+            considerNormalization: false);
         var pieces = new List<string>(tokens.Count);
         int unknown = _source.UnknownId;
         for (int i = 0; i < tokens.Count; i++)

@@ -5,7 +5,8 @@ using ServerlessInference.Models;
 // Usage: Provision <connection-string> <model-dir> <model-prefix> [models-container] [jobs-container]
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: Provision <connection-string> <model-dir> <model-prefix> [models-container=models] [jobs-container=jobs]");
+    Console.Error.WriteLine(
+        "usage: Provision <connection-string> <model-dir> <model-prefix> [models-container=models] [jobs-container=jobs]");
     return 2;
 }
 var (connection, modelDir, prefix) = (args[0], args[1], args[2]);
@@ -21,7 +22,10 @@ var blobs = new BlobServiceClient(connection);
 await blobs.GetBlobContainerClient(jobsContainer).CreateIfNotExistsAsync();
 var queues = new QueueServiceClient(connection);
 foreach (var queue in new[] { "translation-jobs", "translation-jobs-poison" })
+{
     await queues.GetQueueClient(queue).CreateIfNotExistsAsync();
+}
+
 var files = await ModelUploader.UploadDirectoryAsync(blobs.GetBlobContainerClient(modelsContainer), modelDir, prefix);
 Console.WriteLine($"Created containers '{modelsContainer}', '{jobsContainer}' and queues translation-jobs(-poison); " +
                   $"uploaded {files} files from {modelDir} to {modelsContainer}/{prefix}.");

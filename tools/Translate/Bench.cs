@@ -18,7 +18,8 @@ internal static class Bench
         await translator.TranslateAsync(sentences.Take(8).ToArray(), new TranslationOptions { Beams = 1 }); // warm-up
 
         var results = new List<Dictionary<string, object>>();
-        Console.WriteLine($"{sentences.Length} sentences; intra-op threads={(options.TryGetValue("threads", out var t) ? t : "default")}, cores={Environment.ProcessorCount}");
+        var threads = options.TryGetValue("threads", out var t) ? t : "default";
+        Console.WriteLine($"{sentences.Length} sentences; intra-op threads={threads}, cores={Environment.ProcessorCount}");
         Console.WriteLine("config           sent/s   tok/s   p50 ms   p90 ms   p99 ms   ort share");
         foreach (var beams in new[] { 1, 4 })
         {
@@ -45,14 +46,22 @@ internal static class Bench
                 var row = new Dictionary<string, object>
                 {
                     ["engine"] = options.GetValueOrDefault("logits") == "graph" ? "csharp, logits from the graph" : "csharp",
-                    ["beams"] = beams, ["batch"] = batch, ["sentences"] = sentences.Length,
+                    ["beams"] = beams,
+                    ["batch"] = batch,
+                    ["sentences"] = sentences.Length,
                     ["threads"] = options.TryGetValue("threads", out var th) ? int.Parse(th) : 0,
-                    ["seconds"] = seconds, ["sentencesPerSecond"] = sentences.Length / seconds,
-                    ["tokensPerSecond"] = tokens / seconds, ["outputTokens"] = tokens,
-                    ["p50Ms"] = P(0.5), ["p90Ms"] = P(0.9), ["p99Ms"] = P(0.99), ["onnxRuntimeShare"] = ortSeconds / seconds,
+                    ["seconds"] = seconds,
+                    ["sentencesPerSecond"] = sentences.Length / seconds,
+                    ["tokensPerSecond"] = tokens / seconds,
+                    ["outputTokens"] = tokens,
+                    ["p50Ms"] = P(0.5),
+                    ["p90Ms"] = P(0.9),
+                    ["p99Ms"] = P(0.99),
+                    ["onnxRuntimeShare"] = ortSeconds / seconds,
                 };
                 results.Add(row);
-                Console.WriteLine($"beams={beams} batch={batch,-3} {sentences.Length / seconds,8:F1} {tokens / seconds,7:F0} {P(0.5),8:F2} {P(0.9),8:F2} {P(0.99),8:F2} {ortSeconds / seconds,10:P1}");
+                Console.WriteLine($"beams={beams} batch={batch,-3} {sentences.Length / seconds,8:F1} {tokens / seconds,7:F0} " +
+                                  $"{P(0.5),8:F2} {P(0.9),8:F2} {P(0.99),8:F2} {ortSeconds / seconds,10:P1}");
             }
         }
 
