@@ -606,23 +606,23 @@ internal static class HttpCases
 
     private static IEnumerable<HttpCase> BadUtf8(Maker make, Random random, Func<string, string> withText, Func<string> word)
     {
-        const string Mark = "@@MARK@@";
+        const string mark = "@@MARK@@";
         foreach (var (name, bytes) in InvalidUtf8)
         {
             (string Where, string Json)[] places =
             [
-                ("inside the text", withText(Str($"{word()} {Mark} {word()}"))),
-                ("at the end of the text", withText(Str(word() + Mark))),
-                ("in a field name", "{\"te" + Mark + "xt\":" + Str(word()) + "}"),
-                ("between tokens", "{" + Mark + withText(Str(word()))[1..]),
+                ("inside the text", withText(Str($"{word()} {mark} {word()}"))),
+                ("at the end of the text", withText(Str(word() + mark))),
+                ("in a field name", "{\"te" + mark + "xt\":" + Str(word()) + "}"),
+                ("between tokens", "{" + mark + withText(Str(word()))[1..]),
             ];
             var (where, json) = random.Pick(places);
-            var parts = json.Split(Mark);
+            var parts = json.Split(mark);
             yield return make.Case("invalid-utf8", $"{name} {where}", Concat(Utf8(parts[0]), bytes, Utf8(parts[1])), Bad);
             // Every sequence also inside the text, the place a decoder is most likely to patch over.
             if (where != "inside the text")
             {
-                parts = places[0].Json.Split(Mark);
+                parts = places[0].Json.Split(mark);
                 yield return make.Case("invalid-utf8", $"{name} inside the text", Concat(Utf8(parts[0]), bytes, Utf8(parts[1])), Bad);
             }
         }
@@ -679,9 +679,9 @@ internal static class HttpCases
         for (var i = 0; i < 6; i++)
         {
             // Junk path segments built from characters the rule forbids.
-            const string Forbidden = "\\%?#: *\"<>|'&=+,;@$!~^`{}[]()\u00e9\u4e2d";
+            const string forbidden = "\\%?#: *\"<>|'&=+,;@$!~^`{}[]()\u00e9\u4e2d";
             var segment = new string(Enumerable.Range(0, random.Next(1, 8))
-                .Select(_ => Forbidden[random.Next(Forbidden.Length)]).ToArray());
+                .Select(_ => forbidden[random.Next(forbidden.Length)]).ToArray());
             yield return $"inputs/{RandomName(random)}/{segment}";
         }
     }
@@ -741,8 +741,8 @@ internal static class HttpCases
 
     private static string RandomName(Random random)
     {
-        const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-";
-        return "z" + new string(Enumerable.Range(0, random.Next(1, 24)).Select(_ => Alphabet[random.Next(Alphabet.Length)]).ToArray());
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-";
+        return "z" + new string(Enumerable.Range(0, random.Next(1, 24)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
     }
 
     private static byte[] RandomBytes(Random random, int length)
