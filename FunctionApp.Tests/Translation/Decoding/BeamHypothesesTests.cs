@@ -1,6 +1,6 @@
 using ServerlessInference.Translation.Decoding;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Translation.Decoding;
 
 /// <summary>The finished-hypothesis set of one source, scored sum / length^penalty as transformers' BeamHypotheses.</summary>
 public sealed class BeamHypothesesTests

@@ -4,7 +4,7 @@ using ServerlessInference.Translation;
 namespace ServerlessInference.Tests.Translation;
 
 [Collection(ShippedModelCollection.Name)]
-public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
+public sealed class MarianTranslatorTests(ShippedModelFixture model)
 {
     private MarianTranslator Translator => model.Translator;
 

@@ -2,7 +2,7 @@ using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests.Translation;
 
-public sealed class ModelFolderTests : IDisposable
+public sealed class MarianModelFolderTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("model-folder-").FullName;
 

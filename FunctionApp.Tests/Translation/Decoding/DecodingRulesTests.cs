@@ -1,6 +1,6 @@
 using ServerlessInference.Translation.Decoding;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Translation.Decoding;
 
 public sealed class DecodingRulesTests
 {

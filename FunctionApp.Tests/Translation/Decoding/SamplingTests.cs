@@ -1,6 +1,6 @@
 using ServerlessInference.Translation.Decoding;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Translation.Decoding;
 
 /// <summary>The vectorised search kernels against the plain loops they replace, including the tails after the last
 /// full vector, ties, and banned ids sitting on the maximum.</summary>
