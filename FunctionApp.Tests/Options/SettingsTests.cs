@@ -36,6 +36,34 @@ public sealed class SettingsTests
             (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads, limits.SplitOutputProjection));
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
         Assert.Equal(("jobs", 32, 20_000), (jobs.Container, jobs.ChunkSize, jobs.ChunkCharacters));
+        Assert.Equal(16 * 1024 * 1024, provider.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes);
+        var storage = provider.GetRequiredService<IOptions<StorageClientOptions>>().Value;
+        Assert.Equal((2, 20), (storage.MaxRetries, storage.NetworkTimeoutSeconds));
+    }
+
+    [Fact]
+    public void KestrelIsGivenTheAppsBodyLimitSoOneLimitAppliesToEveryBody()
+    {
+        using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["Http:MaxRequestBodyBytes"] = "5000" });
+
+        var kestrel = provider.GetRequiredService<IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value;
+
+        Assert.Equal(5000, kestrel.Limits.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void ReadmeSettingsTableIsTheDocumentedOne()
+    {
+        static string Table(string file)
+        {
+            var text = File.ReadAllText(Path.Combine(RepoPaths.Root, file)).ReplaceLineEndings("\n");
+            var start = text.IndexOf("| Setting | Default | Meaning |", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"{file} has no settings table");
+            var end = text.IndexOf("\n\n", start, StringComparison.Ordinal);
+            return text[start..end];
+        }
+
+        Assert.Equal(Table(Path.Combine("docs", "settings.md")), Table("README.md"));
     }
 
     [Fact]
@@ -78,6 +106,8 @@ public sealed class SettingsTests
     [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
+    [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
+    [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
     {
         using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", [key] = value });
