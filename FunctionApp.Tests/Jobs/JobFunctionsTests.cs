@@ -2,15 +2,15 @@ using System.Text.Json;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using ServerlessInference.Jobs;
+using ServerlessInference.Models;
 using ServerlessInference.Options;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Tests.Support;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Jobs;
 
 [Collection(StorageCollection.Name)]
-public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
+public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
 {
     private readonly string _jobsContainer = StorageFixture.UniqueContainer("jobs");
 
@@ -73,7 +73,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         Assert.Equal($"{_jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
         var result = await ReadResultAsync(jobId);
         Assert.Equal(["0", "1", "2", "3", "4"], result.Select(r => r.GetProperty("id").GetString()));
-        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new(), "test", CancellationToken.None);
+        var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new(), "test", CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
         Assert.Equal(3, app.Telemetry.Metrics(InferenceTelemetry.Metrics.JobChunkDurationMs).Count);
     }
@@ -146,7 +146,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
 
         // A transient failure throws so the host redelivers; the error is recorded on the job meanwhile.
-        await Assert.ThrowsAsync<Models.ModelUnavailableException>(() => functions.ProcessChunk(message, CancellationToken.None));
+        await Assert.ThrowsAsync<ModelUnavailableException>(() => functions.ProcessChunk(message, CancellationToken.None));
         var running = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
         Assert.Equal("queued", running.GetProperty("state").GetString());
         Assert.Contains("No blobs under", running.GetProperty("errors")[0].GetProperty("message").GetString());

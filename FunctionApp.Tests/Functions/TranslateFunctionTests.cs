@@ -1,13 +1,12 @@
 using System.Text.Json;
 using ServerlessInference.Functions;
-using ServerlessInference.Telemetry;
-using ServerlessInference.Tests.Support;
+using ServerlessInference.Models;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Functions;
 
 [Collection(StorageCollection.Name)]
-public sealed class TranslateApiTests(StorageFixture storage)
+public sealed class TranslateFunctionTests(StorageFixture storage)
 {
     private static Dictionary<string, string?> SmallLimits => new()
     {
@@ -196,7 +195,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
             Assert.True(t.GetProperty("inputTokens").GetInt32() > 0);
             Assert.True(t.GetProperty("outputTokens").GetInt32() > 0);
         });
-        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new() { Beams = 2, MaxNewTokens = 40 },
+        var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new() { Beams = 2, MaxNewTokens = 40 },
             "test", CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), translations.Select(t => t.GetProperty("text").GetString()));
     }
@@ -228,44 +227,5 @@ public sealed class TranslateApiTests(StorageFixture storage)
             CancellationToken.None));
         response.ShouldBe(200);
         Assert.Single(response.Json.GetProperty("translations").EnumerateArray());
-    }
-
-    [Fact]
-    public async Task HealthIsAnonymousLivenessAndReportsModelStatesWithoutLoading()
-    {
-        using var app = new TestApp(storage);
-        var health = app.Function<HealthFunction>();
-
-        var before = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
-        before.ShouldBe(200);
-        Assert.Equal("alive", before.Json.GetProperty("status").GetString());
-        Assert.Equal("notLoaded", before.Json.GetProperty("models")[0].GetProperty("state").GetString());
-        Assert.Equal(0, app.Factory.Loads);
-
-        await app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None);
-        var after = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
-        var model = after.Json.GetProperty("models")[0];
-        Assert.Equal(RepoPaths.ShippedModelName, model.GetProperty("name").GetString());
-        Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
-    }
-
-    [Fact]
-    public async Task TranslationEmitsLatencyTokenAndBatchMetricsThroughTheTelemetryClient()
-    {
-        using var app = new TestApp(storage);
-        await app.Function<TranslateFunction>().Run(Http.Json(new { texts = new[] { "One.", "Two." } }), CancellationToken.None);
-
-        var t = app.Telemetry;
-        var download = Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
-        var expectedBytes = ShippedModelFiles.Needed().Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length);
-        Assert.Equal(expectedBytes, download.Sum);
-        Assert.Equal(RepoPaths.ShippedModelName, download.Properties["Model"]);
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadDurationMs));
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.SessionCreationMs));
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs));
-        Assert.Equal(2, Assert.Single(t.Metrics(InferenceTelemetry.Metrics.BatchSize)).Sum);
-        Assert.True(Assert.Single(t.Metrics(InferenceTelemetry.Metrics.InputTokens)).Sum > 0);
-        Assert.True(Assert.Single(t.Metrics(InferenceTelemetry.Metrics.OutputTokens)).Sum > 0);
-        Assert.Equal("http", t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs)[0].Properties["Source"]);
     }
 }

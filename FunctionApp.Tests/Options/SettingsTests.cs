@@ -5,7 +5,7 @@ using ServerlessInference.Options;
 using ServerlessInference.Translation;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Options;
 
 /// <summary>Settings bind from the env-var style keys infra sets and are validated at start-up (no storage needed).</summary>
 public sealed class SettingsTests
@@ -39,6 +39,34 @@ public sealed class SettingsTests
         Assert.Equal(32, engine.MaxBatchSize);
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
         Assert.Equal(("jobs", 32, 20_000), (jobs.Container, jobs.ChunkSize, jobs.ChunkCharacters));
+        Assert.Equal(16 * 1024 * 1024, provider.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes);
+        var storage = provider.GetRequiredService<IOptions<StorageClientOptions>>().Value;
+        Assert.Equal((2, 20), (storage.MaxRetries, storage.NetworkTimeoutSeconds));
+    }
+
+    [Fact]
+    public void KestrelIsGivenTheAppsBodyLimitSoOneLimitAppliesToEveryBody()
+    {
+        using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["Http:MaxRequestBodyBytes"] = "5000" });
+
+        var kestrel = provider.GetRequiredService<IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value;
+
+        Assert.Equal(5000, kestrel.Limits.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void ReadmeSettingsTableIsTheDocumentedOne()
+    {
+        static string Table(string file)
+        {
+            var text = File.ReadAllText(Path.Combine(RepoPaths.Root, file)).ReplaceLineEndings("\n");
+            var start = text.IndexOf("| Setting | Default | Meaning |", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"{file} has no settings table");
+            var end = text.IndexOf("\n\n", start, StringComparison.Ordinal);
+            return text[start..end];
+        }
+
+        Assert.Equal(Table(Path.Combine("docs", "settings.md")), Table("README.md"));
     }
 
     [Fact]
@@ -107,41 +135,12 @@ public sealed class SettingsTests
     [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
+    [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
+    [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
     {
         using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", [key] = value });
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
         Assert.Contains(expected, error.Message);
-    }
-}
-
-public sealed class StorageConnectionTests
-{
-    private static Storage.StorageClientFactory Factory(Dictionary<string, string?> values) =>
-        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build(),
-            Microsoft.Extensions.Options.Options.Create(new Options.StorageClientOptions()));
-
-    [Fact]
-    public void AccountNameSelectsTheAccountsPublicEndpointsWithIdentity()
-    {
-        var factory = Factory(new() { ["Storage:accountName"] = "acct", ["Storage:clientId"] = "00000000-0000-0000-0000-000000000001" });
-        Assert.Equal(new Uri("https://acct.blob.core.windows.net"), factory.CreateBlobServiceClient("Storage").Uri);
-        Assert.Equal(new Uri("https://acct.queue.core.windows.net"), factory.CreateQueueServiceClient("Storage").Uri);
-    }
-
-    [Fact]
-    public void ServiceUriWinsOverAccountNameAndConnectionStringWinsOverBoth()
-    {
-        var identity = Factory(new() { ["Storage:accountName"] = "acct", ["Storage:blobServiceUri"] = "https://private.example/" });
-        Assert.Equal(new Uri("https://private.example/"), identity.CreateBlobServiceClient("Storage").Uri);
-        var keyed = Factory(new() { ["Storage"] = "UseDevelopmentStorage=true", ["Storage:accountName"] = "acct" });
-        Assert.Equal("devstoreaccount1", keyed.CreateBlobServiceClient("Storage").AccountName);
-    }
-
-    [Fact]
-    public void MissingConnectionSaysWhichSettingsToSet()
-    {
-        var error = Assert.Throws<InvalidOperationException>(() => Factory([]).CreateBlobServiceClient("Storage"));
-        Assert.Contains("Storage__blobServiceUri", error.Message);
     }
 }
