@@ -53,6 +53,7 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
     [InlineData("application/json; charset=utf-8")]
     [InlineData("application/json; charset=UTF-8")]
     [InlineData("application/problem+json")]
+    [InlineData("application/json; charset=\"utf-8\"")]
     public async Task Utf8OrUnspecifiedCharsetIsAccepted(string contentType)
     {
         using var app = new TestApp(storage, SmallLimits);
@@ -61,6 +62,22 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
             Http.Request("POST", "{\"text\": \"Hello.\"}", contentType), CancellationToken.None));
 
         response.ShouldBe(200);
+    }
+
+    [Fact]
+    public async Task ACallersNameIsQuotedBackCutShort()
+    {
+        using var app = new TestApp(storage, SmallLimits);
+        var name = new string('x', 5000);
+
+        var field = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Request("POST", $"{{\"text\": \"a\", \"{name}\": 1}}"), CancellationToken.None));
+        var model = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Json(new { text = "a", model = name }), CancellationToken.None));
+
+        field.ShouldBe(400);
+        model.ShouldBe(404);
+        Assert.All([field, model], r => Assert.InRange(r.Json.GetProperty("detail").GetString()!.Length, 1, 300));
     }
 
     [Fact]

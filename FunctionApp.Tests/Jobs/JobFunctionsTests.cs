@@ -492,6 +492,40 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInputBlobThatIsNotUtf8IsA400()
+    {
+        using var app = NewApp();
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        byte[] line = [.. "{\"id\":\"1\",\"text\":\"Hello "u8, 0xFF, 0xC0, 0x80, .. "\"}\n"u8];
+        await container.GetBlobClient("inputs/latin.jsonl").UploadAsync(new BinaryData(line));
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Submit(
+            Http.Json(new { inputBlob = "inputs/latin.jsonl" }), CancellationToken.None));
+
+        response.ShouldBe(400);
+        Assert.Contains("UTF-8", response.Json.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task AChunkMessageWhoseChunkCountDisagreesWithItsJobFailsTheJobWithoutAssembling()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        Assert.Single(await ReceiveAllAsync(Queue, 1));
+        await Queue.SendMessageAsync(new ChunkMessage { JobId = jobId, Chunk = 0, ChunkCount = 5 }.ToJson());
+
+        await functions.ProcessChunk(Assert.Single(await ReceiveAllAsync(Queue, 1)), CancellationToken.None);
+
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        Assert.Contains("chunkCount", status.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.False(await storage.Blobs.GetBlobContainerClient(_jobsContainer).GetBlobClient($"{jobId}/result.jsonl").ExistsAsync());
+    }
+
+    [Fact]
     public async Task AnInputBlobLineWithALoneSurrogateOrOnlyControlCharactersIsHandledAsTheApiDoes()
     {
         using var app = NewApp();
