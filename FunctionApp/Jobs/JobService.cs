@@ -405,8 +405,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
     private static string Describe(Exception ex) => ex switch
     {
         RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
-        RequestFailedException { Status: 0 } => "Storage is unreachable.",
-        RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
+        _ when StorageFailures.Describe(ex) is { } storage => storage,
         ModelUnavailableException or UnknownModelException or ArgumentException => ex.Message,
         JsonException => OneLine(ex.Message),
         _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",

@@ -197,11 +197,7 @@ public sealed class ModelHost : IDisposable
         ModelNotProvisionedException => (InferenceTelemetry.FailureKinds.ModelMissing, ex.Message),
         ModelIntegrityException => (InferenceTelemetry.FailureKinds.Integrity, ex.Message),
         ModelFormatException => (InferenceTelemetry.FailureKinds.ModelFormat, ex.Message),
-        // The SDK's message embeds the whole response; status and error code are what an operator needs.
-        _ when ex is not RequestFailedException { Status: not 0 } && StorageFailures.IsUnavailable(ex) =>
-            (InferenceTelemetry.FailureKinds.Storage, "Storage is unreachable."),
-        RequestFailedException r => (InferenceTelemetry.FailureKinds.Storage, $"Storage request failed: {r.Status} {r.ErrorCode}."),
-        Azure.Identity.AuthenticationFailedException => (InferenceTelemetry.FailureKinds.Storage, "Authenticating to storage failed."),
+        _ when StorageFailures.Describe(ex) is { } storage => (InferenceTelemetry.FailureKinds.Storage, storage),
         _ => (InferenceTelemetry.FailureKinds.Unexpected, $"Unexpected {ex.GetType().Name} while loading the model."),
     };
 
