@@ -10,5 +10,5 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.UseWhen<ProblemDetailsMiddleware>(ProblemDetailsMiddleware.IsHttpTrigger);
 builder.Services.AddInferenceTelemetry();
-builder.Services.AddServerlessInference(builder.Configuration);
+builder.Services.AddServerlessInference();
 builder.Build().Run();

@@ -17,11 +17,12 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>Everything the functions need except the TelemetryClient, which the host (Program.cs) or a test
     /// supplies. Shared so tests exercise the same wiring as production; a translator factory registered
-    /// earlier (a test's) wins over the Marian engine.</summary>
-    public static IServiceCollection AddServerlessInference(this IServiceCollection services, IConfiguration configuration)
+    /// earlier (a test's) wins over the Marian engine. Every options class binds its own section of the registered
+    /// <see cref="IConfiguration"/>, so each setting is read in one place.</summary>
+    public static IServiceCollection AddServerlessInference(this IServiceCollection services)
     {
         services.AddOptions<ModelsOptions>()
-            .Bind(configuration.GetSection(ModelsOptions.Section))
+            .BindConfiguration(ModelsOptions.Section)
             .PostConfigure(o =>
             {
                 if (string.IsNullOrWhiteSpace(o.CacheDirectory))
@@ -43,41 +44,44 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
         services.AddOptions<TranslationLimitsOptions>()
-            .Bind(configuration.GetSection(TranslationLimitsOptions.Section))
+            .BindConfiguration(TranslationLimitsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TranslationLimitsOptions>, TranslationLimitsOptionsValidator>();
+        services.AddOptions<MarianTranslatorOptions>()
+            .BindConfiguration(MarianTranslatorOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddOptions<StorageClientOptions>()
-            .Bind(configuration.GetSection(StorageClientOptions.Section))
+            .BindConfiguration(StorageClientOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddOptions<HttpOptions>()
-            .Bind(configuration.GetSection(HttpOptions.Section))
+            .BindConfiguration(HttpOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         // Kestrel enforces the same limit on bodies it receives, so no body gets past one limit and stopped by another.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
             kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
         services.AddOptions<ServingOptions>()
-            .Bind(configuration.GetSection(ServingOptions.Section))
+            .BindConfiguration(ServingOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddOptions<JobsOptions>()
-            .Bind(configuration.GetSection(JobsOptions.Section))
+            .BindConfiguration(JobsOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(_ => StorageClientFactory.IsConfigured(configuration, JobsOptions.Connection),
+            .Validate<IConfiguration>((_, configuration) => StorageClientFactory.IsConfigured(configuration, JobsOptions.Connection),
                 $"Jobs need the '{JobsOptions.Connection}' storage connection.")
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITranslatorFactory>(sp =>
         {
-            var limits = sp.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
+            var engine = sp.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
             var serving = sp.GetRequiredService<IOptions<ServingOptions>>().Value;
-            return new MarianTranslatorFactory(new MarianTranslatorOptions
+            return new MarianTranslatorFactory(engine with
             {
-                IntraOpThreads = serving.IntraOpThreads(limits.IntraOpThreads, Environment.ProcessorCount),
-                MaxBeams = limits.MaxBeams,
-                SplitOutputProjection = limits.SplitOutputProjection,
+                IntraOpThreads = serving.IntraOpThreads(engine.IntraOpThreads, Environment.ProcessorCount),
             });
         });
         services.AddSingleton<StorageClientFactory>();

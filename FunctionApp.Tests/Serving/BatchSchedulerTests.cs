@@ -16,7 +16,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     private string[] Dev(int skip, int take) => model.Greedy.Skip(skip).Take(take).Select(c => c.Source).ToArray();
 
     [Fact]
-    public async Task Concurrent_callers_each_get_their_own_translations_identical_to_unbatched_runs()
+    public async Task ConcurrentCallersEachGetTheirOwnTranslationsIdenticalToUnbatchedRuns()
     {
         var engine = new GatedEngine(model.Translator);
         var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions { MaxBatchSize = 32 });
@@ -48,7 +48,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Single_sentences_are_batched_ahead_of_the_rest_of_a_long_document()
+    public async Task SingleSentencesAreBatchedAheadOfTheRestOfALongDocument()
     {
         var engine = new GatedEngine(model.Translator);
         var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions { MaxBatchSize = 4 });
@@ -65,7 +65,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Interactive_callers_are_batched_before_background_work_that_came_first()
+    public async Task InteractiveCallersAreBatchedBeforeBackgroundWorkThatCameFirst()
     {
         var engine = new GatedEngine(model.Translator);
         var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions { MaxBatchSize = 2 });
@@ -80,7 +80,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task A_cancelled_caller_takes_its_queued_sentences_out()
+    public async Task ACancelledCallerTakesItsQueuedSentencesOut()
     {
         var engine = new GatedEngine(model.Translator);
         var backlog = new ServingBacklog(1000, 1);
@@ -103,7 +103,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task A_run_whose_callers_all_went_away_is_stopped_and_the_scheduler_goes_on()
+    public async Task ARunWhoseCallersAllWentAwayIsStoppedAndTheSchedulerGoesOn()
     {
         var engine = new GatedEngine(model.Translator);
         var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions());
@@ -122,7 +122,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task A_failing_batch_fails_only_its_callers_and_the_scheduler_keeps_serving()
+    public async Task AFailingBatchFailsOnlyItsCallersAndTheSchedulerKeepsServing()
     {
         var engine = new GatedEngine(model.Translator) { FailWhen = s => s.Beams == 3 };
         var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions());
@@ -140,7 +140,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task No_more_runs_than_allowed_are_in_progress_at_once()
+    public async Task NoMoreRunsThanAllowedAreInProgressAtOnce()
     {
         var engine = new GatedEngine(model.Translator);
         var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions { MaxConcurrentBatches = 2 });
@@ -157,7 +157,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Work_beyond_the_instance_backlog_is_turned_away_and_queued_work_still_completes()
+    public async Task WorkBeyondTheInstanceBacklogIsTurnedAwayAndQueuedWorkStillCompletes()
     {
         var engine = new GatedEngine(model.Translator);
         var backlog = new ServingBacklog(4, 1);
@@ -176,7 +176,7 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Invalid_options_are_rejected_before_anything_is_queued()
+    public async Task InvalidOptionsAreRejectedBeforeAnythingIsQueued()
     {
         var scheduler = new BatchScheduler(model.Translator, new BatchSchedulerOptions());
         await Assert.ThrowsAsync<ArgumentException>(() =>

@@ -14,7 +14,7 @@ public sealed class ServingBacklogTests
     }
 
     [Fact]
-    public void Work_beyond_the_bound_is_turned_away_with_the_time_the_backlog_takes_at_the_measured_speed()
+    public void WorkBeyondTheBoundIsTurnedAwayWithTheTimeTheBacklogTakesAtTheMeasuredSpeed()
     {
         var backlog = Measured(100, 1, 0.1);
         backlog.Admit(60, WorkPriority.Interactive);
@@ -28,7 +28,7 @@ public sealed class ServingBacklogTests
     }
 
     [Fact]
-    public void Finished_and_withdrawn_work_makes_room_again()
+    public void FinishedAndWithdrawnWorkMakesRoomAgain()
     {
         var backlog = Measured(10, 1, 0.1);
         backlog.Admit(10, WorkPriority.Interactive);
@@ -41,7 +41,7 @@ public sealed class ServingBacklogTests
     }
 
     [Fact]
-    public void A_request_larger_than_the_bound_runs_when_nothing_else_is_pending()
+    public void ARequestLargerThanTheBoundRunsWhenNothingElseIsPending()
     {
         var backlog = new ServingBacklog(10, 1);
         backlog.Admit(50, WorkPriority.Interactive);
@@ -49,7 +49,7 @@ public sealed class ServingBacklogTests
     }
 
     [Fact]
-    public void Background_work_fills_only_half_of_the_bound_so_interactive_callers_still_get_in()
+    public void BackgroundWorkFillsOnlyHalfOfTheBoundSoInteractiveCallersStillGetIn()
     {
         var backlog = new ServingBacklog(100, 1);
         backlog.Admit(40, WorkPriority.Background);
@@ -63,7 +63,7 @@ public sealed class ServingBacklogTests
     [InlineData(2, 0.1, 100, 5)]
     [InlineData(1, 0.001, 100, 1)]
     [InlineData(1, 10, 100, 120)]
-    public void Retry_after_is_the_backlog_over_every_engine_slot_within_one_second_and_two_minutes(
+    public void RetryAfterIsTheBacklogOverEveryEngineSlotWithinOneSecondAndTwoMinutes(
         int concurrent, double secondsPerSentence, int pending, int expectedSeconds)
     {
         var backlog = Measured(1000, concurrent, secondsPerSentence);
@@ -72,7 +72,7 @@ public sealed class ServingBacklogTests
     }
 
     [Fact]
-    public void Speed_follows_recent_batches_without_jumping_to_one_odd_batch()
+    public void SpeedFollowsRecentBatchesWithoutJumpingToOneOddBatch()
     {
         var backlog = Measured(1000, 1, 0.1);
         backlog.Admit(10, WorkPriority.Interactive);
@@ -82,7 +82,7 @@ public sealed class ServingBacklogTests
     }
 
     [Fact]
-    public void Speed_is_unknown_until_a_batch_has_been_measured()
+    public void SpeedIsUnknownUntilABatchHasBeenMeasured()
     {
         var backlog = new ServingBacklog(10, 1);
         Assert.Null(backlog.SentencesPerSecond);

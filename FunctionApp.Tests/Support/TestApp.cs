@@ -40,7 +40,7 @@ public sealed class TestApp : IDisposable
             ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
         }));
         services.AddSingleton<ITranslatorFactory>(Factory);
-        services.AddServerlessInference(Configuration);
+        services.AddServerlessInference();
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

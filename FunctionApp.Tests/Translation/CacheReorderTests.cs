@@ -12,7 +12,7 @@ public sealed class CacheReorderTests
     [InlineData(new[] { 0, 0, 0, 0 })]
     [InlineData(new[] { 2, 2, 1, 0 })]
     [InlineData(new[] { 3, 0, 1, 1, 4, 4, 7, 5 })]
-    public void Permuting_in_place_equals_gathering_into_a_new_tensor(int[] rows)
+    public void PermutingInPlaceEqualsGatheringIntoANewTensor(int[] rows)
     {
         var data = Enumerable.Range(0, rows.Length * 6).Select(i => (float)i).ToArray();
         using var original = OrtValue.CreateTensorValueFromMemory(data.ToArray(), [rows.Length, 2, 3]);

@@ -8,11 +8,11 @@ public sealed class LengthBucketTests
     private static int[][] Sources(params int[] lengths) => lengths.Select(n => new int[n]).ToArray();
 
     [Fact]
-    public void Similar_lengths_share_one_encoder_run() =>
+    public void SimilarLengthsShareOneEncoderRun() =>
         Assert.Single(MarianGenerator.LengthBuckets(Sources(10, 9, 11, 12, 10, 8)));
 
     [Fact]
-    public void Clearly_longer_rows_get_their_own_run_and_every_row_appears_once()
+    public void ClearlyLongerRowsGetTheirOwnRunAndEveryRowAppearsOnce()
     {
         var sources = Sources(30, 5, 6, 31, 5, 7, 29, 6, 28);
         var buckets = MarianGenerator.LengthBuckets(sources);
@@ -24,6 +24,6 @@ public sealed class LengthBucketTests
     }
 
     [Fact]
-    public void A_group_keeps_at_least_four_rows() =>
+    public void AGroupKeepsAtLeastFourRows() =>
         Assert.Single(MarianGenerator.LengthBuckets(Sources(2, 20, 40, 80)));
 }

@@ -13,7 +13,7 @@ public sealed class NormalisationParityTests(ShippedModelFixture model)
 
     [Theory]
     [MemberData(nameof(Lines))]
-    public void Source_pieces_match_spm_encode_on_text_that_normalisation_rewrites(int line)
+    public void SourcePiecesMatchSpmEncodeOnTextThatNormalisationRewrites(int line)
     {
         var columns = Cases[line].Split('\t');
         Assert.Equal(2, columns.Length);
@@ -28,7 +28,7 @@ public sealed class NormalisationParityTests(ShippedModelFixture model)
     [InlineData("\u216b", 50)]
     [InlineData("\ufdfa", 300)]
     [InlineData("I said \ufdfa\u2026\ufb03\u216b\u337b\u3396\ufdfb\ufdf0 and ", 40)]
-    public async Task Text_that_normalisation_expands_translates(string unit, int count)
+    public async Task TextThatNormalisationExpandsTranslates(string unit, int count)
     {
         var text = string.Concat(Enumerable.Repeat(unit, count));
         var result = await model.Translator.TranslateAsync([text], new TranslationOptions { Beams = 1, MaxNewTokens = 16 });

@@ -35,7 +35,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     private static readonly int[] NoneBanned = [];
 
     [Fact]
-    public void Split_decoder_outputs_the_hidden_state_and_the_projection_gives_back_the_same_logits()
+    public void SplitDecoderOutputsTheHiddenStateAndTheProjectionGivesBackTheSameLogits()
     {
         var folder = fixture.Folder;
         using var original = new InferenceSession(folder.MergedDecoderPath!, fixture.Options);
@@ -127,7 +127,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
-    public void Every_approximate_score_lies_within_its_bound_and_the_argmax_is_the_float32_one()
+    public void EveryApproximateScoreLiesWithinItsBoundAndTheArgMaxIsTheFloat32One()
     {
         var projection = fixture.Projection;
         Assert.True(projection.HasApproximate);
@@ -160,7 +160,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
-    public void Argmax_skips_a_banned_token_even_when_it_would_win()
+    public void ArgMaxSkipsABannedTokenEvenWhenItWouldWin()
     {
         var projection = fixture.Projection;
         var w = fixture.Weights.Weights;
@@ -177,7 +177,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
-    public void Model_splits_the_projection_unless_told_not_to()
+    public void ModelSplitsTheProjectionUnlessToldNotTo()
     {
         var folder = fixture.Folder;
         using (var split = new MarianOnnxModel(folder, intraOpThreads: 1))
@@ -191,7 +191,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
-    public async Task Graph_logits_and_split_projection_translate_alike_greedy_and_with_beams()
+    public async Task GraphLogitsAndSplitProjectionTranslateAlikeGreedyAndWithBeams()
     {
         var sentences = File.ReadLines(RepoPaths.DevSet).Take(40).Select(l => l.Split('\t')[0]).ToArray();
         using var split = MarianTranslator.Load("split", RepoPaths.ShippedModel, new MarianTranslatorOptions { IntraOpThreads = 1 });
@@ -207,7 +207,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
-    public void Micro_split_layout_loses_its_projection_in_both_decoders_alike()
+    public void MicroSplitLayoutLosesItsProjectionInBothDecodersAlike()
     {
         var folder = MarianModelFolder.Read(Path.Combine(RepoPaths.Fixtures, "marian-micro-split"));
         var first = DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, folder.VocabSize, 64);
@@ -219,7 +219,7 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
     }
 
     [Fact]
-    public void Graph_without_the_projection_pattern_or_not_onnx_at_all_is_left_alone()
+    public void GraphWithoutTheProjectionPatternOrNotOnnxAtAllIsLeftAlone()
     {
         var dir = Directory.CreateTempSubdirectory();
         try

@@ -8,7 +8,7 @@ namespace ServerlessInference.Tests.Translation;
 public sealed class ReferenceParityTests(ShippedModelFixture model)
 {
     [Fact]
-    public void Source_ids_match_transformersjs_on_every_dev_sentence()
+    public void SourceIdsMatchTransformersJsOnEveryDevSentence()
     {
         Assert.Equal(500, model.Greedy.Count);
         var mismatches = model.Greedy
@@ -19,7 +19,7 @@ public sealed class ReferenceParityTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public void Source_pieces_match_spm_encode_on_every_dev_sentence()
+    public void SourcePiecesMatchSpmEncodeOnEveryDevSentence()
     {
         var sources = File.ReadLines(RepoPaths.DevSet).Select(l => l.Split('\t')[0]).ToArray();
         var expected = File.ReadAllLines(Path.Combine(RepoPaths.Fixtures, "spm-pieces.txt"));
@@ -31,7 +31,7 @@ public sealed class ReferenceParityTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Greedy_at_batch_one_matches_transformersjs_on_every_dev_sentence()
+    public async Task GreedyAtBatchOneMatchesTransformersJsOnEveryDevSentence()
     {
         var mismatches = new List<string>();
         foreach (var c in model.Greedy)
@@ -50,13 +50,13 @@ public sealed class ReferenceParityTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Greedy_batched_with_padding_matches_transformersjs_on_every_dev_sentence() =>
+    public async Task GreedyBatchedWithPaddingMatchesTransformersJsOnEveryDevSentence() =>
         // All 500 in one call: the translator sorts them by length into batches of 32, whose rows still differ in
         // length (padding) and finish at different steps (rows leave the batch).
         Assert.Empty(await BatchedMismatchesAsync(model.Greedy, beams: 1));
 
     [Fact]
-    public async Task Beam_four_matches_the_pytorch_beam_search_on_every_dev_sentence()
+    public async Task BeamFourMatchesThePyTorchBeamSearchOnEveryDevSentence()
     {
         Assert.Equal(500, model.Beam4.Count);
         Assert.Empty(await BatchedMismatchesAsync(model.Beam4, beams: 4));
@@ -65,7 +65,7 @@ public sealed class ReferenceParityTests(ShippedModelFixture model)
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
-    public async Task Calls_of_32_sentences_of_mixed_lengths_match_the_reference(int beams)
+    public async Task CallsOf32SentencesOfMixedLengthsMatchTheReference(int beams)
     {
         // Dev sentences in file order, 32 a call (as the benchmark sends them): lengths within a call vary widely,
         // so the encoder runs in several length groups whose outputs are assembled into one padded batch.

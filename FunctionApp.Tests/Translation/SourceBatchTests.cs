@@ -9,7 +9,7 @@ public sealed class SourceBatchTests
         lengths.Select((n, i) => Enumerable.Repeat(i, n).ToArray()).ToArray();
 
     [Fact]
-    public void Every_input_is_in_one_batch_at_its_original_index_and_no_batch_is_too_large()
+    public void EveryInputIsInOneBatchAtItsOriginalIndexAndNoBatchIsTooLarge()
     {
         var inputs = Inputs(7, 3, 9, 1, 4, 4, 8, 2, 6, 5, 3);
         var batches = SourceBatch.Rebatch(inputs, maxBatchSize: 4);
@@ -20,7 +20,7 @@ public sealed class SourceBatchTests
     }
 
     [Fact]
-    public void Batches_run_shortest_first_and_equal_lengths_keep_their_order()
+    public void BatchesRunShortestFirstAndEqualLengthsKeepTheirOrder()
     {
         var inputs = Inputs(5, 2, 5, 1, 2, 5);
         var batches = SourceBatch.Rebatch(inputs, maxBatchSize: 3);
@@ -29,9 +29,9 @@ public sealed class SourceBatchTests
     }
 
     [Fact]
-    public void No_inputs_make_no_batches() => Assert.Empty(SourceBatch.Rebatch([], maxBatchSize: 32));
+    public void NoInputsMakeNoBatches() => Assert.Empty(SourceBatch.Rebatch([], maxBatchSize: 32));
 
     [Fact]
-    public void A_batch_size_below_one_is_rejected() =>
+    public void ABatchSizeBelowOneIsRejected() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => SourceBatch.Rebatch(Inputs(3), maxBatchSize: 0));
 }

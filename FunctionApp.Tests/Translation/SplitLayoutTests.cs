@@ -9,7 +9,7 @@ public sealed class SplitLayoutTests
     private static readonly string Folder = Path.Combine(RepoPaths.Fixtures, "marian-micro-split");
 
     [Fact]
-    public void Split_folder_is_read_as_decoder_plus_decoder_with_past()
+    public void SplitFolderIsReadAsDecoderPlusDecoderWithPast()
     {
         var folder = MarianModelFolder.Read(Folder);
         Assert.Null(folder.MergedDecoderPath);
@@ -18,7 +18,7 @@ public sealed class SplitLayoutTests
     }
 
     [Fact]
-    public async Task Split_decoders_match_pytorch_greedy_alone_and_batched()
+    public async Task SplitDecodersMatchPyTorchGreedyAloneAndBatched()
     {
         var reference = ReferenceCase.Read("pytorch-greedy.jsonl", Folder);
         using var translator = MarianTranslator.Load("micro", Folder);

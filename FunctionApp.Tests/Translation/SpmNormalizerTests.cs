@@ -9,7 +9,7 @@ public sealed class SpmNormalizerTests
     private static readonly byte[] ShippedSourceModel = File.ReadAllBytes(Path.Combine(RepoPaths.ShippedModel, "source.spm"));
 
     [Fact]
-    public void User_defined_pieces_are_left_as_they_are_as_spm_encode_does()
+    public void UserDefinedPiecesAreLeftAsTheyAreAsSpmEncodeDoes()
     {
         // Protobuf appends a repeated field's elements on concatenation: the shipped model plus two user-defined
         // pieces. SentencePiece 0.1.97 splits "aﬃb ﬃⅫ ﬀ Ⅻ" with it into ▁a ﬃ b ▁ ﬃ Ⅻ ▁f f ▁ Ⅻ.
@@ -32,7 +32,7 @@ public sealed class SpmNormalizerTests
     [InlineData("  \u3000 Two   spaces\u00a0\u00a0here \u3000 ", "▁Two▁spaces▁here")]
     [InlineData("\u3000 \u3000", "")]
     [InlineData("Bell\u0007 and NUL\u0000", "▁Bell▁and▁NUL\u0000")]
-    public void Text_is_normalised_by_the_models_charsmap_and_whitespace_rules(string text, string expected) =>
+    public void TextIsNormalisedByTheModelsCharsmapAndWhitespaceRules(string text, string expected) =>
         // Expected: the concatenated pieces spm_encode prints for the text with the shipped model.
         Assert.Equal(expected, SpmNormalizer.FromModel(ShippedSourceModel).Normalize(text));
 }

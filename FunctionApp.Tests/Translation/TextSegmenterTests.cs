@@ -8,23 +8,23 @@ public sealed class TextSegmenterTests
         TextSegmenter.Split(text).Where(p => p.IsSentence).Select(p => p.Text).ToArray();
 
     [Fact]
-    public void Splits_after_sentence_punctuation_followed_by_space() =>
+    public void SplitsAfterSentencePunctuationFollowedBySpace() =>
         Assert.Equal(["Hi there.", "How are you?", "\"Fine!\""], Sentences("Hi there. How are you? \"Fine!\""));
 
     [Fact]
-    public void Chinese_punctuation_ends_a_sentence_without_a_space() =>
+    public void ChinesePunctuationEndsASentenceWithoutASpace() =>
         Assert.Equal(["你好。", "你呢？"], Sentences("你好。你呢？"));
 
     [Fact]
-    public void Decimal_points_and_urls_do_not_split() =>
+    public void DecimalPointsAndUrlsDoNotSplit() =>
         Assert.Equal(["It costs 3.50 at example.com today."], Sentences("It costs 3.50 at example.com today."));
 
     [Fact]
-    public void Lines_are_sentences_of_their_own() =>
+    public void LinesAreSentencesOfTheirOwn() =>
         Assert.Equal(["Title", "Body text"], Sentences("Title\nBody text"));
 
     [Fact]
-    public void Join_keeps_line_breaks_and_drops_spaces_after_cjk()
+    public void JoinKeepsLineBreaksAndDropsSpacesAfterCjk()
     {
         var parts = TextSegmenter.Split("  One. Two.\n\nThree.  ");
         Assert.Equal("一。二。\n\n三。", TextSegmenter.Join(parts, ["一。", "二。", "三。"]));
@@ -36,11 +36,11 @@ public sealed class TextSegmenterTests
     [InlineData("a\r\nb\rc", "a\nb\nc")]
     [InlineData("a\u0000b\u009fc", "abc")]
     [InlineData("ok 😀", "ok 😀")]
-    public void Clean_removes_what_the_model_must_not_see(string input, string expected) =>
+    public void CleanRemovesWhatTheModelMustNotSee(string input, string expected) =>
         Assert.Equal(expected, TextSegmenter.Clean(input));
 
     [Fact]
-    public void Clean_replaces_lone_surrogates_and_keeps_pairs()
+    public void CleanReplacesLoneSurrogatesAndKeepsPairs()
     {
         // Built in code: attribute arguments are stored as UTF-8, which cannot hold a lone surrogate.
         string text = "x" + '\ud800' + "y" + '\udc00' + "z\ud83d\ude00";

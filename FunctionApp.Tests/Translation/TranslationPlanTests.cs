@@ -14,7 +14,7 @@ public sealed class TranslationPlanTests
     }
 
     [Fact]
-    public void Each_sentence_becomes_one_input_in_text_order_and_blank_text_none()
+    public void EachSentenceBecomesOneInputInTextOrderAndBlankTextNone()
     {
         var plan = TranslationPlan.Create(["I am happy. You are sad.\n\nHe is tall.", "  \n ", "Hi."], Tokenizer, 512);
 
@@ -25,7 +25,7 @@ public sealed class TranslationPlanTests
     }
 
     [Fact]
-    public void Generated_ids_go_back_to_the_text_their_input_came_from()
+    public void GeneratedIdsGoBackToTheTextTheirInputCameFrom()
     {
         var plan = TranslationPlan.Create(["I am happy. You are sad.", "", "Hi."], Tokenizer, 512);
         int eos = Tokenizer.EosId;
@@ -42,7 +42,7 @@ public sealed class TranslationPlanTests
     }
 
     [Fact]
-    public void An_over_long_sentence_is_cut_into_pieces_ending_in_eos_that_join_into_one_translation()
+    public void AnOverlongSentenceIsCutIntoPiecesEndingInEosThatJoinIntoOneTranslation()
     {
         const int max = 5;
         var ids = Tokenizer.Encode("Tom likes apples and pears and plums and cherries.");
@@ -60,7 +60,7 @@ public sealed class TranslationPlanTests
     }
 
     [Fact]
-    public void Assembling_needs_one_output_per_input()
+    public void AssemblingNeedsOneOutputPerInput()
     {
         var plan = TranslationPlan.Create(["Hi. Bye."], Tokenizer, 512);
         Assert.Throws<InvalidOperationException>(() => plan.Assemble([[1]]));

@@ -16,13 +16,15 @@ public static class JsonRequest
                  || mediaType.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)))
         {
             throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType,
-                $"Content-Type must be application/json, not '{request.ContentType}'.");
+                $"Content-Type must be application/json, not '{Shown(request.ContentType ?? "")}'.");
         }
         // JSON is UTF-8 (RFC 8259); a body declared otherwise would be misread, not transcoded.
-        if (mediaType.Charset.HasValue && !mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+        // RFC 9110 allows the value quoted: charset="utf-8".
+        var charset = HeaderUtilities.RemoveQuotes(mediaType.Charset);
+        if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
         {
             throw new RequestRejectedException(StatusCodes.Status415UnsupportedMediaType,
-                $"The charset must be utf-8, not '{mediaType.Charset}'.");
+                $"The charset must be utf-8, not '{Shown(charset.ToString())}'.");
         }
 
         if (request.ContentLength > maxBytes)
@@ -79,7 +81,7 @@ public static class JsonRequest
             var name = PropertyName(property);
             if (!known.Contains(name, StringComparer.Ordinal))
             {
-                throw BadRequest($"Unknown field '{name}'; expected {string.Join(", ", known.Select(k => $"'{k}'"))}.");
+                throw BadRequest($"Unknown field '{Shown(name)}'; expected {string.Join(", ", known.Select(k => $"'{k}'"))}.");
             }
         }
     }
@@ -252,6 +254,12 @@ public static class JsonRequest
     }
 
     public static RequestRejectedException BadRequest(string message) => new(StatusCodes.Status400BadRequest, message);
+
+    /// <summary>A caller's value as quoted back in a problem detail: cut short, so a hostile name cannot make the
+    /// answer as large as the request.</summary>
+    public static string Shown(string value) => value.Length <= MaxShown ? value : value[..MaxShown] + "…";
+
+    private const int MaxShown = 64;
 
     private static RequestRejectedException TooLarge(long maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge, $"The body exceeds {maxBytes} bytes.");

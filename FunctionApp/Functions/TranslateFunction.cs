@@ -17,7 +17,7 @@ public sealed record TranslatedText(string Text, int InputTokens, int OutputToke
 /// <summary>POST /api/translate: <c>{"text"}</c> or <c>{"texts"}</c>, optional model, beams, maxNewTokens. Errors
 /// are thrown and answered by <see cref="ProblemDetailsMiddleware"/>.</summary>
 public sealed class TranslateFunction(TranslationService translation, IOptions<TranslationLimitsOptions> limits,
-    IOptions<HttpOptions> http)
+    IOptions<MarianTranslatorOptions> engine, IOptions<HttpOptions> http)
 {
     private static readonly string[] Fields = ["text", "texts", "model", "beams", "maxNewTokens"];
 
@@ -55,7 +55,7 @@ public sealed class TranslateFunction(TranslationService translation, IOptions<T
         }
 
         TextChecks.RejectBlank(texts);
-        var (model, options) = GenerationParameters.Parse(root, limit);
+        var (model, options) = GenerationParameters.Parse(root, engine.Value);
         return (model, texts, options);
     }
 }
@@ -64,12 +64,12 @@ public sealed class TranslateFunction(TranslationService translation, IOptions<T
 /// max_length) are checked by <see cref="TranslationService"/> once the model is known.</summary>
 public static class GenerationParameters
 {
-    public static (string? Model, TranslationOptions Options) Parse(JsonElement root, TranslationLimitsOptions limits)
+    public static (string? Model, TranslationOptions Options) Parse(JsonElement root, MarianTranslatorOptions engine)
     {
         var model = JsonRequest.OptionalModel(root);
         var options = new TranslationOptions
         {
-            Beams = JsonRequest.OptionalInt(root, "beams", 1, limits.MaxBeams),
+            Beams = JsonRequest.OptionalInt(root, "beams", 1, engine.MaxBeams),
             MaxNewTokens = JsonRequest.OptionalInt(root, "maxNewTokens", 1, TranslationLimitsOptions.MaxNewTokensLimit),
         };
         return (model, options);

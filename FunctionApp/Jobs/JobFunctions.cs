@@ -5,6 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Functions;
 using ServerlessInference.Options;
+using ServerlessInference.Translation;
 
 namespace ServerlessInference.Jobs;
 
@@ -17,7 +18,8 @@ public sealed record JobView(string JobId, string State, string? Model, int Chun
 
 /// <summary>HTTP and queue entry points for batch jobs; the work happens in <see cref="JobService"/>. HTTP errors
 /// are thrown and answered by <see cref="ProblemDetailsMiddleware"/>.</summary>
-public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOptions> limits, IOptions<HttpOptions> http)
+public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOptions> limits,
+    IOptions<MarianTranslatorOptions> engine, IOptions<HttpOptions> http)
 {
     private static readonly string[] Fields = ["texts", "inputBlob", "model", "beams", "maxNewTokens"];
 
@@ -42,7 +44,7 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
             throw JsonRequest.BadRequest(JobBlobNames.InputBlobRule);
         }
 
-        var (model, generation) = GenerationParameters.Parse(root, limits.Value);
+        var (model, generation) = GenerationParameters.Parse(root, engine.Value);
         List<JobItem> items;
         if (texts is not null)
         {
@@ -96,7 +98,7 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
     }
 
     /// <summary>Throws on transient failures so the host redelivers (host.json: maxDequeueCount, visibilityTimeout)
-    /// and finally moves the message to translation-jobs-poison.</summary>
+    /// and finally moves the message to <see cref="JobsOptions.PoisonQueue"/>.</summary>
     [Function("ProcessJobChunk")]
     public Task ProcessChunk(
         [QueueTrigger(JobsOptions.Queue, Connection = JobsOptions.Connection)] QueueMessage message,

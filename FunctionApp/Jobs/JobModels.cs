@@ -16,7 +16,7 @@ public static class JobJson
     };
 }
 
-/// <summary>One message on <c>translation-jobs</c> (schema in docs/jobs.md): translate input chunk
+/// <summary>One message on <see cref="Options.JobsOptions.Queue"/> (schema in docs/jobs.md): translate input chunk
 /// <c>{jobId}/input/{chunk}.jsonl</c> of the jobs container into <c>{jobId}/output/{chunk}.jsonl</c>.</summary>
 public sealed record ChunkMessage
 {

@@ -128,6 +128,12 @@ public sealed class JobService(JobStore store, TranslationService translation,
             // Storage refused this blob for a reason of its own (e.g. it changed while being read): the caller's to fix.
             throw new FormatException($"Input blob '{store.Container.Name}/{blobName}' could not be read: {ex.Status} {ex.ErrorCode}.");
         }
+        // As for request bodies: bytes that are not UTF-8 would be read as U+FFFD without a word, changing the text.
+        if (!System.Text.Unicode.Utf8.IsValid(content.ToMemory().Span))
+        {
+            throw new FormatException($"Input blob '{blobName}' is not valid UTF-8.");
+        }
+
         var items = new List<JobItem>();
         var lineNumber = 0;
         foreach (var line in content.ToString().Split('\n'))
@@ -219,6 +225,15 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 return ChunkOutcome.Skipped;
             }
 
+            // The job's own status is the truth about its size; a message that disagrees would make assembly read
+            // chunks that do not exist (or miss some), so it cannot be followed.
+            if (current is not null && current.ChunksTotal != m.ChunkCount)
+            {
+                await FailAsync(m, $"Malformed message: 'chunkCount' is {m.ChunkCount}, but the job has {current.ChunksTotal} chunks.",
+                    cancellationToken);
+                return ChunkOutcome.Malformed;
+            }
+
             try
             {
                 var items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
@@ -238,8 +253,10 @@ public sealed class JobService(JobStore store, TranslationService translation,
             }
 
             var allDone = false;
+            var chunksTotal = m.ChunkCount;
             await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
             {
+                chunksTotal = s.ChunksTotal;
                 s.CompletedChunks.Add(m.Chunk);
                 s.Errors.RemoveAll(e => e.Chunk == m.Chunk); // an earlier attempt's transient error no longer applies
                 if (s.State == JobStates.Queued)
@@ -255,7 +272,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
             if (allDone)
             {
-                await AssembleAsync(m, cancellationToken);
+                await AssembleAsync(m, chunksTotal, cancellationToken);
             }
 
             return ChunkOutcome.Translated;
@@ -345,10 +362,10 @@ public sealed class JobService(JobStore store, TranslationService translation,
         logger.LogError("Job {JobId} failed: chunk message poisoned ({Reason})", jobId, reason ?? "retries exhausted");
     }
 
-    private async Task AssembleAsync(ChunkMessage m, CancellationToken cancellationToken)
+    private async Task AssembleAsync(ChunkMessage m, int chunksTotal, CancellationToken cancellationToken)
     {
         var builder = new StringBuilder();
-        for (var chunk = 0; chunk < m.ChunkCount; chunk++)
+        for (var chunk = 0; chunk < chunksTotal; chunk++)
         {
             var content = await store.Container.GetBlobClient(JobStore.OutputBlob(m.JobId, chunk)).DownloadContentAsync(cancellationToken);
             builder.Append(content.Value.Content.ToString());
@@ -366,7 +383,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             s.ResultBlob = $"{store.Container.Name}/{JobStore.ResultBlob(m.JobId)}";
             return true;
         }, cancellationToken);
-        logger.LogInformation("Job {JobId} completed: {Chunks} chunks assembled", m.JobId, m.ChunkCount);
+        logger.LogInformation("Job {JobId} completed: {Chunks} chunks assembled", m.JobId, chunksTotal);
     }
 
     private async Task FailAsync(ChunkMessage m, string reason, CancellationToken cancellationToken)
@@ -390,8 +407,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
     private static string Describe(Exception ex) => ex switch
     {
         RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
-        RequestFailedException { Status: 0 } => "Storage is unreachable.",
-        RequestFailedException r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
+        _ when StorageFailures.Describe(ex) is { } storage => storage,
         ModelUnavailableException or UnknownModelException or ArgumentException or ServerBusyException => ex.Message,
         JsonException => OneLine(ex.Message),
         _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",

@@ -2,7 +2,7 @@ namespace ServerlessInference.Models;
 
 /// <summary>The caller named a model the catalog does not list (HTTP 404).</summary>
 public sealed class UnknownModelException(string model)
-    : Exception($"Unknown model '{model}'.")
+    : Exception($"Unknown model '{(model.Length <= 64 ? model : model[..64] + "…")}'.")
 {
     public string Model { get; } = model;
 }

@@ -34,8 +34,8 @@ public sealed class ModelHost : IDisposable
     private long _useCounter;
 
     public ModelHost(ModelCatalog catalog, ModelStore store, ITranslatorFactory factory, IOptions<ModelsOptions> options,
-        IOptions<ServingOptions> serving, ServingBacklog backlog, InferenceTelemetry telemetry, TimeProvider time,
-        ILogger<ModelHost> logger)
+        IOptions<MarianTranslatorOptions> engine, IOptions<ServingOptions> serving, ServingBacklog backlog,
+        InferenceTelemetry telemetry, TimeProvider time, ILogger<ModelHost> logger)
     {
         _catalog = catalog;
         _store = store;
@@ -47,7 +47,7 @@ public sealed class ModelHost : IDisposable
         _maxLoaded = options.Value.MaxLoaded;
         _scheduling = new BatchSchedulerOptions
         {
-            MaxBatchSize = serving.Value.MaxBatchSize,
+            MaxBatchSize = engine.Value.MaxBatchSize,
             MaxConcurrentBatches = serving.Value.MaxConcurrentBatches,
         };
         _backlog = backlog;
@@ -207,11 +207,7 @@ public sealed class ModelHost : IDisposable
         ModelNotProvisionedException => (InferenceTelemetry.FailureKinds.ModelMissing, ex.Message),
         ModelIntegrityException => (InferenceTelemetry.FailureKinds.Integrity, ex.Message),
         ModelFormatException => (InferenceTelemetry.FailureKinds.ModelFormat, ex.Message),
-        // The SDK's message embeds the whole response; status and error code are what an operator needs.
-        _ when ex is not RequestFailedException { Status: not 0 } && StorageFailures.IsUnavailable(ex) =>
-            (InferenceTelemetry.FailureKinds.Storage, "Storage is unreachable."),
-        RequestFailedException r => (InferenceTelemetry.FailureKinds.Storage, $"Storage request failed: {r.Status} {r.ErrorCode}."),
-        Azure.Identity.AuthenticationFailedException => (InferenceTelemetry.FailureKinds.Storage, "Authenticating to storage failed."),
+        _ when StorageFailures.Describe(ex) is { } storage => (InferenceTelemetry.FailureKinds.Storage, storage),
         _ => (InferenceTelemetry.FailureKinds.Unexpected, $"Unexpected {ex.GetType().Name} while loading the model."),
     };
 

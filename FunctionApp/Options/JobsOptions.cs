@@ -8,8 +8,19 @@ public sealed class JobsOptions
 {
     public const string Section = "Jobs";
     public const string Connection = "AzureWebJobsStorage";
+
+    /// <summary>The job queue: a fixed name, not a setting. An app-setting binding expression (<c>%Jobs:Queue%</c>)
+    /// has no default in the host, so every deployment would need the setting, and the platform's scale components
+    /// have failed to resolve nested setting names in trigger expressions (azure-functions-host#8261), which would
+    /// leave a scaled-to-zero app asleep beside a full queue. Bicep and the KEDA manifest spell the same names;
+    /// FunctionApp.Tests checks that they match.</summary>
     public const string Queue = "translation-jobs";
-    public const string PoisonQueue = "translation-jobs-poison";
+
+    /// <summary>Where the queue trigger moves a message after host.json's maxDequeueCount failed attempts (the host's
+    /// naming convention, not ours to choose).</summary>
+    public const string PoisonQueue = Queue + PoisonSuffix;
+
+    public const string PoisonSuffix = "-poison";
 
     /// <summary>Largest job accepted in one submission; keeps the submit request bounded.</summary>
     public const int MaxItems = 100_000;

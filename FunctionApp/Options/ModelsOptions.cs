@@ -43,9 +43,3 @@ public sealed class ModelCatalogEntry
     /// <summary>Blob name prefix of the model folder in the container, e.g. <c>marian-tiny-en-zh/</c>.</summary>
     public string Prefix { get; set; } = "";
 }
-
-public static class StorageNames
-{
-    public const string ContainerPattern = "^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$";
-    public const string ModelNamePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
-}

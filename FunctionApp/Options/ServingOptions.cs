@@ -7,12 +7,8 @@ public sealed class ServingOptions
 {
     public const string Section = "Serving";
 
-    /// <summary>Most sentence inputs, from any number of requests, in one engine run.</summary>
-    [Range(1, 256)]
-    public int MaxBatchSize { get; set; } = 32;
-
     /// <summary>Engine runs at once per model. Each run is given an equal share of the cores (unless
-    /// Translation:IntraOpThreads is set), so more runs never oversubscribe them.</summary>
+    /// Engine:IntraOpThreads is set), so more runs never oversubscribe them.</summary>
     [Range(1, 64)]
     public int MaxConcurrentBatches { get; set; } = 1;
 

@@ -2,7 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ServerlessInference.Options;
 
-/// <summary>Request limits and engine settings ("Translation" section).</summary>
+/// <summary>Limits on what one request may send ("Translation" section). Engine settings, the beam limit among them,
+/// are <see cref="Translation.MarianTranslatorOptions"/> ("Engine" section).</summary>
 public sealed class TranslationLimitsOptions
 {
     public const string Section = "Translation";
@@ -13,18 +14,7 @@ public sealed class TranslationLimitsOptions
     [Range(1, 10_000)]
     public int MaxTexts { get; set; } = 64;
 
-    /// <summary>Sum of the characters of all texts in one request.</summary>
+    /// <summary>Sum of the characters of all texts in one request (and the most one job text may hold).</summary>
     [Range(1, 10_000_000)]
     public int MaxCharacters { get; set; } = 20_000;
-
-    [Range(1, 64)]
-    public int MaxBeams { get; set; } = 8;
-
-    /// <summary>ONNX Runtime intra-op threads; 0 lets the runtime choose (one per core).</summary>
-    [Range(0, 1024)]
-    public int IntraOpThreads { get; set; }
-
-    /// <summary>Split the output projection off the decoder graphs (faster greedy decoding, one more copy of the
-    /// projection in memory); false runs the model's graphs as they are.</summary>
-    public bool SplitOutputProjection { get; set; } = true;
 }

@@ -10,6 +10,16 @@ namespace ServerlessInference.Storage;
 /// <see cref="TimeoutException"/>.</summary>
 public static class StorageFailures
 {
+    /// <summary>A one-line reason for a storage failure, fit for a caller or a job status (the SDK's own message
+    /// embeds the whole response; status and error code are what an operator needs); null when it is not one.</summary>
+    public static string? Describe(Exception exception) => exception switch
+    {
+        RequestFailedException { Status: not 0 } r => $"Storage request failed: {r.Status} {r.ErrorCode}.",
+        AuthenticationFailedException or CredentialUnavailableException => "Authenticating to storage failed.",
+        _ when IsUnavailable(exception) => "Storage is unreachable.",
+        _ => null,
+    };
+
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         // 401/403: the app's own identity or key is refused, which no caller can fix; 408/429/5xx: overloaded or down.

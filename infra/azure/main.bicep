@@ -27,7 +27,6 @@ param alwaysReadyHttpInstances int = 0
 param modelsContainerName string = 'models'
 param jobsContainerName string = 'jobs'
 param deploymentContainerName string = 'app-package'
-param jobsQueueName string = 'translation-jobs'
 
 @description('Default model; its blobs live under "<name>/" in the models container.')
 param defaultModel string = 'marian-tiny-en-zh'
@@ -46,15 +45,22 @@ param translationMaxTexts int = 64
 param translationMaxCharacters int = 20000
 @description('ONNX Runtime intra-op threads (0 = ONNX Runtime default).')
 @minValue(0)
-param translationIntraOpThreads int = 0
+param engineIntraOpThreads int = 0
 @minValue(1)
 param jobsChunkSize int = 32
 
 var suffix = uniqueString(resourceGroup().id, baseName)
 var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
 var functionAppName = 'func-${baseName}-${suffix}'
-// The queue trigger moves messages that keep failing to "<queue>-poison".
-var queueNames = [jobsQueueName, '${jobsQueueName}-poison']
+// The app's job queue is a fixed name (JobsOptions.Queue), not a parameter: the queue triggers name it as a constant,
+// so a different name here would leave them listening on a queue nothing is sent to. FunctionApp.Tests checks the match.
+var jobsQueueName = 'translation-jobs'
+// The queue trigger moves messages that keep failing to "<queue>-poison". The poison queue has a trigger too, and when
+// that one keeps failing (storage down while it records the failure) the host moves its message on to
+// "<queue>-poison-poison". Nothing reads it; it keeps those messages for inspection. Without the queue and a role on
+// it the host's move is refused (the identity may not create queues), and the message stays on the poison queue,
+// the host failing the move again on every dequeue.
+var queueNames = [jobsQueueName, '${jobsQueueName}-poison', '${jobsQueueName}-poison-poison']
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
@@ -124,7 +130,7 @@ module functionApp 'modules/functionapp.bicep' = {
       Models__MaxLoaded: modelsMaxLoaded
       Translation__MaxTexts: translationMaxTexts
       Translation__MaxCharacters: translationMaxCharacters
-      Translation__IntraOpThreads: translationIntraOpThreads
+      Engine__IntraOpThreads: engineIntraOpThreads
       Jobs__Container: jobsContainerName
       Jobs__ChunkSize: jobsChunkSize
     }

@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using ServerlessInference.Models;
+using ServerlessInference.Options;
 
 // Usage: Provision <connection-string> <model-dir> <model-prefix> [models-container] [jobs-container]
 if (args.Length < 3)
@@ -21,12 +22,13 @@ if (!Directory.Exists(modelDir))
 var blobs = new BlobServiceClient(connection);
 await blobs.GetBlobContainerClient(jobsContainer).CreateIfNotExistsAsync();
 var queues = new QueueServiceClient(connection);
-foreach (var queue in new[] { "translation-jobs", "translation-jobs-poison" })
+foreach (var queue in new[] { JobsOptions.Queue, JobsOptions.PoisonQueue })
 {
     await queues.GetQueueClient(queue).CreateIfNotExistsAsync();
 }
 
 var files = await ModelUploader.UploadDirectoryAsync(blobs.GetBlobContainerClient(modelsContainer), modelDir, prefix);
-Console.WriteLine($"Created containers '{modelsContainer}', '{jobsContainer}' and queues translation-jobs(-poison); " +
+Console.WriteLine($"Created containers '{modelsContainer}', '{jobsContainer}' and queues '{JobsOptions.Queue}', " +
+                  $"'{JobsOptions.PoisonQueue}'; " +
                   $"uploaded {files} files from {modelDir} to {modelsContainer}/{prefix}.");
 return 0;

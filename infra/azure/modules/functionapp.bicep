@@ -29,7 +29,7 @@ param maximumInstanceCount int
 @minValue(0)
 param alwaysReadyHttpInstances int
 
-@description('App settings the app\'s options read (Models__*, Translation__*, Jobs__*).')
+@description('App settings the app\'s options read (Models__*, Translation__*, Engine__*, Jobs__*).')
 param appOptions object
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {

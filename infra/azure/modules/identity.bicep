@@ -2,7 +2,8 @@
 // Least privilege, scoped as narrowly as each client allows:
 //   Functions host (AzureWebJobsStorage): Storage Blob Data Owner on the account. The host creates and leases
 //     its own containers (azure-webjobs-hosts, azure-webjobs-secrets), which Functions documents as needing this role.
-//   Job queue + poison queue: Storage Queue Data Contributor on each queue (trigger, poison moves, SubmitJob sends).
+//   Job queue, its poison queue and the poison queue's poison queue: Storage Queue Data Contributor on each queue
+//     (trigger, SubmitJob sends, the host's poison moves: a failing poison handler's message moves on once more).
 //   Model store: Storage Blob Data Reader on the models container (read only).
 //   Job store: Storage Blob Data Contributor on the jobs container.
 //   Flex deployment: Storage Blob Data Contributor on the deployment container.

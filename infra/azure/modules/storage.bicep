@@ -18,7 +18,7 @@ param jobsContainerName string
 @description('Blob container the Flex Consumption plan deploys the app package from.')
 param deploymentContainerName string
 
-@description('Queues the app uses: the job queue and its poison queue.')
+@description('Queues the app uses: the job queue, its poison queue and that queue\'s own poison queue.')
 param queueNames array
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {

@@ -1,6 +1,6 @@
 using ServerlessInference.Translation.Decoding;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Translation.Decoding;
 
 /// <summary>The vectorised search kernels against the plain loops they replace, including the tails after the last
 /// full vector, ties, and banned ids sitting on the maximum.</summary>
@@ -19,7 +19,7 @@ public sealed class SamplingTests
 
     [Theory]
     [MemberData(nameof(Rows))]
-    public void Top_k_scan_picks_what_a_scalar_loop_picks(int length, int seed)
+    public void TopKScanPicksWhatAScalarLoopPicks(int length, int seed)
     {
         var row = RandomRow(length, seed);
         var (max, logSum) = Sampling.LogSumExpParts(row);
@@ -48,7 +48,7 @@ public sealed class SamplingTests
 
     [Theory]
     [MemberData(nameof(Rows))]
-    public void Log_sum_exp_matches_a_double_precision_reference(int length, int seed)
+    public void LogSumExpMatchesADoublePrecisionReference(int length, int seed)
     {
         var row = RandomRow(length, seed);
         var (max, logSum) = Sampling.LogSumExpParts(row);
@@ -58,7 +58,7 @@ public sealed class SamplingTests
     }
 
     [Fact]
-    public void Arg_max_takes_the_first_of_equal_maxima()
+    public void ArgMaxTakesTheFirstOfEqualMaxima()
     {
         var row = new float[20];
         row[9] = 3;
@@ -67,7 +67,7 @@ public sealed class SamplingTests
     }
 
     [Fact]
-    public void Arg_max_skips_a_banned_maximum()
+    public void ArgMaxSkipsABannedMaximum()
     {
         var row = RandomRow(7933, 7);
         row[5] = 1000;

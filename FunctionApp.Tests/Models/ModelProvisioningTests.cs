@@ -2,10 +2,9 @@ using Azure.Storage.Blobs.Models;
 using ServerlessInference.Functions;
 using ServerlessInference.Models;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Tests.Support;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Models;
 
 [Collection(StorageCollection.Name)]
 public sealed class ModelProvisioningTests(StorageFixture storage)

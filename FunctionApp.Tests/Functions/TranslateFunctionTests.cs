@@ -1,20 +1,19 @@
 using System.Text.Json;
 using ServerlessInference.Functions;
+using ServerlessInference.Models;
 using ServerlessInference.Serving;
-using ServerlessInference.Telemetry;
-using ServerlessInference.Tests.Support;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Functions;
 
 [Collection(StorageCollection.Name)]
-public sealed class TranslateApiTests(StorageFixture storage)
+public sealed class TranslateFunctionTests(StorageFixture storage)
 {
     private static Dictionary<string, string?> SmallLimits => new()
     {
         ["Translation:MaxTexts"] = "3",
         ["Translation:MaxCharacters"] = "50",
-        ["Translation:MaxBeams"] = "4",
+        ["Engine:MaxBeams"] = "4",
     };
 
     public static TheoryData<string, string?, string?, int> InvalidRequests => new()
@@ -55,6 +54,7 @@ public sealed class TranslateApiTests(StorageFixture storage)
     [InlineData("application/json; charset=utf-8")]
     [InlineData("application/json; charset=UTF-8")]
     [InlineData("application/problem+json")]
+    [InlineData("application/json; charset=\"utf-8\"")]
     public async Task Utf8OrUnspecifiedCharsetIsAccepted(string contentType)
     {
         using var app = new TestApp(storage, SmallLimits);
@@ -63,6 +63,22 @@ public sealed class TranslateApiTests(StorageFixture storage)
             Http.Request("POST", "{\"text\": \"Hello.\"}", contentType), CancellationToken.None));
 
         response.ShouldBe(200);
+    }
+
+    [Fact]
+    public async Task ACallersNameIsQuotedBackCutShort()
+    {
+        using var app = new TestApp(storage, SmallLimits);
+        var name = new string('x', 5000);
+
+        var field = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Request("POST", $"{{\"text\": \"a\", \"{name}\": 1}}"), CancellationToken.None));
+        var model = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Json(new { text = "a", model = name }), CancellationToken.None));
+
+        field.ShouldBe(400);
+        model.ShouldBe(404);
+        Assert.All([field, model], r => Assert.InRange(r.Json.GetProperty("detail").GetString()!.Length, 1, 300));
     }
 
     [Fact]
@@ -197,8 +213,8 @@ public sealed class TranslateApiTests(StorageFixture storage)
             Assert.True(t.GetProperty("inputTokens").GetInt32() > 0);
             Assert.True(t.GetProperty("outputTokens").GetInt32() > 0);
         });
-        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new() { Beams = 2, MaxNewTokens = 40 },
-            "test", ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
+        var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new() { Beams = 2, MaxNewTokens = 40 },
+            "test", WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), translations.Select(t => t.GetProperty("text").GetString()));
     }
 
@@ -256,47 +272,5 @@ public sealed class TranslateApiTests(StorageFixture storage)
 
         backlog.Withdrawn(100);
         (await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello." }), CancellationToken.None))).ShouldBe(200);
-    }
-
-    [Fact]
-    public async Task HealthIsAnonymousLivenessAndReportsModelStatesWithoutLoading()
-    {
-        using var app = new TestApp(storage);
-        var health = app.Function<HealthFunction>();
-
-        var before = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
-        before.ShouldBe(200);
-        Assert.Equal("alive", before.Json.GetProperty("status").GetString());
-        Assert.Equal("notLoaded", before.Json.GetProperty("models")[0].GetProperty("state").GetString());
-        Assert.Equal(0, app.Factory.Loads);
-
-        await app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None);
-        var after = await Http.ExecuteAsync(health.Run(Http.Request("GET")));
-        var model = after.Json.GetProperty("models")[0];
-        var load = after.Json.GetProperty("backlog");
-        Assert.Equal(0, load.GetProperty("pendingSentences").GetInt64());
-        Assert.True(load.GetProperty("sentencesPerSecond").GetDouble() > 0, after.Body);
-        Assert.Equal(RepoPaths.ShippedModelName, model.GetProperty("name").GetString());
-        Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
-    }
-
-    [Fact]
-    public async Task TranslationEmitsLatencyTokenAndBatchMetricsThroughTheTelemetryClient()
-    {
-        using var app = new TestApp(storage);
-        await app.Function<TranslateFunction>().Run(Http.Json(new { texts = new[] { "One.", "Two." } }), CancellationToken.None);
-
-        var t = app.Telemetry;
-        var download = Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
-        var expectedBytes = ShippedModelFiles.Needed().Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length);
-        Assert.Equal(expectedBytes, download.Sum);
-        Assert.Equal(RepoPaths.ShippedModelName, download.Properties["Model"]);
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadDurationMs));
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.SessionCreationMs));
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs));
-        Assert.Equal(2, Assert.Single(t.Metrics(InferenceTelemetry.Metrics.BatchSize)).Sum);
-        Assert.True(Assert.Single(t.Metrics(InferenceTelemetry.Metrics.InputTokens)).Sum > 0);
-        Assert.True(Assert.Single(t.Metrics(InferenceTelemetry.Metrics.OutputTokens)).Sum > 0);
-        Assert.Equal("http", t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs)[0].Properties["Source"]);
     }
 }

@@ -2,7 +2,7 @@ using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests.Translation;
 
-public sealed class ModelFolderTests : IDisposable
+public sealed class MarianModelFolderTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("model-folder-").FullName;
 
@@ -19,7 +19,7 @@ public sealed class ModelFolderTests : IDisposable
     }
 
     [Fact]
-    public void Shipped_folder_reads_its_generation_settings()
+    public void ShippedFolderReadsItsGenerationSettings()
     {
         var folder = MarianModelFolder.Read(RepoPaths.ShippedModel);
         Assert.NotNull(folder.MergedDecoderPath);
@@ -35,7 +35,7 @@ public sealed class ModelFolderTests : IDisposable
     [InlineData("vocab.json")]
     [InlineData("onnx/encoder_model.onnx")]
     [InlineData("onnx/decoder_model_merged.onnx")]
-    public void Missing_file_is_named_in_the_error(string file)
+    public void MissingFileIsNamedInTheError(string file)
     {
         CopyShipped();
         File.Delete(Path.Combine(_dir, file));
@@ -44,7 +44,7 @@ public sealed class ModelFolderTests : IDisposable
     }
 
     [Fact]
-    public void Malformed_config_is_reported_as_such()
+    public void MalformedConfigIsReportedAsSuch()
     {
         CopyShipped();
         File.WriteAllText(Path.Combine(_dir, "config.json"), "{ not json");
@@ -53,7 +53,7 @@ public sealed class ModelFolderTests : IDisposable
     }
 
     [Fact]
-    public void Truncated_onnx_file_is_reported_with_its_name()
+    public void TruncatedOnnxFileIsReportedWithItsName()
     {
         CopyShipped();
         var path = Path.Combine(_dir, "onnx", "decoder_model_merged.onnx");
@@ -64,7 +64,7 @@ public sealed class ModelFolderTests : IDisposable
     }
 
     [Fact]
-    public void Onnx_files_may_sit_at_the_top_of_the_folder()
+    public void OnnxFilesMaySitAtTheTopOfTheFolder()
     {
         CopyShipped();
         foreach (var file in Directory.GetFiles(Path.Combine(_dir, "onnx")))

@@ -4,12 +4,12 @@ using ServerlessInference.Translation;
 namespace ServerlessInference.Tests.Translation;
 
 [Collection(ShippedModelCollection.Name)]
-public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
+public sealed class MarianTranslatorTests(ShippedModelFixture model)
 {
     private MarianTranslator Translator => model.Translator;
 
     [Fact]
-    public void Shipped_encoder_loads_in_onnx_runtime_and_returns_one_d_model_vector_per_token()
+    public void ShippedEncoderLoadsInOnnxRuntimeAndReturnsOneDModelVectorPerToken()
     {
         using var session = new InferenceSession(Path.Combine(RepoPaths.ShippedModel, "onnx", "encoder_model.onnx"));
         long[] ids = [10, 20, 30, 0];
@@ -20,7 +20,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Simple_sentences_become_chinese()
+    public async Task SimpleSentencesBecomeChinese()
     {
         var result = await Translator.TranslateAsync(["I love you.", "Where is the station?"], TranslationOptions.Default);
         Assert.All(result.Translations, t => Assert.Contains(t.Text, c => c >= '\u4e00' && c <= '\u9fff'));
@@ -33,7 +33,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     [InlineData("   ")]
     [InlineData("\n\t\r\n")]
     [InlineData("\u0001\u0002\u007f")]
-    public async Task Empty_or_blank_text_translates_to_empty_without_running_the_model(string text)
+    public async Task EmptyOrBlankTextTranslatesToEmptyWithoutRunningTheModel(string text)
     {
         var result = await Translator.TranslateAsync([text], TranslationOptions.Default);
         Assert.Equal(new ServerlessInference.Translation.Translation("", 0, 0, []).Text, result.Translations[0].Text);
@@ -45,14 +45,14 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     [InlineData("I like 😀 and ☃.")]
     [InlineData("Tom\u0000 is\u0007 here.")]
     [InlineData("Ω≈ç√∫ ฿ ᚠ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢")]
-    public async Task Odd_characters_still_translate(string text)
+    public async Task OddCharactersStillTranslate(string text)
     {
         var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1 });
         Assert.NotEmpty(result.Translations[0].Text);
     }
 
     [Fact]
-    public async Task Lone_surrogates_translate_like_unknown_characters()
+    public async Task LoneSurrogatesTranslateLikeUnknownCharacters()
     {
         var text = "Lone " + '\ud800' + " surrogate and " + '\udc00' + " another.";
         var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1 });
@@ -60,14 +60,14 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public void A_run_of_unknown_characters_is_one_piece_as_spm_encode_prints_it()
+    public void ARunOfUnknownCharactersIsOnePieceAsSpmEncodePrintsIt()
     {
         // spm_encode --output_format=piece: ▁I ▁love ▁ 中国 ▁a nd ▁ 😀 .
         Assert.Equal(["▁I", "▁love", "▁", "中国", "▁a", "nd", "▁", "😀", "."], Translator.Tokenizer.Pieces("I love 中国 and 😀."));
     }
 
     [Fact]
-    public void Characters_the_vocabulary_lacks_become_unk()
+    public void CharactersTheVocabularyLacksBecomeUnk()
     {
         var ids = Translator.Tokenizer.Encode("😀");
         Assert.Contains(Translator.Tokenizer.UnkId, ids);
@@ -75,7 +75,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Hundred_kilobytes_without_sentence_breaks_is_cut_into_model_sized_pieces()
+    public async Task HundredKilobytesWithoutSentenceBreaksIsCutIntoModelSizedPieces()
     {
         var text = string.Concat(Enumerable.Repeat("tom likes apples and ", 5000)); // 105 kB, one "sentence"
         var result = await Translator.TranslateAsync([text], new TranslationOptions { Beams = 1, MaxNewTokens = 4 });
@@ -86,7 +86,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Sentences_of_a_text_are_translated_separately_and_paragraphs_are_kept()
+    public async Task SentencesOfATextAreTranslatedSeparatelyAndParagraphsAreKept()
     {
         var result = await Translator.TranslateAsync(["I am happy. You are sad.\n\nHe is tall."], new TranslationOptions { Beams = 1 });
         var separate = await Translator.TranslateAsync(["I am happy.", "You are sad.", "He is tall."],
@@ -100,7 +100,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     [InlineData(99, null)]
     [InlineData(1, 0)]
     [InlineData(1, 100000)]
-    public async Task Out_of_range_options_are_rejected_with_a_clear_message(int beams, int? maxNewTokens)
+    public async Task OutOfRangeOptionsAreRejectedWithAClearMessage(int beams, int? maxNewTokens)
     {
         var e = await Assert.ThrowsAsync<ArgumentException>(() =>
             Translator.TranslateAsync(["Hi."], new TranslationOptions { Beams = beams, MaxNewTokens = maxNewTokens }));
@@ -108,7 +108,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Max_new_tokens_caps_the_output_and_ends_it_with_eos()
+    public async Task MaxNewTokensCapsTheOutputAndEndsItWithEos()
     {
         var result = await Translator.TranslateAsync(["This is a rather long sentence that needs many tokens to translate."],
             new TranslationOptions { Beams = 1, MaxNewTokens = 3 });
@@ -118,7 +118,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task Concurrent_callers_share_the_sessions_and_get_the_same_results_as_one_caller()
+    public async Task ConcurrentCallersShareTheSessionsAndGetTheSameResultsAsOneCaller()
     {
         var texts = model.Greedy.Take(40).Select(c => c.Source).ToArray();
         var alone = await Translator.TranslateAsync(texts, new TranslationOptions { Beams = 2 });
@@ -128,7 +128,7 @@ public sealed class TranslatorBehaviourTests(ShippedModelFixture model)
     }
 
     [Fact]
-    public async Task A_cancelled_call_stops_with_operation_cancelled()
+    public async Task ACancelledCallStopsWithOperationCancelled()
     {
         using var cts = new CancellationTokenSource();
         cts.Cancel();

@@ -2,15 +2,15 @@ using System.Text.Json;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using ServerlessInference.Jobs;
+using ServerlessInference.Models;
 using ServerlessInference.Options;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Tests.Support;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Jobs;
 
 [Collection(StorageCollection.Name)]
-public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
+public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
 {
     private readonly string _jobsContainer = StorageFixture.UniqueContainer("jobs");
 
@@ -73,7 +73,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         Assert.Equal($"{_jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
         var result = await ReadResultAsync(jobId);
         Assert.Equal(["0", "1", "2", "3", "4"], result.Select(r => r.GetProperty("id").GetString()));
-        var direct = await app.Get<Models.TranslationService>().TranslateAsync(null, texts, new(), "test",
+        var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new(), "test",
             ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
         Assert.Equal(3, app.Telemetry.Metrics(InferenceTelemetry.Metrics.JobChunkDurationMs).Count);
@@ -172,7 +172,7 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
 
         // A transient failure throws so the host redelivers; the error is recorded on the job meanwhile.
-        await Assert.ThrowsAsync<Models.ModelUnavailableException>(() => functions.ProcessChunk(message, CancellationToken.None));
+        await Assert.ThrowsAsync<ModelUnavailableException>(() => functions.ProcessChunk(message, CancellationToken.None));
         var running = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
         Assert.Equal("queued", running.GetProperty("state").GetString());
         Assert.Contains("No blobs under", running.GetProperty("errors")[0].GetProperty("message").GetString());
@@ -515,6 +515,40 @@ public sealed class JobTests(StorageFixture storage) : IAsyncLifetime
         fromBlob.ShouldBe(400);
         Assert.Contains("Line 2", fromBlob.Json.GetProperty("detail").GetString());
         Assert.Null((await Queue.PeekMessageAsync()).Value);
+    }
+
+    [Fact]
+    public async Task AnInputBlobThatIsNotUtf8IsA400()
+    {
+        using var app = NewApp();
+        var container = storage.Blobs.GetBlobContainerClient(_jobsContainer);
+        await container.CreateIfNotExistsAsync();
+        byte[] line = [.. "{\"id\":\"1\",\"text\":\"Hello "u8, 0xFF, 0xC0, 0x80, .. "\"}\n"u8];
+        await container.GetBlobClient("inputs/latin.jsonl").UploadAsync(new BinaryData(line));
+
+        var response = await Http.ExecuteAsync(app.Function<JobFunctions>().Submit(
+            Http.Json(new { inputBlob = "inputs/latin.jsonl" }), CancellationToken.None));
+
+        response.ShouldBe(400);
+        Assert.Contains("UTF-8", response.Json.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task AChunkMessageWhoseChunkCountDisagreesWithItsJobFailsTheJobWithoutAssembling()
+    {
+        using var app = NewApp();
+        var functions = app.Function<JobFunctions>();
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello." } }), CancellationToken.None));
+        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        Assert.Single(await ReceiveAllAsync(Queue, 1));
+        await Queue.SendMessageAsync(new ChunkMessage { JobId = jobId, Chunk = 0, ChunkCount = 5 }.ToJson());
+
+        await functions.ProcessChunk(Assert.Single(await ReceiveAllAsync(Queue, 1)), CancellationToken.None);
+
+        var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        Assert.Contains("chunkCount", status.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.False(await storage.Blobs.GetBlobContainerClient(_jobsContainer).GetBlobClient($"{jobId}/result.jsonl").ExistsAsync());
     }
 
     [Fact]

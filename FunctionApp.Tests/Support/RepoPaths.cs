@@ -1,4 +1,4 @@
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Support;
 
 /// <summary>Paths inside the repository, found from the test binaries by walking up to the solution file.</summary>
 internal static class RepoPaths

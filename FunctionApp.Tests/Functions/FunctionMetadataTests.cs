@@ -1,9 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
-using ServerlessInference.Tests.Support;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Functions;
 
 /// <summary>The host indexes functions from the functions.metadata the Worker SDK generates at build time; this
 /// checks that file (from the FunctionApp build output this test project was built with).</summary>

@@ -1,12 +1,12 @@
 using ServerlessInference.Translation.Decoding;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Translation.Decoding;
 
 /// <summary>The finished-hypothesis set of one source, scored sum / length^penalty as transformers' BeamHypotheses.</summary>
 public sealed class BeamHypothesesTests
 {
     [Fact]
-    public void A_full_set_admits_only_a_hypothesis_better_than_its_worst()
+    public void AFullSetAdmitsOnlyAHypothesisBetterThanItsWorst()
     {
         var set = new BeamHypotheses(capacity: 2, lengthPenalty: 1.0, earlyStopping: false);
         set.Add([1, 2], -4f);   // -2
@@ -21,7 +21,7 @@ public sealed class BeamHypothesesTests
     }
 
     [Fact]
-    public void Length_penalty_divides_by_the_generated_length()
+    public void LengthPenaltyDividesByTheGeneratedLength()
     {
         var set = new BeamHypotheses(capacity: 2, lengthPenalty: 1.0, earlyStopping: false);
         set.Add([1, 2, 3, 4], -4f); // -1 per token
@@ -30,7 +30,7 @@ public sealed class BeamHypothesesTests
     }
 
     [Fact]
-    public void The_first_of_equal_scores_is_best()
+    public void TheFirstOfEqualScoresIsBest()
     {
         var set = new BeamHypotheses(capacity: 3, lengthPenalty: 1.0, earlyStopping: false);
         set.Add([1], -1f);
@@ -39,7 +39,7 @@ public sealed class BeamHypothesesTests
     }
 
     [Fact]
-    public void An_empty_set_has_no_best_and_is_not_done()
+    public void AnEmptySetHasNoBestAndIsNotDone()
     {
         var set = new BeamHypotheses(capacity: 1, lengthPenalty: 1.0, earlyStopping: true);
         Assert.Null(set.Best()!);
@@ -49,7 +49,7 @@ public sealed class BeamHypothesesTests
     [Theory]
     [InlineData(-3f, 2, true)]  // a running beam can reach at best -1.5: no better than the worst (-1)
     [InlineData(-1f, 2, false)] // it can still reach -0.5
-    public void A_full_set_is_done_when_no_running_beam_can_beat_its_worst(float bestSum, int generated, bool done)
+    public void AFullSetIsDoneWhenNoRunningBeamCanBeatItsWorst(float bestSum, int generated, bool done)
     {
         var set = new BeamHypotheses(capacity: 1, lengthPenalty: 1.0, earlyStopping: false);
         set.Add([1, 2], -2f); // -1
@@ -58,7 +58,7 @@ public sealed class BeamHypothesesTests
     }
 
     [Fact]
-    public void With_early_stopping_a_full_set_is_done_at_once()
+    public void WithEarlyStoppingAFullSetIsDoneAtOnce()
     {
         var set = new BeamHypotheses(capacity: 1, lengthPenalty: 1.0, earlyStopping: true);
         set.Add([1, 2], -2f);

@@ -1,11 +1,11 @@
 using ServerlessInference.Translation.Decoding;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Translation.Decoding;
 
 public sealed class DecodingRulesTests
 {
     [Fact]
-    public void Eos_is_forced_only_at_the_last_step_and_only_when_the_model_forces_it()
+    public void EosIsForcedOnlyAtTheLastStepAndOnlyWhenTheModelForcesIt()
     {
         var rules = new DecodingRules([9], forcedEos: 2, maxNewTokens: 5);
         Assert.Null(rules.ForcedToken(3));

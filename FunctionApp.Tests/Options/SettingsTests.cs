@@ -2,9 +2,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Options;
+using ServerlessInference.Translation;
 using Xunit;
 
-namespace ServerlessInference.Tests;
+namespace ServerlessInference.Tests.Options;
 
 /// <summary>Settings bind from the env-var style keys infra sets and are validated at start-up (no storage needed).</summary>
 public sealed class SettingsTests
@@ -13,7 +14,7 @@ public sealed class SettingsTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
-        services.AddServerlessInference(configuration);
+        services.AddServerlessInference();
         return services.BuildServiceProvider();
     }
 
@@ -32,12 +33,62 @@ public sealed class SettingsTests
         Assert.Equal(Path.Combine(Path.GetTempPath(), "serverless-inference", "models"), models.CacheDirectory);
         Assert.Equal((2, 10), (models.MaxLoaded, models.RetryAfterSeconds));
         var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
+        var engine = provider.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
         Assert.Equal((64, 20000, 8, 0, true),
-            (limits.MaxTexts, limits.MaxCharacters, limits.MaxBeams, limits.IntraOpThreads, limits.SplitOutputProjection));
+            (limits.MaxTexts, limits.MaxCharacters, engine.MaxBeams, engine.IntraOpThreads, engine.SplitOutputProjection));
+        Assert.Equal(32, engine.MaxBatchSize);
         var serving = provider.GetRequiredService<IOptions<ServingOptions>>().Value;
-        Assert.Equal((32, 1, 2048), (serving.MaxBatchSize, serving.MaxConcurrentBatches, serving.MaxPendingSentences));
+        Assert.Equal((1, 2048), (serving.MaxConcurrentBatches, serving.MaxPendingSentences));
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
         Assert.Equal(("jobs", 32, 20_000), (jobs.Container, jobs.ChunkSize, jobs.ChunkCharacters));
+        Assert.Equal(16 * 1024 * 1024, provider.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes);
+        var storage = provider.GetRequiredService<IOptions<StorageClientOptions>>().Value;
+        Assert.Equal((2, 20), (storage.MaxRetries, storage.NetworkTimeoutSeconds));
+    }
+
+    [Fact]
+    public void KestrelIsGivenTheAppsBodyLimitSoOneLimitAppliesToEveryBody()
+    {
+        using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["Http:MaxRequestBodyBytes"] = "5000" });
+
+        var kestrel = provider.GetRequiredService<IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value;
+
+        Assert.Equal(5000, kestrel.Limits.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void ReadmeSettingsTableIsTheDocumentedOne()
+    {
+        static string Table(string file)
+        {
+            var text = File.ReadAllText(Path.Combine(RepoPaths.Root, file)).ReplaceLineEndings("\n");
+            var start = text.IndexOf("| Setting | Default | Meaning |", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"{file} has no settings table");
+            var end = text.IndexOf("\n\n", start, StringComparison.Ordinal);
+            return text[start..end];
+        }
+
+        Assert.Equal(Table(Path.Combine("docs", "settings.md")), Table("README.md"));
+    }
+
+    [Fact]
+    public void EngineSettingsBindFromTheirSectionAndReachTheTranslatorFactory()
+    {
+        using var provider = Build(new()
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Engine:MaxBeams"] = "3",
+            ["Engine:IntraOpThreads"] = "2",
+            ["Engine:MaxBatchSize"] = "5",
+            ["Engine:SplitOutputProjection"] = "false",
+        });
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var engine = provider.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
+        Assert.Equal(new MarianTranslatorOptions { MaxBeams = 3, IntraOpThreads = 2, MaxBatchSize = 5, SplitOutputProjection = false },
+            engine);
+        using var translator = provider.GetRequiredService<ITranslatorFactory>().Load("tiny", RepoPaths.ShippedModel);
+        Assert.Equal(3, translator.Limits.MaxBeams);
     }
 
     [Theory]
@@ -89,46 +140,23 @@ public sealed class SettingsTests
     [InlineData("Models:Container", "Bad_Name", "Models:Container")]
     [InlineData("Models:Connection", "NoSuchConnection", "NoSuchConnection")]
     [InlineData("Translation:MaxTexts", "0", "MaxTexts")]
+    [InlineData("Engine:MaxBeams", "65", "MaxBeams")]
+    [InlineData("Engine:IntraOpThreads", "-1", "IntraOpThreads")]
+    [InlineData("Engine:MaxBatchSize", "0", "MaxBatchSize")]
+    [InlineData("Translation:MaxBeams", "4", "Engine__MaxBeams")]
+    [InlineData("Translation:IntraOpThreads", "1", "Engine__IntraOpThreads")]
+    [InlineData("Translation:SplitOutputProjection", "false", "Engine__SplitOutputProjection")]
     [InlineData("Jobs:ChunkSize", "-1", "ChunkSize")]
     [InlineData("Serving:MaxConcurrentBatches", "0", "MaxConcurrentBatches")]
     [InlineData("Serving:MaxPendingSentences", "0", "MaxPendingSentences")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
+    [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
+    [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
     {
         using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", [key] = value });
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
         Assert.Contains(expected, error.Message);
-    }
-}
-
-public sealed class StorageConnectionTests
-{
-    private static Storage.StorageClientFactory Factory(Dictionary<string, string?> values) =>
-        new(new ConfigurationBuilder().AddInMemoryCollection(values).Build(),
-            Microsoft.Extensions.Options.Options.Create(new Options.StorageClientOptions()));
-
-    [Fact]
-    public void AccountNameSelectsTheAccountsPublicEndpointsWithIdentity()
-    {
-        var factory = Factory(new() { ["Storage:accountName"] = "acct", ["Storage:clientId"] = "00000000-0000-0000-0000-000000000001" });
-        Assert.Equal(new Uri("https://acct.blob.core.windows.net"), factory.CreateBlobServiceClient("Storage").Uri);
-        Assert.Equal(new Uri("https://acct.queue.core.windows.net"), factory.CreateQueueServiceClient("Storage").Uri);
-    }
-
-    [Fact]
-    public void ServiceUriWinsOverAccountNameAndConnectionStringWinsOverBoth()
-    {
-        var identity = Factory(new() { ["Storage:accountName"] = "acct", ["Storage:blobServiceUri"] = "https://private.example/" });
-        Assert.Equal(new Uri("https://private.example/"), identity.CreateBlobServiceClient("Storage").Uri);
-        var keyed = Factory(new() { ["Storage"] = "UseDevelopmentStorage=true", ["Storage:accountName"] = "acct" });
-        Assert.Equal("devstoreaccount1", keyed.CreateBlobServiceClient("Storage").AccountName);
-    }
-
-    [Fact]
-    public void MissingConnectionSaysWhichSettingsToSet()
-    {
-        var error = Assert.Throws<InvalidOperationException>(() => Factory([]).CreateBlobServiceClient("Storage"));
-        Assert.Contains("Storage__blobServiceUri", error.Message);
     }
 }

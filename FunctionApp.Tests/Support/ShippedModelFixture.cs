@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ServerlessInference.Translation;
 
-namespace ServerlessInference.Tests.Translation;
+namespace ServerlessInference.Tests.Support;
 
 /// <summary>The shipped model loaded once for every engine test, and the reference fixtures recorded for it.</summary>
 public sealed class ShippedModelFixture : IDisposable
