@@ -132,9 +132,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }),
-            CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "One.", "Two.", "Three." });
         var messages = await ReceiveAllAsync(Queue, 2);
 
         var first = messages.Single(m => Chunk(m) == 0);
@@ -193,8 +191,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "Hi." });
         await Queue.ClearMessagesAsync();
         await Queue.SendMessageAsync(JsonSerializer.Serialize(new { jobId, chunk = 7, chunkCount = 1 }));
         await Queue.SendMessageAsync("this is not JSON");
@@ -256,9 +253,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "One.", "Two.", "Three." } }),
-            CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "One.", "Two.", "Three." });
         var sent = (await ReceiveAllAsync(Queue, 2)).OrderBy(Chunk).Select(m => m.Body.ToString()).ToList();
         Assert.All(sent, text => Assert.Equal(jobId, JsonDocument.Parse(text).RootElement.GetProperty("jobId").GetString()));
 
@@ -283,8 +278,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "Hi." });
         var text = Assert.Single(await ReceiveAllAsync(Queue, 1)).Body.ToString();
 
         await (base64 ? Base64(JobsOptions.PoisonQueue) : Poison).SendMessageAsync(text);
@@ -306,8 +300,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "Hi." });
         await Queue.ClearMessagesAsync();
         await (base64 ? Base64(JobsOptions.Queue) : Queue).SendMessageAsync(template.Replace("ID", jobId));
 
@@ -362,8 +355,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hi." } }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "Hi." });
         var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
 
         // functionTimeout and host shutdown cancel the invocation's token.
@@ -538,8 +530,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
     {
         using var app = NewApp();
         var functions = app.Function<JobFunctions>();
-        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts = new[] { "Hello." } }), CancellationToken.None));
-        var jobId = submitted.Json.GetProperty("jobId").GetString()!;
+        var jobId = await SubmitTextsAsync(functions, new[] { "Hello." });
         Assert.Single(await ReceiveAllAsync(Queue, 1));
         await Queue.SendMessageAsync(new ChunkMessage { JobId = jobId, Chunk = 0, ChunkCount = 5 }.ToJson());
 
@@ -581,6 +572,14 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
             }
         }
         return entries;
+    }
+
+    /// <summary>Submits texts through the HTTP function and returns the accepted job's id.</summary>
+    private static async Task<string> SubmitTextsAsync(JobFunctions functions, string[] texts)
+    {
+        var submitted = await Http.ExecuteAsync(functions.Submit(Http.Json(new { texts }), CancellationToken.None));
+        submitted.ShouldBe(202);
+        return submitted.Json.GetProperty("jobId").GetString()!;
     }
 
     private static int Chunk(QueueMessage message) =>
