@@ -176,12 +176,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
         Assert.Contains("No blobs under", running.GetProperty("errors")[0].GetProperty("message").GetString());
 
         // After maxDequeueCount the host moves the message, unchanged, to the poison queue.
-        await Poison.SendMessageAsync(message.Body);
-        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
-
-        var failed = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
-        Assert.Equal("failed", failed.GetProperty("state").GetString());
-        var reason = failed.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
+        var reason = await PoisonAndReadReasonAsync(functions, message, jobId);
         Assert.Contains("failed after repeated attempts", reason);
         Assert.Contains("No blobs under 'models/unprovisioned/'", reason);
     }
@@ -368,11 +363,7 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
         Assert.StartsWith("Attempt 1: ", attempt);
         Assert.Contains("cancelled", attempt);
 
-        await Poison.SendMessageAsync(message.Body);
-        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
-        var failed = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
-        Assert.Equal("failed", failed.GetProperty("state").GetString());
-        var reason = failed.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
+        var reason = await PoisonAndReadReasonAsync(functions, message, jobId);
         Assert.Contains("failed after repeated attempts", reason);
         Assert.Contains(attempt, reason);
     }
@@ -572,6 +563,17 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
             }
         }
         return entries;
+    }
+
+    /// <summary>Moves a message to the poison queue unchanged, as the host does after maxDequeueCount, runs the poison
+    /// function on it, and returns the reason the now failed job gives.</summary>
+    private async Task<string?> PoisonAndReadReasonAsync(JobFunctions functions, QueueMessage message, string jobId)
+    {
+        await Poison.SendMessageAsync(message.Body);
+        await functions.ProcessPoison(Assert.Single(await ReceiveAllAsync(Poison, 1)), CancellationToken.None);
+        var failed = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
+        Assert.Equal("failed", failed.GetProperty("state").GetString());
+        return failed.GetProperty("errors").EnumerateArray().Last().GetProperty("message").GetString();
     }
 
     /// <summary>Submits texts through the HTTP function and returns the accepted job's id.</summary>
