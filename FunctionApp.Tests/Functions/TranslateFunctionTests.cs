@@ -102,12 +102,8 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
 
         var lone = await Http.ExecuteAsync(function.Run(Http.Request("POST",
             "{\"texts\": [\"\\ud800\", \"I like \\udc00 tea.\", \"\\ud83d\\ude00 Good night.\"]}"), CancellationToken.None));
-        var replaced = await Http.ExecuteAsync(function.Run(Http.Json(new
-        {
-            texts = new[] { "\uFFFD", "I like \uFFFD tea.",
-            "😀 Good night." }
-        }),
-            CancellationToken.None));
+        string[] replacedTexts = ["\uFFFD", "I like \uFFFD tea.", "😀 Good night."];
+        var replaced = await Http.ExecuteAsync(function.Run(Http.Json(new { texts = replacedTexts }), CancellationToken.None));
 
         lone.ShouldBe(200);
         replaced.ShouldBe(200);

@@ -183,7 +183,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             }
 
             var item = new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text));
-            return string.IsNullOrWhiteSpace(TextSegmenter.Clean(item.Text)) ? null : item;
+            return TextChecks.IsBlank(item.Text) ? null : item;
         }
         catch (JsonException)
         {
