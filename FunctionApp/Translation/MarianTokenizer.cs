@@ -8,6 +8,8 @@ namespace ServerlessInference.Translation;
 /// Marian's tokenisation, as transformers' MarianTokenizer does it: the source SentencePiece model splits text into
 /// pieces, and vocab.json (not the spm model) gives each piece its model id; a piece vocab.json lacks becomes
 /// &lt;unk&gt;, and &lt;/s&gt; ends every sequence. Decoding drops special tokens and joins the target pieces.
+/// A multi-target model's vocab also holds target-language tokens (&gt;&gt;cmn_Hans&lt;&lt;): one that starts the
+/// text becomes its id directly, never SentencePiece pieces, as transformers' MarianTokenizer does.
 /// </summary>
 public sealed class MarianTokenizer
 {
@@ -17,6 +19,7 @@ public sealed class MarianTokenizer
     private readonly Dictionary<string, int> _vocab;
     private readonly string[] _pieces;
     private readonly HashSet<int> _special;
+    private readonly Dictionary<string, int> _languages;
 
     public int EosId { get; }
     public int UnkId { get; }
@@ -37,7 +40,24 @@ public sealed class MarianTokenizer
         }
 
         _special = [EosId, UnkId, PadId];
+        _languages = vocab.Where(e => IsLanguageToken(e.Key))
+            .ToDictionary(e => e.Key[2..^2], e => e.Value, StringComparer.Ordinal);
+        TargetLanguages = [.. _languages.Keys.Order(StringComparer.Ordinal)];
     }
+
+    /// <summary>The target-language codes the vocab holds (cmn_Hans for &gt;&gt;cmn_Hans&lt;&lt;), sorted; empty
+    /// for a model with a single target language.</summary>
+    public IReadOnlyList<string> TargetLanguages { get; }
+
+    /// <summary>The id of <paramref name="code"/>'s token (cmn_Hans, without the brackets); false when the vocab
+    /// has none.</summary>
+    public bool TryGetLanguageId(string code, out int id) => _languages.TryGetValue(code, out id);
+
+    /// <summary>&gt;&gt;code&lt;&lt; with a code of ASCII letters, digits and '_', the form transformers'
+    /// MarianTokenizer (and transformers.js') recognises.</summary>
+    private static bool IsLanguageToken(string piece) =>
+        piece.Length > 4 && piece.StartsWith(">>", StringComparison.Ordinal) && piece.EndsWith("<<", StringComparison.Ordinal)
+        && piece[2..^2].All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     public static MarianTokenizer Load(string sourceSpmPath, string vocabPath)
     {
@@ -91,18 +111,55 @@ public sealed class MarianTokenizer
         }
     }
 
-    /// <summary>Model ids for <paramref name="text"/>, &lt;/s&gt; appended.</summary>
+    /// <summary>Model ids for <paramref name="text"/>, &lt;/s&gt; appended. A target-language token the vocab holds
+    /// at the start of the text (after normalisation, spaces around it ignored) is its own id; anywhere else it is
+    /// plain text. A code the vocab lacks is plain text too, as the tokenizer.json beside the model (what
+    /// transformers.js reads) encodes it.</summary>
     public int[] Encode(string text)
     {
-        var pieces = Pieces(text);
-        var ids = new int[pieces.Count + 1];
+        var normalized = _normalizer.Normalize(text);
+        int? language = null;
+        if (_languages.Count > 0 && LeadingLanguage(normalized) is var (codeId, rest))
+        {
+            language = codeId;
+            normalized = rest;
+        }
+
+        var pieces = Segment(normalized);
+        int offset = language is null ? 0 : 1;
+        var ids = new int[offset + pieces.Count + 1];
+        if (language is int code)
+        {
+            ids[0] = code;
+        }
+
         for (int i = 0; i < pieces.Count; i++)
         {
-            ids[i] = _vocab.TryGetValue(pieces[i], out var id) ? id : UnkId;
+            ids[offset + i] = _vocab.TryGetValue(pieces[i], out var id) ? id : UnkId;
         }
 
         ids[^1] = EosId;
         return ids;
+    }
+
+    /// <summary>A leading "▁&gt;&gt;code&lt;&lt;" of normalised text that the vocab knows, and the text after it
+    /// (with its own leading '▁', or empty).</summary>
+    private (int Id, string Remainder)? LeadingLanguage(string normalized)
+    {
+        const string open = "\u2581>>";
+        if (!normalized.StartsWith(open, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        int close = normalized.IndexOf("<<", open.Length, StringComparison.Ordinal);
+        if (close < 0 || !_languages.TryGetValue(normalized[open.Length..close], out var id))
+        {
+            return null;
+        }
+
+        var rest = normalized[(close + 2)..].TrimStart(SentencePieceSpace);
+        return (id, rest.Length == 0 ? "" : SentencePieceSpace + rest);
     }
 
     /// <summary>The pieces the source model splits <paramref name="text"/> into, as spm_encode prints them: a run
@@ -112,7 +169,16 @@ public sealed class MarianTokenizer
     {
         // The library throws on text that its normalisation makes much longer (see SpmNormalizer): the text is
         // normalised here and the library only segments it.
-        var normalized = _normalizer.Normalize(text);
+        return Segment(_normalizer.Normalize(text));
+    }
+
+    private List<string> Segment(string normalized)
+    {
+        if (normalized.Length == 0)
+        {
+            return [];
+        }
+
         var tokens = _source.EncodeToTokens(normalized, out _, addBeginningOfSentence: false, addEndOfSentence: false,
             considerNormalization: false);
         var pieces = new List<string>(tokens.Count);

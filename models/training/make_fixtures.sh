@@ -5,6 +5,11 @@
 #     expanding_inputs.py (text that NFKC normalisation rewrites, mostly into much longer text)
 #   FunctionApp.Tests/Fixtures/transformersjs-greedy.jsonl transformers.js: source ids, greedy ids and text
 #   FunctionApp.Tests/Fixtures/pytorch-beam4.jsonl        PyTorch beam search (4 beams), same model
+#   FunctionApp.Tests/Fixtures/source-ids.jsonl           text, transformers.js source ids (tokenizer.json) and
+#     MarianTokenizer's (spm pieces through vocab.json), for the dev sentences and data/tokenizer-cases.txt
+#   FunctionApp.Tests/Fixtures/marian-micro-languages/    a micro model whose vocab holds target-language tokens
+#     (language_fixture.py; only with LANGUAGE_FIXTURE=1, since it writes new random weights), with
+#     source-ids.jsonl, the same comparison on data/language-cases.txt
 #   FunctionApp.Tests/Fixtures/marian-micro-split/        a micro model in the decoder + decoder_with_past layout,
 #     with pytorch-greedy.jsonl, its PyTorch greedy outputs (needs MICRO_CHECKPOINT, see models/training/README.md)
 set -euo pipefail
@@ -18,6 +23,17 @@ trap 'rm -f "$inputs"' EXIT
 $py models/training/expanding_inputs.py > "$inputs"
 spm_encode --model=models/marian-tiny-en-zh/source.spm --output_format=piece < "$inputs" | paste "$inputs" - > "$fixtures/spm-pieces-expanding.tsv"
 (cd models/training/transformersjs && { [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund; } && node fixtures.mjs)
+texts=$(mktemp)
+trap 'rm -f "$inputs" "$texts"' EXIT
+{ cut -f1 models/training/data/dev.tsv; cat models/training/data/tokenizer-cases.txt; } > "$texts"
+node models/training/transformersjs/source-ids.mjs models/marian-tiny-en-zh "$texts" "$fixtures/source-ids.jsonl"
+(cd models/training && $py spm_ids.py ../marian-tiny-en-zh "../../$fixtures/source-ids.jsonl" "../../$fixtures/source-ids.jsonl")
+languages="$fixtures/marian-micro-languages"
+if [ -n "${LANGUAGE_FIXTURE:-}" ]; then
+  $py models/training/language_fixture.py --out "$languages"
+fi
+node models/training/transformersjs/source-ids.mjs "$languages" models/training/data/language-cases.txt "$languages/source-ids.jsonl"
+(cd models/training && $py spm_ids.py "../../$languages" "../../$languages/source-ids.jsonl" "../../$languages/source-ids.jsonl")
 $py models/training/beam_reference.py --beams 4 --out "$fixtures/pytorch-beam4.jsonl"
 if [ -n "${MICRO_CHECKPOINT:-}" ]; then
   micro="$fixtures/marian-micro-split"
