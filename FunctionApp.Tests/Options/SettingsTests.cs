@@ -29,7 +29,7 @@ public sealed class SettingsTests
         Assert.Equal("models", models.Container);
         Assert.Equal("marian-tiny-en-zh", models.DefaultModel);
         var entry = Assert.Single(models.Catalog);
-        Assert.Equal(("marian-tiny-en-zh", "marian-tiny-en-zh/"), (entry.Name, entry.Prefix));
+        Assert.Equal(("marian-tiny-en-zh", "marian-tiny-en-zh/", null), (entry.Name, entry.Prefix, entry.TargetLanguage));
         Assert.Equal(Path.Combine(Path.GetTempPath(), "serverless-inference", "models"), models.CacheDirectory);
         Assert.Equal((2, 10), (models.MaxLoaded, models.RetryAfterSeconds));
         var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
@@ -151,6 +151,7 @@ public sealed class SettingsTests
     [InlineData("Serving:MaxPendingSentences", "0", "MaxPendingSentences")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
+    [InlineData("Models:Catalog:0:TargetLanguage", ">>cmn_Hans<<", "Models:Catalog:0:TargetLanguage")]
     [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
     [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)

@@ -14,7 +14,11 @@ public sealed record HealthResponse(string Status, IReadOnlyList<ModelHealth> Mo
 /// <param name="EstimatedSeconds">How long the pending work should take at that speed.</param>
 public sealed record BacklogHealth(long PendingSentences, int MaxPendingSentences, double? SentencesPerSecond, double EstimatedSeconds);
 
-public sealed record ModelHealth(string Name, string State, string? Reason, DateTimeOffset? RetryAfter);
+/// <param name="TargetLanguages">Codes a request's targetLanguage may name (empty: the model has one target
+/// language and takes none); absent until the model is loaded, since health never loads one.</param>
+/// <param name="DefaultTargetLanguage">The catalog's default for requests that name none.</param>
+public sealed record ModelHealth(string Name, string State, string? Reason, DateTimeOffset? RetryAfter,
+    IReadOnlyList<string>? TargetLanguages, string? DefaultTargetLanguage);
 
 /// <summary>GET /api/health: liveness (always 200 while the worker runs) plus each model's state. It never loads a
 /// model: probes must stay cheap and must not turn a cold instance into a download. It also reports the instance's
@@ -30,7 +34,7 @@ public sealed class HealthFunction(ModelHost models, ServingBacklog backlog)
             ModelState.Loading => "loading",
             ModelState.Failed => "failed",
             _ => "notLoaded",
-        }, s.Reason, s.RetryAfter)).ToList();
+        }, s.Reason, s.RetryAfter, s.TargetLanguages, s.DefaultTargetLanguage)).ToList();
         var speed = backlog.SentencesPerSecond;
         var load = new BacklogHealth(backlog.PendingSentences, backlog.MaxPendingSentences,
             speed is { } s ? Math.Round(s, 1) : null, Math.Round(backlog.EstimatedSeconds, 2));

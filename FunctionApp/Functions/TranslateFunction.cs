@@ -14,12 +14,13 @@ public sealed record TranslateResponse(string Model, IReadOnlyList<TranslatedTex
 
 public sealed record TranslatedText(string Text, int InputTokens, int OutputTokens);
 
-/// <summary>POST /api/translate: <c>{"text"}</c> or <c>{"texts"}</c>, optional model, beams, maxNewTokens. Errors
+/// <summary>POST /api/translate: <c>{"text"}</c> or <c>{"texts"}</c>, optional model, beams, maxNewTokens,
+/// targetLanguage. Errors
 /// are thrown and answered by <see cref="ProblemDetailsMiddleware"/>.</summary>
 public sealed class TranslateFunction(TranslationService translation, IOptions<TranslationLimitsOptions> limits,
     IOptions<MarianTranslatorOptions> engine, IOptions<HttpOptions> http)
 {
-    private static readonly string[] Fields = ["text", "texts", "model", "beams", "maxNewTokens"];
+    private static readonly string[] Fields = ["text", "texts", "model", "beams", "maxNewTokens", "targetLanguage"];
 
     [Function("Translate")]
     public async Task<IActionResult> Run(
@@ -71,8 +72,18 @@ public static class GenerationParameters
         {
             Beams = JsonRequest.OptionalInt(root, "beams", 1, engine.MaxBeams),
             MaxNewTokens = JsonRequest.OptionalInt(root, "maxNewTokens", 1, TranslationLimitsOptions.MaxNewTokensLimit),
+            TargetLanguage = TargetLanguage(root),
         };
         return (model, options);
+    }
+
+    /// <summary>The code's form is checked here; whether the model has it, once the model is known.</summary>
+    private static string? TargetLanguage(JsonElement root)
+    {
+        var code = JsonRequest.OptionalString(root, "targetLanguage");
+        return code is null || TargetLanguageCode.IsValid(code)
+            ? code
+            : throw JsonRequest.BadRequest($"'targetLanguage' {TargetLanguageCode.Rule}");
     }
 }
 

@@ -21,7 +21,7 @@ public sealed record JobView(string JobId, string State, string? Model, int Chun
 public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOptions> limits,
     IOptions<MarianTranslatorOptions> engine, IOptions<HttpOptions> http)
 {
-    private static readonly string[] Fields = ["texts", "inputBlob", "model", "beams", "maxNewTokens"];
+    private static readonly string[] Fields = ["texts", "inputBlob", "model", "beams", "maxNewTokens", "targetLanguage"];
 
     [Function("SubmitJob")]
     public async Task<IActionResult> Submit(

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ServerlessInference.Options;
 
 namespace ServerlessInference.Jobs;
 
@@ -29,6 +30,7 @@ public sealed record ChunkMessage
     public string? Model { get; init; }
     public int? Beams { get; init; }
     public int? MaxNewTokens { get; init; }
+    public string? TargetLanguage { get; init; }
 
     public static readonly JsonSerializerOptions SerializerOptions = new(JobJson.Options)
     {
@@ -62,6 +64,7 @@ public sealed record ChunkMessage
             _ when !JobBlobNames.IsJobId(parsed.JobId) => JobBlobNames.JobIdRule,
             { ChunkCount: < 1 } => "'chunkCount' must be at least 1.",
             _ when parsed.Chunk < 0 || parsed.Chunk >= parsed.ChunkCount => "'chunk' must be in [0, chunkCount).",
+            { TargetLanguage: { } code } when !TargetLanguageCode.IsValid(code) => $"'targetLanguage' {TargetLanguageCode.Rule}",
             _ => null,
         };
         if (reason is not null)

@@ -37,7 +37,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         CancellationToken cancellationToken)
     {
         // Unknown models and options the model cannot honour fail now, not in a queue an hour later.
-        var modelName = await translation.ValidateAsync(model, generation, cancellationToken);
+        (var modelName, generation) = await translation.ValidateAsync(model, generation, cancellationToken);
         await store.EnsureCreatedAsync(cancellationToken);
         var jobId = JobBlobNames.NewJobId();
         var chunks = SplitIntoChunks(items, options.Value.ChunkSize, options.Value.ChunkCharacters);
@@ -58,6 +58,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 Model = modelName,
                 Beams = generation.Beams,
                 MaxNewTokens = generation.MaxNewTokens,
+                TargetLanguage = generation.TargetLanguage,
             };
             await store.Queue.SendMessageAsync(message.ToJson(), ct);
         });
@@ -239,7 +240,8 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 var items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
                 itemCount = items.Count;
                 var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
-                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens }, "job", WorkPriority.Background,
+                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens, TargetLanguage = m.TargetLanguage },
+                    "job", WorkPriority.Background,
                     cancellationToken);
                 var results = items.Zip(outcome.Result.Translations,
                     (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));

@@ -12,7 +12,11 @@ namespace ServerlessInference.Models;
 
 public enum ModelState { NotLoaded, Loading, Ready, Failed }
 
-public sealed record ModelStatus(string Name, ModelState State, string? Reason, DateTimeOffset? RetryAfter);
+/// <param name="TargetLanguages">The target-language codes of a loaded model's vocab (empty: a single target
+/// language); null until it is loaded.</param>
+/// <param name="DefaultTargetLanguage">The catalog entry's default, if it sets one.</param>
+public sealed record ModelStatus(string Name, ModelState State, string? Reason, DateTimeOffset? RetryAfter,
+    IReadOnlyList<string>? TargetLanguages = null, string? DefaultTargetLanguage = null);
 
 /// <summary>Process-wide holder of loaded translators. Concurrent first calls share one load (single flight); a
 /// failed load is remembered for a short back-off only, so a later call retries it; at most
@@ -95,22 +99,26 @@ public sealed class ModelHost : IDisposable
             {
                 if (e.Loaded is not null)
                 {
-                    return new ModelStatus(e.Catalog.Name, ModelState.Ready, null, null);
+                    return new ModelStatus(e.Catalog.Name, ModelState.Ready, null, null,
+                        e.Loaded.Translator.Limits.TargetLanguages, Default(e));
                 }
 
                 if (e.Loading is not null)
                 {
-                    return new ModelStatus(e.Catalog.Name, ModelState.Loading, null, null);
+                    return new ModelStatus(e.Catalog.Name, ModelState.Loading, null, null, null, Default(e));
                 }
 
                 if (e.Failure is { } f)
                 {
-                    return new ModelStatus(e.Catalog.Name, ModelState.Failed, f.Reason, f.RetryAt > now ? f.RetryAt : now);
+                    return new ModelStatus(e.Catalog.Name, ModelState.Failed, f.Reason, f.RetryAt > now ? f.RetryAt : now, null,
+                        Default(e));
                 }
 
-                return new ModelStatus(e.Catalog.Name, ModelState.NotLoaded, null, null);
+                return new ModelStatus(e.Catalog.Name, ModelState.NotLoaded, null, null, null, Default(e));
             }
         }).ToList();
+
+        static string? Default(Entry e) => string.IsNullOrEmpty(e.Catalog.TargetLanguage) ? null : e.Catalog.TargetLanguage;
     }
 
     private async Task<LoadedModel> LoadAsync(Entry entry)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ServerlessInference.Options;
 using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
@@ -16,13 +17,40 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     /// <exception cref="UnknownModelException"/>
     /// <exception cref="ModelUnavailableException"/>
     /// <exception cref="ArgumentException">An option is out of the model's range.</exception>
-    public async Task<string> ValidateAsync(string? model, TranslationOptions options, CancellationToken cancellationToken)
+    /// <returns>The model's catalog name and the options as they will run (the catalog's default target language
+    /// filled in), so later work does not depend on the catalog still saying the same.</returns>
+    public async Task<(string Model, TranslationOptions Options)> ValidateAsync(string? model, TranslationOptions options,
+        CancellationToken cancellationToken)
     {
-        var name = catalog.Resolve(model).Name;
-        using var lease = await models.AcquireAsync(name, cancellationToken);
-        lease.Translator.Limits.Check(options);
-        return name;
+        var entry = catalog.Resolve(model);
+        using var lease = await models.AcquireAsync(entry.Name, cancellationToken);
+        var effective = WithDefaults(entry, lease.Translator.Limits, options);
+        lease.Translator.Limits.Check(effective);
+        return (entry.Name, effective);
     }
+
+    /// <summary>The catalog entry's target language where the caller named none. A default the model's vocab
+    /// lacks is the deployment's mistake, not the caller's: the model cannot be served until it is fixed.</summary>
+    private static TranslationOptions WithDefaults(ModelCatalogEntry entry, GenerationLimits limits, TranslationOptions options)
+    {
+        if (options.TargetLanguage is not null || string.IsNullOrEmpty(entry.TargetLanguage))
+        {
+            return options;
+        }
+
+        if (!limits.TargetLanguages.Contains(entry.TargetLanguage, StringComparer.Ordinal))
+        {
+            var supported = limits.TargetLanguages.Count == 0 ? "none" : string.Join(", ", limits.TargetLanguages);
+            throw new ModelUnavailableException(entry.Name,
+                $"its catalog entry's TargetLanguage '{entry.TargetLanguage}' is not in its vocab (supported: {supported}).",
+                MisconfiguredRetryAfter);
+        }
+
+        return options with { TargetLanguage = entry.TargetLanguage };
+    }
+
+    /// <summary>Retry-After for a catalog mistake: only a redeployment fixes it, so callers should not hurry back.</summary>
+    private static readonly TimeSpan MisconfiguredRetryAfter = TimeSpan.FromMinutes(5);
 
     /// <exception cref="UnknownModelException"/>
     /// <exception cref="ModelUnavailableException"/>
@@ -32,9 +60,11 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     public async Task<TranslationOutcome> TranslateAsync(string? model, IReadOnlyList<string> texts,
         TranslationOptions options, string source, WorkPriority priority, CancellationToken cancellationToken)
     {
-        var name = catalog.Resolve(model).Name;
+        var entry = catalog.Resolve(model);
+        var name = entry.Name;
         var stopwatch = Stopwatch.StartNew();
         using var lease = await models.AcquireAsync(name, cancellationToken);
+        options = WithDefaults(entry, lease.Translator.Limits, options);
         TranslationBatchResult result;
         try
         {

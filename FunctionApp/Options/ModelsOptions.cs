@@ -42,4 +42,20 @@ public sealed class ModelCatalogEntry
 
     /// <summary>Blob name prefix of the model folder in the container, e.g. <c>marian-tiny-en-zh/</c>.</summary>
     public string Prefix { get; set; } = "";
+
+    /// <summary>For a multi-target model (opus-mt-en-zh): the target language used when a request names none, as
+    /// the code of its vocab token (cmn_Hans for &gt;&gt;cmn_Hans&lt;&lt;). Empty: the text goes in as it is.</summary>
+    public string? TargetLanguage { get; set; }
+}
+
+/// <summary>The form of a target-language code: what sits between &gt;&gt; and &lt;&lt; in an opus-mt vocab token.</summary>
+public static class TargetLanguageCode
+{
+    public const int MaxLength = 64;
+
+    public const string Rule = "must be a target-language code such as 'cmn_Hans': ASCII letters, digits and '_', " +
+                               "without the >> << around it.";
+
+    public static bool IsValid(string code) =>
+        code.Length is > 0 and <= MaxLength && code.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 }

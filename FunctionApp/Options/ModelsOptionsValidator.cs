@@ -25,6 +25,11 @@ public sealed class ModelsOptionsValidator(IConfiguration configuration) : IVali
                 errors.Add($"Models:Catalog:{i}:Name '{entry.Name}' appears twice.");
             }
 
+            if (!string.IsNullOrEmpty(entry.TargetLanguage) && !TargetLanguageCode.IsValid(entry.TargetLanguage))
+            {
+                errors.Add($"Models:Catalog:{i}:TargetLanguage '{entry.TargetLanguage}' {TargetLanguageCode.Rule}");
+            }
+
             if (string.IsNullOrWhiteSpace(entry.Prefix) || entry.Prefix.StartsWith('/') || entry.Prefix.Contains(".."))
             {
                 errors.Add($"Models:Catalog:{i}:Prefix '{entry.Prefix}' must be a relative blob prefix such as 'my-model/'.");

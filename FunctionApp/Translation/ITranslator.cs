@@ -60,11 +60,16 @@ public sealed record TranslationOptions
 
     /// <summary>Cap on generated tokens per sentence (the end-of-sentence token included).</summary>
     public int? MaxNewTokens { get; init; }
+
+    /// <summary>A multi-target model's target language (cmn_Hant for the token &gt;&gt;cmn_Hant&lt;&lt;), put in front
+    /// of every model input; null leaves the texts as they are.</summary>
+    public string? TargetLanguage { get; init; }
 }
 
 /// <summary>What one model accepts: beam widths up to <paramref name="MaxBeams"/> and up to
-/// <paramref name="MaxNewTokens"/> generated tokens (its max_length less the decoder start token).</summary>
-public sealed record GenerationLimits(string ModelName, int MaxBeams, int MaxNewTokens)
+/// <paramref name="MaxNewTokens"/> generated tokens (its max_length less the decoder start token), and the
+/// target-language codes its vocab holds (<paramref name="TargetLanguages"/>; empty for a single-target model).</summary>
+public sealed record GenerationLimits(string ModelName, int MaxBeams, int MaxNewTokens, IReadOnlyList<string> TargetLanguages)
 {
     /// <exception cref="ArgumentException">An option is out of range; the message gives the model's range.</exception>
     public void Check(TranslationOptions options)
@@ -79,7 +84,18 @@ public sealed record GenerationLimits(string ModelName, int MaxBeams, int MaxNew
         {
             throw new ArgumentException($"'maxNewTokens' must be between 1 and {MaxNewTokens} for model '{ModelName}'; it is {maxNew}.");
         }
+
+        if (options.TargetLanguage is { } language && !TargetLanguages.Contains(language, StringComparer.Ordinal))
+        {
+            throw new ArgumentException(TargetLanguages.Count == 0
+                ? $"Model '{ModelName}' has a single target language and takes no 'targetLanguage'; leave it out."
+                : $"'targetLanguage' '{Shown(language)}' is not supported by model '{ModelName}'; it supports " +
+                  $"{string.Join(", ", TargetLanguages)}.");
+        }
     }
+
+    /// <summary>A caller's value quoted back in an error, cut short.</summary>
+    private static string Shown(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }
 
 /// <summary>One translated text.</summary>

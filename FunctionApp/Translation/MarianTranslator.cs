@@ -32,7 +32,8 @@ public sealed class MarianTranslator : ITranslator
         _options = options;
         _generator = new MarianGenerator(model);
         MaxInputTokens = Math.Min(model.Folder.MaxPositionEmbeddings, model.Folder.Generation.MaxLength);
-        Limits = new GenerationLimits(modelName, options.MaxBeams, model.Folder.Generation.MaxLength - 1);
+        Limits = new GenerationLimits(modelName, options.MaxBeams, model.Folder.Generation.MaxLength - 1,
+            tokenizer.TargetLanguages);
     }
 
     public static MarianTranslator Load(string modelName, string modelDirectory, MarianTranslatorOptions? options = null)
@@ -50,13 +51,13 @@ public sealed class MarianTranslator : ITranslator
         var settings = Validate(texts, options);
         cancellationToken.ThrowIfCancellationRequested();
         // ONNX Runtime's Run is synchronous and CPU-bound: run it off the caller's thread.
-        return Task.Run(() => Translate(texts, settings, cancellationToken), cancellationToken);
+        return Task.Run(() => Translate(texts, options.TargetLanguage, settings, cancellationToken), cancellationToken);
     }
 
     public PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options)
     {
         var settings = Validate(texts, options);
-        return new PlannedTranslation(TranslationPlan.Create(texts, Tokenizer, MaxInputTokens), settings);
+        return new PlannedTranslation(TranslationPlan.Create(texts, Tokenizer, MaxInputTokens, options.TargetLanguage), settings);
     }
 
     public BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken)
@@ -99,10 +100,11 @@ public sealed class MarianTranslator : ITranslator
         return new GenerationSettings(beams, maxNew, g.LengthPenalty, g.EarlyStopping);
     }
 
-    private TranslationBatchResult Translate(IReadOnlyList<string> texts, GenerationSettings settings, CancellationToken ct)
+    private TranslationBatchResult Translate(IReadOnlyList<string> texts, string? targetLanguage, GenerationSettings settings,
+        CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        var plan = TranslationPlan.Create(texts, Tokenizer, MaxInputTokens);
+        var plan = TranslationPlan.Create(texts, Tokenizer, MaxInputTokens, targetLanguage);
         var outputs = new int[plan.Inputs.Count][];
         var onnxRuntime = TimeSpan.Zero;
         foreach (var batch in SourceBatch.Rebatch(plan.Inputs, _options.MaxBatchSize))

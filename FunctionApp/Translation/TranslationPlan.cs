@@ -27,8 +27,19 @@ internal sealed class TranslationPlan
     public IReadOnlyList<int[]> Inputs { get; }
 
     /// <param name="maxInputTokens">Source tokens (eos included) one model input may hold.</param>
-    public static TranslationPlan Create(IReadOnlyList<string> texts, MarianTokenizer tokenizer, int maxInputTokens)
+    /// <param name="targetLanguage">A target-language code the tokenizer knows: its token starts every input
+    /// (every sentence and every piece of a long one), since the model reads it from the start of each.</param>
+    public static TranslationPlan Create(IReadOnlyList<string> texts, MarianTokenizer tokenizer, int maxInputTokens,
+        string? targetLanguage = null)
     {
+        int[] prefix = [];
+        if (targetLanguage is not null)
+        {
+            prefix = tokenizer.TryGetLanguageId(targetLanguage, out var id)
+                ? [id]
+                : throw new ArgumentException($"The model has no target-language token for '{targetLanguage}'.");
+        }
+
         var layouts = new IReadOnlyList<TextSegmenter.Part>[texts.Count];
         var inputs = new List<(int Text, int Sentence, int[] Ids)>();
         var sentenceCounts = new int[texts.Count];
@@ -39,9 +50,9 @@ internal sealed class TranslationPlan
             int sentence = 0;
             foreach (var part in parts.Where(p => p.IsSentence))
             {
-                foreach (var piece in Chunk(tokenizer.Encode(part.Text), maxInputTokens, tokenizer.EosId))
+                foreach (var piece in Chunk(tokenizer.Encode(part.Text), maxInputTokens - prefix.Length, tokenizer.EosId))
                 {
-                    inputs.Add((t, sentence, piece));
+                    inputs.Add((t, sentence, prefix.Length == 0 ? piece : [.. prefix, .. piece]));
                 }
 
                 sentence++;
