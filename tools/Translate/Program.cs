@@ -3,14 +3,15 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using ServerlessInference.Translation;
 
-// translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N]   (stdin: one text a line; stdout: JSONL)
+// translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE]
+//   (stdin: one text a line; stdout: JSONL)
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
 // Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
 var (command, options) = ParseArgs(args);
 if (command is null || !options.TryGetValue("model", out var modelDir))
 {
-    Console.Error.WriteLine("usage: translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] < input.txt");
+    Console.Error.WriteLine("usage: translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE] < input.txt");
     Console.Error.WriteLine("       bench --model <dir> --input <file> [--limit N] [--json <out>]");
     Console.Error.WriteLine("       burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]");
     return 2;
@@ -54,7 +55,9 @@ static async Task<int> TranslateLines(MarianTranslator translator, Dictionary<st
     {
         Beams = options.ContainsKey("beams") ? Int(options, "beams", 1) : null,
         MaxNewTokens = options.ContainsKey("max-new-tokens") ? Int(options, "max-new-tokens", 1) : null,
+        TargetLanguage = options.GetValueOrDefault("target-language"),
     };
+    translator.Limits.Check(translationOptions);
     int batch = Int(options, "batch", 32);
     var json = new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     using var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
