@@ -11,7 +11,8 @@ using ServerlessInference.Translation;
 var (command, options) = ParseArgs(args);
 if (command is null || !options.TryGetValue("model", out var modelDir))
 {
-    Console.Error.WriteLine("usage: translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE] < input.txt");
+    Console.Error.WriteLine(
+        "usage: translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE] < input.txt");
     Console.Error.WriteLine("       bench --model <dir> --input <file> [--limit N] [--json <out>]");
     Console.Error.WriteLine("       burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]");
     return 2;
