@@ -2,6 +2,7 @@ using Microsoft.ApplicationInsights;
 using Microsoft.ApplicationInsights.Extensibility;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests.Support;
@@ -40,6 +41,7 @@ public sealed class TestApp : IDisposable
             ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
         }));
         services.AddSingleton<ITranslatorFactory>(Factory);
+        services.AddPrometheusEndpoint(Configuration);
         services.AddServerlessInference();
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -55,6 +57,14 @@ public sealed class TestApp : IDisposable
     public T Function<T>() where T : class => ActivatorUtilities.CreateInstance<T>(_provider);
 
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+
+    /// <summary>What Application Insights has been sent so far, pre-aggregated metrics included (they are otherwise
+    /// sent once a minute).</summary>
+    public RecordingTelemetryChannel FlushTelemetry()
+    {
+        Get<TelemetryClient>().Flush();
+        return Telemetry;
+    }
 
     public void Dispose()
     {

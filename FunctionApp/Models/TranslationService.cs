@@ -34,15 +34,15 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     {
         var name = catalog.Resolve(model).Name;
         var stopwatch = Stopwatch.StartNew();
-        using var lease = await models.AcquireAsync(name, cancellationToken);
         TranslationBatchResult result;
         try
         {
+            using var lease = await models.AcquireAsync(name, cancellationToken);
             result = await lease.Scheduler.TranslateAsync(texts, options, priority, cancellationToken);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex)
         {
-            telemetry.Failure(InferenceTelemetry.FailureKinds.InvalidInput, name, ex.Message);
+            telemetry.TranslationFailed(name, source, Outcome(ex, cancellationToken), ex.Message, stopwatch.Elapsed);
             throw;
         }
         var duration = stopwatch.Elapsed;
@@ -50,4 +50,14 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
             result.Translations.Sum(t => t.OutputTokens), duration);
         return new TranslationOutcome(name, result, duration);
     }
+
+    /// <summary>How a failed call is counted; every exception is, so the outcomes add up to the calls made.</summary>
+    private static string Outcome(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        ArgumentException => InferenceTelemetry.Outcomes.InvalidInput,
+        ServerBusyException => InferenceTelemetry.Outcomes.Busy,
+        ModelUnavailableException => InferenceTelemetry.Outcomes.Unavailable,
+        OperationCanceledException when cancellationToken.IsCancellationRequested => InferenceTelemetry.Outcomes.Cancelled,
+        _ => InferenceTelemetry.Outcomes.Error,
+    };
 }
