@@ -77,8 +77,10 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
             ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
         var telemetry = app.FlushTelemetry();
-        Assert.Equal(3, telemetry.Count(InferenceTelemetry.Instruments.JobChunkDuration, InferenceTelemetry.Attributes.ChunkOutcome, "translated"));
-        Assert.Equal(1, telemetry.Count(InferenceTelemetry.Instruments.JobsFinished, InferenceTelemetry.Attributes.JobState, "completed"));
+        Assert.Equal(3, telemetry.Count(InferenceTelemetry.Instruments.JobChunkDuration,
+            InferenceTelemetry.Attributes.ChunkOutcome, "translated"));
+        Assert.Equal(1, telemetry.Count(InferenceTelemetry.Instruments.JobsFinished,
+            InferenceTelemetry.Attributes.JobState, "completed"));
         // Per-job detail stays in the logs: no metric dimension names the job.
         Assert.DoesNotContain(telemetry.Items.OfType<Microsoft.ApplicationInsights.DataContracts.MetricTelemetry>(),
             m => m.Properties.Values.Contains(jobId));

@@ -2,6 +2,7 @@ using Microsoft.ApplicationInsights;
 using Microsoft.ApplicationInsights.Extensibility;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
@@ -32,7 +33,7 @@ public sealed class TestApp : IDisposable
 
         Factory = new TrackingTranslatorFactory(TestEngine.CreateFactory());
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(logging => logging.AddProvider(Logs));
         services.AddSingleton(Configuration);
         services.AddSingleton<TimeProvider>(Clock);
         services.AddSingleton(new TelemetryClient(new TelemetryConfiguration
@@ -50,6 +51,7 @@ public sealed class TestApp : IDisposable
     public string CacheDirectory { get; }
     public ManualTimeProvider Clock { get; } = new();
     public RecordingTelemetryChannel Telemetry { get; } = new();
+    public RecordingLoggerProvider Logs { get; } = new();
     public TrackingTranslatorFactory Factory { get; }
     public IServiceProvider Services => _provider;
 

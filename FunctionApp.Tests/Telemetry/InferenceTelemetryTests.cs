@@ -1,8 +1,8 @@
 using Microsoft.ApplicationInsights.DataContracts;
 using ServerlessInference.Functions;
 using ServerlessInference.Telemetry;
-using I = ServerlessInference.Telemetry.InferenceTelemetry.Instruments;
 using A = ServerlessInference.Telemetry.InferenceTelemetry.Attributes;
+using I = ServerlessInference.Telemetry.InferenceTelemetry.Instruments;
 
 namespace ServerlessInference.Tests.Telemetry;
 

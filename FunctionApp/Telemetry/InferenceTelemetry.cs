@@ -218,14 +218,16 @@ public sealed class InferenceTelemetry : IDisposable
     }
 
     /// <summary>An engine run of the scheduler: its size, duration, and how long each of its sentences waited.</summary>
-    public void BatchRan(string model, int sentences, TimeSpan duration, bool succeeded, IEnumerable<(WorkPriority Priority, TimeSpan Wait)> waits)
+    public void BatchRan(string model, int sentences, TimeSpan duration, bool succeeded,
+        IEnumerable<(WorkPriority Priority, TimeSpan Wait)> waits)
     {
         var tags = new TagList { { Attributes.Model, model } };
         _batchSize.Record(sentences, tags);
         _batchDuration.Record(duration.TotalSeconds, [.. tags, new(Attributes.Outcome, succeeded ? Outcomes.Success : Outcomes.Error)]);
         foreach (var (priority, wait) in waits)
         {
-            _queueWait.Record(wait.TotalSeconds, [.. tags, new(Attributes.Priority, priority == WorkPriority.Interactive ? "interactive" : "background")]);
+            var name = priority == WorkPriority.Interactive ? "interactive" : "background";
+            _queueWait.Record(wait.TotalSeconds, [.. tags, new(Attributes.Priority, name)]);
         }
     }
 

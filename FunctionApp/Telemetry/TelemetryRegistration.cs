@@ -50,6 +50,11 @@ public static class TelemetryRegistration
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(InferenceTelemetry.MeterName)
             .AddRuntimeInstrumentation()
+            // Gauges whose names end in _count, which Prometheus reserves for histograms and summaries (promtool's
+            // lint rejects the scrape); they say little about serving anyway.
+            .AddView("dotnet.assembly.count", MetricStreamConfiguration.Drop)
+            .AddView("dotnet.process.cpu.count", MetricStreamConfiguration.Drop)
+            .AddView("dotnet.timer.count", MetricStreamConfiguration.Drop)
             .AddPrometheusHttpListener(options =>
             {
                 options.Port = monitoring.PrometheusPort;
