@@ -15,9 +15,15 @@ COPY FunctionApp/ FunctionApp/
 RUN dotnet publish FunctionApp/FunctionApp.csproj -c Release -r linux-x64 --self-contained false -o /home/site/wwwroot
 
 FROM mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0
+# The worker's console logs are one JSON object per line, with each line's scopes (invocation, trace and job ids;
+# FunctionApp/Telemetry/InvocationLogScope.cs), for a cluster's log collector to index.
 ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
     AzureFunctionsJobHost__Logging__Console__IsEnabled=true \
-    ASPNETCORE_URLS=http://+:8080
+    ASPNETCORE_URLS=http://+:8080 \
+    Logging__Console__FormatterName=json \
+    Logging__Console__FormatterOptions__IncludeScopes=true \
+    Logging__Console__FormatterOptions__UseUtcTimestamp=true \
+    Logging__Console__FormatterOptions__TimestampFormat=yyyy-MM-ddTHH:mm:ss.fffZ
 COPY --from=build /home/site/wwwroot /home/site/wwwroot
 # The host runs as a non-root user (a numeric id, so Kubernetes can verify runAsNonRoot). It listens on
 # 8080 because only root may bind ports below 1024. /home/data and /home/LogFiles are the host's
@@ -25,5 +31,6 @@ COPY --from=build /home/site/wwwroot /home/site/wwwroot
 RUN mkdir -p /home/data /home/LogFiles /cache/models \
     && chown -R 10001:10001 /home/data /home/LogFiles /cache
 USER 10001:10001
-EXPOSE 8080
+# 8080: the host's HTTP; 9464: the Prometheus endpoint when Monitoring__PrometheusEnabled is set.
+EXPOSE 8080 9464
 # Health probe (anonymous HTTP function): GET /api/health

@@ -67,6 +67,10 @@ public static class ServiceCollectionExtensions
             .BindConfiguration(ServingOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<MonitoringOptions>()
+            .BindConfiguration(MonitoringOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
             .ValidateDataAnnotations()

@@ -3,7 +3,9 @@
 # Prerequisites: Node 20+ with `npm ci` run in the repo root, .NET 10 SDK, and Azure Functions Core Tools v4
 # (`func`), which this script cannot install for you.
 # Environment: AZURITE_BLOB_PORT (10000), AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002), AZURITE_LOCATION (<repo>/.azurite),
-#              MODEL_DIR (<repo>/models/marian-tiny-en-zh), MODEL_NAME (marian-tiny-en-zh).
+#              MODEL_DIR (<repo>/models/marian-tiny-en-zh), MODEL_NAME (marian-tiny-en-zh),
+#              PROMETHEUS=1: the app serves its Prometheus endpoint (port 9464) and scripts/start-prometheus.sh runs a
+#              real Prometheus scraping it (UI on http://127.0.0.1:9090); needs the Debian package prometheus.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,6 +72,13 @@ Storage is provisioned (Azurite stops with this script). Install Core Tools v4, 
 or see https://learn.microsoft.com/azure/azure-functions/functions-run-local, then run this script again.
 MSG
   exit 127
+fi
+
+if [[ "${PROMETHEUS:-0}" == 1 ]]; then
+  export Monitoring__PrometheusEnabled=true
+  "$root/scripts/start-prometheus.sh" &
+  prometheus_pid=$!
+  trap 'kill "$prometheus_pid" 2>/dev/null || true; wait "$prometheus_pid" 2>/dev/null || true; cleanup' EXIT
 fi
 
 # The exported AzureWebJobsStorage (with the ports chosen above) takes precedence over local.settings.json.

@@ -5,9 +5,13 @@
 #   K8s     kubectl kustomize of infra/k8s and each overlay, validated by infra/k8s/validate.mjs
 #           (Kubernetes + KEDA schemas, unknown fields, references), plus a self-test on
 #           infra/k8s/testdata/broken.yaml; yamllint -s.
+#   Alerts  promtool check rules + promtool test rules (alerts.test.yaml) of the monitoring component's rules file,
+#           which must hold the same groups as its PrometheusRule; its Grafana dashboard must parse. Whether
+#           their queries name metrics the app exports is tested against a real scrape (PrometheusEndpointTests).
 #   Docker  dockerfile-utils lint (npm) of the Dockerfile: instructions and their arguments; ANY warning fails.
 #           What the image must do for the app is checked by FunctionApp.Tests/Infra/DockerfileTests.cs.
-# Needs: dotnet (restores the Bicep CLI into .tools/ when missing), kubectl, node with `npm ci` done, yamllint.
+# Needs: dotnet (restores the Bicep CLI into .tools/ when missing), kubectl, node with `npm ci` done, yamllint,
+# promtool (Debian package prometheus).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -96,6 +100,27 @@ else
   validator_self_test
 fi
 
+monitoring=infra/k8s/components/prometheus
+if ! command -v promtool >/dev/null; then
+  fail "promtool missing: apt-get install prometheus"
+else
+  checks=$((checks + 1))
+  promtool check rules "$monitoring/alerts.rules.yaml" >/dev/null || fail "promtool check rules $monitoring/alerts.rules.yaml"
+  checks=$((checks + 1))
+  (cd "$monitoring" && promtool test rules alerts.test.yaml >/dev/null) || fail "promtool test rules $monitoring/alerts.test.yaml"
+fi
+# The Operator's PrometheusRule and the plain rules file must not drift apart; the dashboard must be JSON.
+quiet_check "PrometheusRule groups equal $monitoring/alerts.rules.yaml, dashboard.json parses" node --input-type=module -e '
+  import { readFileSync } from "node:fs";
+  import { parse } from "yaml";
+  const [dir] = process.argv.slice(1);
+  const plain = parse(readFileSync(`${dir}/alerts.rules.yaml`, "utf8")).groups;
+  const crd = parse(readFileSync(`${dir}/prometheusrule.yaml`, "utf8")).spec.groups;
+  if (JSON.stringify(plain) !== JSON.stringify(crd)) { console.log("prometheusrule.yaml groups differ from alerts.rules.yaml"); process.exit(1); }
+  const panels = JSON.parse(readFileSync(`${dir}/dashboard.json`, "utf8")).panels;
+  if (!Array.isArray(panels) || panels.length === 0) { console.log("dashboard.json has no panels"); process.exit(1); }
+' "$monitoring"
+
 if [[ ! -x node_modules/.bin/dockerfile-utils ]]; then
   fail "node_modules/.bin/dockerfile-utils missing: run 'npm ci' first"
 else
@@ -109,4 +134,4 @@ if [[ ${#failures[@]} -gt 0 ]]; then
   echo "validate-infra: FAILED ${#failures[@]} of ${checks} checks in ${elapsed}s: ${failures[*]}"
   exit 1
 fi
-echo "validate-infra: OK, ${checks} checks passed in ${elapsed}s (bicep build/lint/build-params, kustomize + schemas, yamllint, Dockerfile lint)"
+echo "validate-infra: OK, ${checks} checks passed in ${elapsed}s (bicep build/lint/build-params, kustomize + schemas, promtool rules, yamllint, Dockerfile lint)"

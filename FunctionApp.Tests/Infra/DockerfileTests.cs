@@ -92,13 +92,31 @@ public sealed class DockerfileTests
         Assert.True(int.TryParse(user, out var uid) && uid != 0, $"USER '{user}' is not a numeric non-root id");
 
         var port = Regex.Match(Env("ASPNETCORE_URLS"), @":(\d+)$").Groups[1].Value;
-        Assert.Contains($"EXPOSE {port}", Instructions);
+        Assert.Contains(Instructions, i => i.StartsWith($"EXPOSE {port}", StringComparison.Ordinal));
         var manifestPorts = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "infra", "k8s", "base"), "*.yaml")
             .SelectMany(file => Regex.Matches(File.ReadAllText(file), @"containerPort:\s*(\d+)"))
             .Select(match => match.Groups[1].Value)
             .ToList();
         Assert.NotEmpty(manifestPorts);
         Assert.All(manifestPorts, manifestPort => Assert.Equal(port, manifestPort));
+    }
+
+    [Fact]
+    public void ContainerLogsAreJsonLinesWithTheirScopes()
+    {
+        Assert.Equal("json", Env("Logging__Console__FormatterName"));
+        Assert.Equal("true", Env("Logging__Console__FormatterOptions__IncludeScopes"));
+    }
+
+    [Fact]
+    public void ImageExposesThePrometheusPortTheMonitoringComponentScrapes()
+    {
+        var port = new ServerlessInference.Options.MonitoringOptions().PrometheusPort
+            .ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(Instructions, i => i.StartsWith("EXPOSE ", StringComparison.Ordinal) && i.Split(' ').Contains(port));
+        var component = Read("infra/k8s/components/prometheus/kustomization.yaml");
+        Assert.Contains($"containerPort: {port}", component);
+        Assert.Contains($"prometheus.io/port: \"{port}\"", component);
     }
 
     private static string Env(string name)

@@ -76,7 +76,14 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
         var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new(), "test",
             ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
-        Assert.Equal(3, app.Telemetry.Metrics(InferenceTelemetry.Metrics.JobChunkDurationMs).Count);
+        var telemetry = app.FlushTelemetry();
+        Assert.Equal(3, telemetry.Count(InferenceTelemetry.Instruments.JobChunkDuration,
+            InferenceTelemetry.Attributes.ChunkOutcome, "translated"));
+        Assert.Equal(1, telemetry.Count(InferenceTelemetry.Instruments.JobsFinished,
+            InferenceTelemetry.Attributes.JobState, "completed"));
+        // Per-job detail stays in the logs: no metric dimension names the job.
+        Assert.DoesNotContain(telemetry.Items.OfType<Microsoft.ApplicationInsights.DataContracts.MetricTelemetry>(),
+            m => m.Properties.Values.Contains(jobId));
     }
 
     [Fact]
@@ -206,8 +213,9 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
         var status = (await Http.ExecuteAsync(functions.Get(Http.Request("GET"), jobId, CancellationToken.None))).Json;
         Assert.Equal("failed", status.GetProperty("state").GetString());
         Assert.Contains("Malformed message", status.GetProperty("errors")[0].GetProperty("message").GetString());
-        Assert.Contains(app.Telemetry.Metrics(InferenceTelemetry.Metrics.Failures),
-            m => m.Properties["Kind"] == InferenceTelemetry.FailureKinds.PoisonMessage);
+        var telemetry = app.FlushTelemetry();
+        Assert.Equal(poisoned.Count, telemetry.Count(InferenceTelemetry.Instruments.PoisonMessages));
+        Assert.Equal(1, telemetry.Count(InferenceTelemetry.Instruments.JobsFinished, InferenceTelemetry.Attributes.JobState, "failed"));
     }
 
     [Theory]

@@ -21,7 +21,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
             Task.Run(() => Http.ExecuteAsync(function.Run(Http.Json(new { text = $"{Sentence} {i}" }), CancellationToken.None)))));
 
         Assert.All(responses, r => r.ShouldBe(200));
-        Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+        Assert.Equal(1, app.FlushTelemetry().Count(InferenceTelemetry.Instruments.ModelDownloadSize));
         Assert.Equal(1, app.Factory.Loads);
     }
 
@@ -44,8 +44,8 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
 
         var needed = ShippedModelFiles.Needed();
         Assert.Contains("onnx/encoder_model.onnx", needed);
-        var download = Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
-        Assert.Equal(needed.Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length), download.Sum);
+        var download = Assert.Single(app.FlushTelemetry().Metrics(InferenceTelemetry.Instruments.ModelDownloadSize));
+        Assert.Equal((1, needed.Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length)), (download.Count, download.Sum));
         var cached = Directory.GetFiles(app.CacheDirectory, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.DoesNotContain("status.json", cached);
         Assert.DoesNotContain("other_model.onnx", cached);
@@ -99,14 +99,14 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         var detail = failed.Json.GetProperty("detail").GetString();
         Assert.Contains("encoder_model.onnx", detail);
         Assert.DoesNotContain("   at ", failed.Body);
-        Assert.Single(app.Telemetry.Metrics(InferenceTelemetry.Metrics.Failures),
-            m => m.Properties["Kind"] == InferenceTelemetry.FailureKinds.ModelFormat);
+        Assert.Equal(1, app.FlushTelemetry().Count(InferenceTelemetry.Instruments.ModelLoadDuration,
+            InferenceTelemetry.Attributes.ErrorType, InferenceTelemetry.FailureKinds.ModelFormat));
 
         await ModelUploader.UploadFileAsync(encoderBlob, Path.Combine(RepoPaths.ShippedModel, "onnx", "encoder_model.onnx"));
         app.Clock.Advance(TimeSpan.FromSeconds(10));
         var repaired = await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None));
         repaired.ShouldBe(200);
-        Assert.Equal(2, app.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes).Count);
+        Assert.Equal(2, app.FlushTelemetry().Count(InferenceTelemetry.Instruments.ModelDownloadSize));
         Assert.Single(Directory.GetDirectories(Path.Combine(app.CacheDirectory, RepoPaths.ShippedModelName))); // no stale copies
     }
 
@@ -141,13 +141,13 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
             {
                 (await Http.ExecuteAsync(first.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }),
                     CancellationToken.None))).ShouldBe(200);
-                Assert.Single(first.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+                Assert.Equal(1, first.FlushTelemetry().Count(InferenceTelemetry.Instruments.ModelDownloadSize));
             }
             using var second = new TestApp(storage, cacheDirectory: cache);
             (await Http.ExecuteAsync(second.Function<TranslateFunction>().Run(Http.Json(new { text = Sentence }),
                 CancellationToken.None))).ShouldBe(200);
-            Assert.Empty(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
-            Assert.Single(second.Telemetry.Metrics(InferenceTelemetry.Metrics.ModelCacheHit));
+            Assert.Equal(0, second.FlushTelemetry().Count(InferenceTelemetry.Instruments.ModelDownloadSize));
+            Assert.Equal(1, second.Telemetry.Count(InferenceTelemetry.Instruments.ModelCacheHits));
         }
         finally
         {

@@ -44,6 +44,8 @@ public sealed class SettingsTests
         Assert.Equal(16 * 1024 * 1024, provider.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes);
         var storage = provider.GetRequiredService<IOptions<StorageClientOptions>>().Value;
         Assert.Equal((2, 20), (storage.MaxRetries, storage.NetworkTimeoutSeconds));
+        var monitoring = provider.GetRequiredService<IOptions<MonitoringOptions>>().Value;
+        Assert.Equal((false, 9464), (monitoring.PrometheusEnabled, monitoring.PrometheusPort));
     }
 
     [Fact]
@@ -154,6 +156,7 @@ public sealed class SettingsTests
     [InlineData("Models:Catalog:0:TargetLanguage", ">>cmn_Hans<<", "Models:Catalog:0:TargetLanguage")]
     [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
     [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
+    [InlineData("Monitoring:PrometheusPort", "70000", "PrometheusPort")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
     {
         using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", [key] = value });

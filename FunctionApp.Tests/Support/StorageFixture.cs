@@ -141,7 +141,7 @@ public sealed class StorageFixture : IAsyncLifetime
         }
     }
 
-    private static int[] FreePorts(int count)
+    public static int[] FreePorts(int count)
     {
         // Hold every listener until all are chosen, so no two probes can get the same port.
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();

@@ -2,6 +2,8 @@ using Microsoft.ApplicationInsights;
 using Microsoft.ApplicationInsights.Extensibility;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests.Support;
@@ -31,7 +33,7 @@ public sealed class TestApp : IDisposable
 
         Factory = new TrackingTranslatorFactory(TestEngine.CreateFactory());
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(logging => logging.AddProvider(Logs));
         services.AddSingleton(Configuration);
         services.AddSingleton<TimeProvider>(Clock);
         services.AddSingleton(new TelemetryClient(new TelemetryConfiguration
@@ -40,6 +42,7 @@ public sealed class TestApp : IDisposable
             ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
         }));
         services.AddSingleton<ITranslatorFactory>(Factory);
+        services.AddPrometheusEndpoint(Configuration);
         services.AddServerlessInference();
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
@@ -48,6 +51,7 @@ public sealed class TestApp : IDisposable
     public string CacheDirectory { get; }
     public ManualTimeProvider Clock { get; } = new();
     public RecordingTelemetryChannel Telemetry { get; } = new();
+    public RecordingLoggerProvider Logs { get; } = new();
     public TrackingTranslatorFactory Factory { get; }
     public IServiceProvider Services => _provider;
 
@@ -55,6 +59,14 @@ public sealed class TestApp : IDisposable
     public T Function<T>() where T : class => ActivatorUtilities.CreateInstance<T>(_provider);
 
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+
+    /// <summary>What Application Insights has been sent so far, pre-aggregated metrics included (they are otherwise
+    /// sent once a minute).</summary>
+    public RecordingTelemetryChannel FlushTelemetry()
+    {
+        Get<TelemetryClient>().Flush();
+        return Telemetry;
+    }
 
     public void Dispose()
     {

@@ -1,28 +1,68 @@
+using Microsoft.ApplicationInsights.DataContracts;
 using ServerlessInference.Functions;
 using ServerlessInference.Telemetry;
+using A = ServerlessInference.Telemetry.InferenceTelemetry.Attributes;
+using I = ServerlessInference.Telemetry.InferenceTelemetry.Instruments;
 
 namespace ServerlessInference.Tests.Telemetry;
 
+/// <summary>What Application Insights receives: the app's instruments, pre-aggregated by the real TelemetryClient and
+/// sent through its channel (recorded in memory).</summary>
 [Collection(StorageCollection.Name)]
 public sealed class InferenceTelemetryTests(StorageFixture storage)
 {
     [Fact]
-    public async Task TranslationEmitsLatencyTokenAndBatchMetricsThroughTheTelemetryClient()
+    public async Task TranslationReachesApplicationInsightsAsTheSameInstrumentsWithTheirAttributes()
     {
         using var app = new TestApp(storage);
         await app.Function<TranslateFunction>().Run(Http.Json(new { texts = new[] { "One.", "Two." } }), CancellationToken.None);
 
-        var t = app.Telemetry;
-        var download = Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadBytes));
+        var t = app.FlushTelemetry();
+        var download = Assert.Single(t.Metrics(I.ModelDownloadSize));
         var expectedBytes = ShippedModelFiles.Needed().Sum(f => new FileInfo(Path.Combine(RepoPaths.ShippedModel, f)).Length);
         Assert.Equal(expectedBytes, download.Sum);
-        Assert.Equal(RepoPaths.ShippedModelName, download.Properties["Model"]);
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.ModelDownloadDurationMs));
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.SessionCreationMs));
-        Assert.Single(t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs));
-        Assert.Equal(2, Assert.Single(t.Metrics(InferenceTelemetry.Metrics.BatchSize)).Sum);
-        Assert.True(Assert.Single(t.Metrics(InferenceTelemetry.Metrics.InputTokens)).Sum > 0);
-        Assert.True(Assert.Single(t.Metrics(InferenceTelemetry.Metrics.OutputTokens)).Sum > 0);
-        Assert.Equal("http", t.Metrics(InferenceTelemetry.Metrics.TranslateLatencyMs)[0].Properties["Source"]);
+        Assert.Equal(RepoPaths.ShippedModelName, download.Properties[A.Model]);
+        Assert.Equal(1, t.Count(I.ModelDownloadDuration));
+        Assert.Equal(1, t.Count(I.ModelLoadDuration, A.Outcome, "success"));
+        Assert.Equal(1, t.Sum(I.ColdStarts));
+
+        var translation = Assert.Single(t.Metrics(I.TranslationDuration));
+        Assert.Equal(1, translation.Count);
+        Assert.Equal(("http", "success", RepoPaths.ShippedModelName),
+            (translation.Properties[A.Source], translation.Properties[A.Outcome], translation.Properties[A.Model]));
+        Assert.Equal(2, t.Sum(I.TranslationTexts));
+        Assert.True(t.Sum(I.TranslationTokens, A.TokenType, "input") > 0);
+        Assert.True(t.Sum(I.TranslationTokens, A.TokenType, "output") > 0);
+        // Both sentences arrive together at an idle engine: one run of two.
+        var batch = Assert.Single(t.Metrics(I.BatchSize));
+        Assert.Equal((1, 2.0), (batch.Count, batch.Sum));
+        Assert.Equal(1, t.Count(I.BatchDuration, A.Outcome, "success"));
+        Assert.Equal(2, t.Count(I.QueueWait, A.Priority, "interactive"));
+    }
+
+    [Fact]
+    public async Task FailedTranslationsAreCountedByOutcome()
+    {
+        using var app = new TestApp(storage);
+        var function = app.Function<TranslateFunction>();
+        (await Http.ExecuteAsync(function.Run(Http.Json(new { text = "Hi." }), CancellationToken.None))).ShouldBe(200);
+        // Beyond the model's own max_length: rejected by the engine, after parsing.
+        (await Http.ExecuteAsync(function.Run(Http.Json(new { text = "Hi.", maxNewTokens = 512 }), CancellationToken.None)))
+            .ShouldBe(400);
+
+        var t = app.FlushTelemetry();
+        Assert.Equal(1, t.Count(I.TranslationDuration, A.Outcome, "success"));
+        Assert.Equal(1, t.Count(I.TranslationDuration, A.Outcome, "invalid_input"));
+    }
+
+    [Fact]
+    public async Task InstancesInOneProcessReportOnlyTheirOwnMeasurements()
+    {
+        using var busy = new TestApp(storage);
+        using var idle = new TestApp(storage);
+        await busy.Function<TranslateFunction>().Run(Http.Json(new { text = "One." }), CancellationToken.None);
+
+        Assert.Equal(1, busy.FlushTelemetry().Count(I.TranslationDuration));
+        Assert.Empty(idle.FlushTelemetry().Items.OfType<MetricTelemetry>());
     }
 }

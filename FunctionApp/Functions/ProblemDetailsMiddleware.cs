@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Options;
+using ServerlessInference.Telemetry;
 
 namespace ServerlessInference.Functions;
 
@@ -11,22 +14,43 @@ namespace ServerlessInference.Functions;
 /// and every endpoint answers errors the same way. Registered for HTTP triggers only (Program.cs): queue functions
 /// must keep throwing so the host retries and finally poisons their messages. It runs inside the ASP.NET Core
 /// integration's proxying middleware, which executes the <see cref="Microsoft.AspNetCore.Mvc.IActionResult"/> set
-/// here as the invocation result.</summary>
-public sealed class ProblemDetailsMiddleware(IOptions<ModelsOptions> models, ILogger<ProblemDetailsMiddleware> logger)
-    : IFunctionsWorkerMiddleware
+/// here as the invocation result. Being where every HTTP answer is settled, it also measures each request
+/// (<see cref="InferenceTelemetry.Instruments.HttpRequestDuration"/>).</summary>
+public sealed class ProblemDetailsMiddleware(IOptions<ModelsOptions> models, InferenceTelemetry telemetry,
+    ILogger<ProblemDetailsMiddleware> logger) : IFunctionsWorkerMiddleware
 {
+    /// <summary>Recorded for a caller that hung up before an answer (nginx's code for it).</summary>
+    public const int ClientClosedRequest = 499;
+
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
+        var started = Stopwatch.GetTimestamp();
+        var status = ClientClosedRequest;
         try
         {
             await next(context);
+            status = StatusCodeOf(context.GetInvocationResult().Value);
         }
         catch (Exception ex) when (!IsCallerGone(context, ex))
         {
-            context.GetInvocationResult().Value =
-                ApiResults.FromException(ex, TimeSpan.FromSeconds(models.Value.RetryAfterSeconds), logger);
+            var result = ApiResults.FromException(ex, TimeSpan.FromSeconds(models.Value.RetryAfterSeconds), logger);
+            context.GetInvocationResult().Value = result;
+            status = StatusCodeOf(result);
+        }
+        finally
+        {
+            telemetry.HttpRequestCompleted(context.FunctionDefinition.Name, context.GetHttpContext()?.Request.Method ?? "_OTHER",
+                status, Stopwatch.GetElapsedTime(started));
         }
     }
+
+    /// <summary>The status an HTTP function's result sends: its own code, or 200 for results that set none.</summary>
+    public static int StatusCodeOf(object? result) => result switch
+    {
+        JsonResponse json => json.StatusCode,
+        IStatusCodeActionResult { StatusCode: { } code } => code,
+        _ => StatusCodes.Status200OK,
+    };
 
     public static bool IsHttpTrigger(FunctionContext context) =>
         context.FunctionDefinition.InputBindings.Values.Any(b => b.Type.Equals("httpTrigger", StringComparison.OrdinalIgnoreCase));

@@ -103,7 +103,7 @@ public sealed class JobFunctions(JobService jobs, IOptions<TranslationLimitsOpti
     public Task ProcessChunk(
         [QueueTrigger(JobsOptions.Queue, Connection = JobsOptions.Connection)] QueueMessage message,
         CancellationToken cancellationToken) =>
-        jobs.ProcessChunkAsync(message.Body.ToString(), message.DequeueCount, cancellationToken);
+        jobs.ProcessChunkAsync(message.Body.ToString(), message.DequeueCount, cancellationToken, message.InsertedOn);
 
     [Function("ProcessPoisonJobChunk")]
     public Task ProcessPoison(

@@ -203,18 +203,24 @@ public sealed class JobService(JobStore store, TranslationService translation,
     /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries. Every attempt
     /// that throws first records why on the job, so the poison handler can cite the last reason.</summary>
     /// <param name="messageBody">The message as the host hands it over (base64 or plain JSON).</param>
-    public async Task<ChunkOutcome> ProcessChunkAsync(string messageBody, long dequeueCount, CancellationToken cancellationToken)
+    /// <param name="insertedOn">When the message was queued (the host's <c>QueueMessage.InsertedOn</c>), for the
+    /// backlog-age measurement; null when unknown.</param>
+    public async Task<ChunkOutcome> ProcessChunkAsync(string messageBody, long dequeueCount, CancellationToken cancellationToken,
+        DateTimeOffset? insertedOn = null)
     {
+        telemetry.JobChunkStarted(insertedOn, time.GetUtcNow());
         if (!ChunkMessage.TryParse(JobQueueMessage.Decode(messageBody), out var m, out var reason))
         {
+            // Counted as poison once, by the poison handler that reads it from there.
             logger.LogWarning("Malformed job message moved to the poison queue: {Reason}", reason);
-            telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, null, reason);
             await store.PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             // As received, so the poison handler reads it exactly as it would have been read here.
             await store.PoisonQueue.SendMessageAsync(messageBody, cancellationToken);
             return ChunkOutcome.Malformed;
         }
 
+        // Per-job detail belongs in the logs (metrics carry no job id): every line of this chunk names it.
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = m.JobId, ["Chunk"] = m.Chunk });
         var stopwatch = Stopwatch.StartNew();
         var itemCount = 0;
         try
@@ -223,6 +229,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             if (current is { State: JobStates.Failed or JobStates.Completed })
             {
                 logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
+                telemetry.JobChunkProcessed(m.JobId, m.Chunk, 0, stopwatch.Elapsed, "skipped");
                 return ChunkOutcome.Skipped;
             }
 
@@ -232,6 +239,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             {
                 await FailAsync(m, $"Malformed message: 'chunkCount' is {m.ChunkCount}, but the job has {current.ChunksTotal} chunks.",
                     cancellationToken);
+                telemetry.JobChunkProcessed(m.JobId, m.Chunk, 0, stopwatch.Elapsed, "malformed");
                 return ChunkOutcome.Malformed;
             }
 
@@ -249,7 +257,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             }
             catch (Exception ex) when (IsPermanent(ex))
             {
-                telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: false);
+                telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, "failed");
                 await FailAsync(m, $"Chunk {m.Chunk}: {Describe(ex)}", cancellationToken);
                 return ChunkOutcome.Failed;
             }
@@ -269,7 +277,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 allDone = s.State == JobStates.Running && s.CompletedChunks.Count == s.ChunksTotal;
                 return true;
             }, cancellationToken);
-            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: true);
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, "translated");
 
             // Whoever records the last chunk assembles; a redelivery repeating it writes identical bytes.
             if (allDone)
@@ -286,8 +294,9 @@ public sealed class JobService(JobStore store, TranslationService translation,
             var why = ex is OperationCanceledException && cancellationToken.IsCancellationRequested
                 ? $"cancelled by the host after {stopwatch.Elapsed.TotalSeconds:F0} s (functionTimeout or shutdown)."
                 : Describe(ex);
-            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, succeeded: false);
-            telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, why);
+            telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, "retry");
+            logger.LogWarning("Job {JobId} chunk {Chunk} attempt {Attempt} failed; the queue delivers it again: {Reason}",
+                m.JobId, m.Chunk, dequeueCount, why);
             await RecordAttemptAsync(m, dequeueCount, why);
             throw;
         }
@@ -331,12 +340,13 @@ public sealed class JobService(JobStore store, TranslationService translation,
             jobId = ChunkMessage.TryReadJobId(text);
         }
 
-        telemetry.Failure(InferenceTelemetry.FailureKinds.PoisonMessage, message?.Model, reason ?? "retries exhausted");
+        telemetry.PoisonMessage(malformed: reason is not null, reason ?? "retries exhausted");
         if (jobId is null)
         {
             logger.LogWarning("Poison message dropped: it names no valid job id ({Reason})", reason);
             return;
         }
+        var failed = false;
         await store.UpdateStatusAsync(jobId, () => new JobStatus
         {
             JobId = jobId,
@@ -358,9 +368,15 @@ public sealed class JobService(JobStore store, TranslationService translation,
                         ? "; no attempt recorded an error, so the worker stopped mid-attempt (process exit or out of memory)."
                         : $"; last error: {last.Message}");
                 s.Errors.Add(new JobError(chunk, why, time.GetUtcNow()));
+                failed = s.State != JobStates.Failed;
                 s.State = JobStates.Failed;
                 return true;
             }, cancellationToken);
+        if (failed)
+        {
+            telemetry.JobFinished("failed");
+        }
+
         logger.LogError("Job {JobId} failed: chunk message poisoned ({Reason})", jobId, reason ?? "retries exhausted");
     }
 
@@ -374,6 +390,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         }
         await store.Container.GetBlobClient(JobStore.ResultBlob(m.JobId))
             .UploadAsync(BinaryData.FromString(builder.ToString()), overwrite: true, cancellationToken);
+        var completed = false;
         await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
         {
             if (s.State == JobStates.Failed)
@@ -381,22 +398,34 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 return false;
             }
 
+            completed = s.State != JobStates.Completed;
             s.State = JobStates.Completed;
             s.ResultBlob = $"{store.Container.Name}/{JobStore.ResultBlob(m.JobId)}";
             return true;
         }, cancellationToken);
+        if (completed)
+        {
+            telemetry.JobFinished("completed");
+        }
+
         logger.LogInformation("Job {JobId} completed: {Chunks} chunks assembled", m.JobId, chunksTotal);
     }
 
     private async Task FailAsync(ChunkMessage m, string reason, CancellationToken cancellationToken)
     {
-        telemetry.Failure(InferenceTelemetry.FailureKinds.JobChunk, m.Model, reason);
+        logger.LogWarning("Job {JobId} failed at chunk {Chunk}: {Reason}", m.JobId, m.Chunk, reason);
+        var failed = false;
         await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
         {
+            failed = s.State != JobStates.Failed;
             s.State = JobStates.Failed;
             s.Errors.Add(new JobError(m.Chunk, reason, time.GetUtcNow()));
             return true;
         }, cancellationToken);
+        if (failed)
+        {
+            telemetry.JobFinished("failed");
+        }
     }
 
     private static JobStatus NewStatus(ChunkMessage m) => new() { JobId = m.JobId, ChunksTotal = m.ChunkCount, Model = m.Model };

@@ -125,13 +125,14 @@ public sealed class ModelHost : IDisposable
     {
         var name = entry.Catalog.Name;
         string? directory = null;
+        var started = Stopwatch.StartNew();
         try
         {
             directory = await _store.EnsureLocalAsync(entry.Catalog, _factory.SelectFiles, CancellationToken.None);
             var stopwatch = Stopwatch.StartNew();
             var translator = _factory.Load(name, directory);
-            _telemetry.SessionCreated(name, stopwatch.Elapsed);
-            var loaded = new LoadedModel(new BatchScheduler(translator, _scheduling, _backlog));
+            _telemetry.ModelLoaded(name, stopwatch.Elapsed, started.Elapsed);
+            var loaded = new LoadedModel(new BatchScheduler(translator, _scheduling, _backlog, _telemetry));
             lock (entry)
             {
                 entry.Loaded = loaded;
@@ -156,8 +157,8 @@ public sealed class ModelHost : IDisposable
                 _store.Invalidate(directory); // the next attempt downloads afresh instead of trusting this copy
             }
 
-            _telemetry.Failure(kind, name, reason);
-            _logger.LogError(ex, "Loading model {Model} failed: {Reason}", name, reason);
+            _telemetry.ModelLoadFailed(name, kind, started.Elapsed);
+            _logger.LogError(ex, "Loading model {Model} failed ({FailureKind}): {Reason}", name, kind, reason);
             lock (entry)
             {
                 entry.Failure = new Failure(reason, _time.GetUtcNow() + _backOff);

@@ -63,16 +63,16 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
         var entry = catalog.Resolve(model);
         var name = entry.Name;
         var stopwatch = Stopwatch.StartNew();
-        using var lease = await models.AcquireAsync(name, cancellationToken);
-        options = WithDefaults(entry, lease.Translator.Limits, options);
         TranslationBatchResult result;
         try
         {
+            using var lease = await models.AcquireAsync(name, cancellationToken);
+            options = WithDefaults(entry, lease.Translator.Limits, options);
             result = await lease.Scheduler.TranslateAsync(texts, options, priority, cancellationToken);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex)
         {
-            telemetry.Failure(InferenceTelemetry.FailureKinds.InvalidInput, name, ex.Message);
+            telemetry.TranslationFailed(name, source, Outcome(ex, cancellationToken), ex.Message, stopwatch.Elapsed);
             throw;
         }
         var duration = stopwatch.Elapsed;
@@ -80,4 +80,14 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
             result.Translations.Sum(t => t.OutputTokens), duration);
         return new TranslationOutcome(name, result, duration);
     }
+
+    /// <summary>How a failed call is counted; every exception is, so the outcomes add up to the calls made.</summary>
+    private static string Outcome(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        ArgumentException => InferenceTelemetry.Outcomes.InvalidInput,
+        ServerBusyException => InferenceTelemetry.Outcomes.Busy,
+        ModelUnavailableException => InferenceTelemetry.Outcomes.Unavailable,
+        OperationCanceledException when cancellationToken.IsCancellationRequested => InferenceTelemetry.Outcomes.Cancelled,
+        _ => InferenceTelemetry.Outcomes.Error,
+    };
 }

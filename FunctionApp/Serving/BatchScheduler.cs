@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ServerlessInference.Telemetry;
 using ServerlessInference.Translation;
 
 namespace ServerlessInference.Serving;
@@ -20,13 +21,15 @@ public sealed class BatchScheduler
     private readonly ITranslator _engine;
     private readonly BatchSchedulerOptions _options;
     private readonly ServingBacklog _backlog;
+    private readonly InferenceTelemetry? _telemetry;
     private readonly Lock _gate = new();
 
     // Callers with queued inputs, per priority, in round-robin order.
     private readonly List<Submission>[] _waiting = [[], []];
     private int _running;
 
-    public BatchScheduler(ITranslator engine, BatchSchedulerOptions options, ServingBacklog? backlog = null)
+    public BatchScheduler(ITranslator engine, BatchSchedulerOptions options, ServingBacklog? backlog = null,
+        InferenceTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(options);
@@ -35,6 +38,7 @@ public sealed class BatchScheduler
         _engine = engine;
         _options = options;
         _backlog = backlog ?? new ServingBacklog(int.MaxValue, options.MaxConcurrentBatches);
+        _telemetry = telemetry;
     }
 
     public ITranslator Engine => _engine;
@@ -168,6 +172,8 @@ public sealed class BatchScheduler
         }
 
         _backlog.Completed(sources.Length, Stopwatch.GetElapsedTime(started), failure is null);
+        _telemetry?.BatchRan(_engine.ModelName, sources.Length, Stopwatch.GetElapsedTime(started), failure is null,
+            ordered.Select(e => (e.Submission.Priority, Stopwatch.GetElapsedTime(e.Submission.Queued, started))));
         var completed = new List<Submission>();
         var failed = new List<Submission>();
         lock (_gate)
@@ -281,6 +287,7 @@ public sealed class BatchScheduler
 
         public PlannedTranslation Plan { get; }
         public WorkPriority Priority { get; }
+        public long Queued { get; } = Stopwatch.GetTimestamp();
         public Queue<int> Pending { get; } = new();
         public int[][] Outputs { get; }
         public int Remaining { get; set; }

@@ -1,6 +1,9 @@
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using ServerlessInference.Options;
 
 namespace ServerlessInference.Telemetry;
 
@@ -24,6 +27,46 @@ public static class TelemetryRegistration
                 options.Rules.Remove(defaultRule);
             }
         });
+        return services;
+    }
+
+    /// <summary>The Prometheus scrape endpoint over the app's meter and the .NET runtime's, when
+    /// <see cref="MonitoringOptions.PrometheusEnabled"/> is set. Read at registration because it decides what is
+    /// registered; the endpoint starts with the <see cref="MeterProvider"/> (the host resolves it at start-up).</summary>
+    public static IServiceCollection AddPrometheusEndpoint(this IServiceCollection services, IConfiguration configuration)
+    {
+        var monitoring = configuration.GetSection(MonitoringOptions.Section).Get<MonitoringOptions>() ?? new MonitoringOptions();
+        if (!monitoring.PrometheusEnabled)
+        {
+            return services;
+        }
+
+        if (monitoring.PrometheusPort is < 1 or > 65535)
+        {
+            throw new InvalidOperationException(
+                $"Monitoring:PrometheusPort is {monitoring.PrometheusPort}; it must be a port number (1-65535).");
+        }
+
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(InferenceTelemetry.MeterName)
+            .AddRuntimeInstrumentation()
+            // Gauges whose names end in _count, which Prometheus reserves for histograms and summaries (promtool's
+            // lint rejects the scrape); they say little about serving anyway.
+            .AddView("dotnet.assembly.count", MetricStreamConfiguration.Drop)
+            .AddView("dotnet.process.cpu.count", MetricStreamConfiguration.Drop)
+            .AddView("dotnet.timer.count", MetricStreamConfiguration.Drop)
+            .AddPrometheusHttpListener(options =>
+            {
+                options.Port = monitoring.PrometheusPort;
+                // Each scrape sees the current values; the default cache would serve a rescrape within 300 ms stale.
+                options.ScrapeResponseCacheDurationMilliseconds = 0;
+                // Every interface, so Prometheus can reach it from outside the container; the default binds loopback.
+                options.ConfigureHttpListener = static (o, listener) =>
+                {
+                    listener.Prefixes.Clear();
+                    listener.Prefixes.Add($"http://+:{o.Port}{o.ScrapeEndpointPath}/");
+                };
+            }));
         return services;
     }
 }

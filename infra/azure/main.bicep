@@ -49,6 +49,10 @@ param engineIntraOpThreads int = 0
 @minValue(1)
 param jobsChunkSize int = 32
 
+@description('Action group (resource id) the monitoring alerts notify; empty: they only show in the portal.')
+param alertActionGroupId string = ''
+
+
 var suffix = uniqueString(resourceGroup().id, baseName)
 var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
 var functionAppName = 'func-${baseName}-${suffix}'
@@ -82,6 +86,16 @@ module monitoring 'modules/monitoring.bicep' = {
     applicationInsightsName: 'appi-${baseName}-${suffix}'
     location: location
     tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    actionGroupId: alertActionGroupId
   }
 }
 

@@ -3,16 +3,17 @@
 //   kubectl kustomize infra/k8s | node infra/k8s/validate.mjs
 //   node infra/k8s/validate.mjs rendered.yaml [more.yaml ...]
 //
-// Every object is checked against the Kubernetes (kubernetes-models) or KEDA (@kubernetes-models/keda)
-// schema for its apiVersion/kind; an unknown apiVersion/kind is an error. The schemas accept unknown
+// Every object is checked against the Kubernetes (kubernetes-models), KEDA (@kubernetes-models/keda) or
+// Prometheus Operator (@kubernetes-models/prometheus-operator: PodMonitor, PrometheusRule) schema for its apiVersion/kind; an unknown apiVersion/kind is an error. The schemas accept unknown
 // fields, which the API server (fieldValidation=Strict) and KEDA would reject or silently ignore, so each
 // field is also probed: a field is known when the schema rejects a wrongly-typed value in its place.
 // Finally, references between the objects (Deployment names, Service, ConfigMap, ServiceAccount,
-// TriggerAuthentication) must resolve. Exits 1 on any error, or when the input has no objects.
+// TriggerAuthentication, a PodMonitor's pods and port) must resolve. Exits 1 on any error, or when the input has no objects.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import * as k8s from "kubernetes-models";
 import * as keda from "@kubernetes-models/keda";
+import * as prometheusOperator from "@kubernetes-models/prometheus-operator";
 
 const models = new Map();
 (function collect(mod, depth) {
@@ -23,7 +24,7 @@ const models = new Map();
       collect(value, depth + 1);
     }
   }
-})({ k8s, keda }, 0);
+})({ k8s, keda, prometheusOperator }, 0);
 
 const pointer = (segments) => segments.map((s) => "/" + String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
 const display = (p) => p.replace(/^\//, "") || "(root)";
@@ -157,6 +158,22 @@ function crossReferences(objects) {
     if (o.kind === "HorizontalPodAutoscaler" || o.kind === "ScaledObject") {
       const ref = o.spec?.scaleTargetRef ?? {};
       need(ref.kind ?? "Deployment", ref.name, "spec/scaleTargetRef");
+    }
+    if (o.kind === "PodMonitor") {
+      // Its selector must pick pods of a rendered Deployment, and each endpoint's port must be one they name.
+      const { matchLabels = {}, matchExpressions = [] } = o.spec?.selector ?? {};
+      const selects = (labels) => Object.entries(matchLabels).every(([k, v]) => labels[k] === v) &&
+        matchExpressions.every((e) => e.operator === "In" ? e.values.includes(labels[e.key]) :
+          e.operator === "NotIn" ? !e.values.includes(labels[e.key]) : e.operator === "Exists" ? e.key in labels : !(e.key in labels));
+      const pods = objects.filter((d) => d.kind === "Deployment" && (d.metadata?.namespace ?? "") === (ns ?? "") &&
+        selects(d.spec?.template?.metadata?.labels ?? {}));
+      if (!pods.length) errors.push(`${where}: spec/selector matches no Deployment's pod template`);
+      for (const endpoint of o.spec?.podMetricsEndpoints ?? []) {
+        for (const d of pods) {
+          const named = (d.spec.template.spec.containers ?? []).some((c) => (c.ports ?? []).some((p) => p.name === endpoint.port));
+          if (!named) errors.push(`${where}: port '${endpoint.port}' is not named by Deployment/${d.metadata.name}'s containers`);
+        }
+      }
     }
     if (o.kind === "ScaledObject" || o.kind === "ScaledJob") {
       for (const t of o.spec?.triggers ?? []) {
