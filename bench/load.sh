@@ -51,4 +51,4 @@ for _ in $(seq "$cold_repeat"); do
 done
 $translate load "${common[@]}" --duration "$duration" --warmup "$warmup" --concurrency "$concurrency" --beams "$beams" \
   --rates "$rates" --rate-beams 1
-/usr/bin/python3 bench/load_summary.py "$rows" "$(nproc)" | tee "$summary"
+/usr/bin/python3 bench/load_summary.py "$rows" "$(nproc)" "${Serving__MaxPendingSentences:-2048}" | tee "$summary"

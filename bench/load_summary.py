@@ -5,6 +5,7 @@ import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 cores = sys.argv[2] if len(sys.argv) > 2 else "?"
+max_pending = int(sys.argv[3]) if len(sys.argv) > 3 else 2048
 
 
 def hist(h):
@@ -38,11 +39,18 @@ for r in [r for r in serving if r["kind"] == "closed"]:
 opens = [r for r in serving if r["kind"] == "open"]
 if opens:
     print("\n## Open loop (fixed arrival rate, latency from scheduled arrival)\n")
-    print("| beams | arrivals/s | batching | answered/s | p50 ms | p90 ms | p99 ms | max ms | shed (503) | mean batch |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| beams | arrivals/s | batching | sent | answered/s | p50 ms | p90 ms | p99 ms | max ms | shed (503) | mean batch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in opens:
-        print(f"| {r['beams']} | {r['rate']} | {'on' if r['batching'] else 'off'} | {r['requestsPerSecond']:.1f} | "
+        print(f"| {r['beams']} | {r['rate']} | {'on' if r['batching'] else 'off'} | {r.get('sent', '')} | {r['requestsPerSecond']:.1f} | "
               f"{r['p50Ms']:.0f} | {r['p90Ms']:.0f} | {r['p99Ms']:.0f} | {r['maxMs']:.0f} | {r['shed']} | {r['meanBatch']:.1f} |")
+
+    for r in opens:
+        if r["shed"] > 0 and r["sentencesPerSecond"] > 0:
+            print(f"\nShedding at {r['rate']} arrivals/s, batching {'on' if r['batching'] else 'off'}: {r['shed']} of "
+                  f"{r.get('sent', '?')} turned away; accepted p99 {r['p99Ms'] / 1000:.1f} s against the bound the limit "
+                  f"sets, {max_pending} pending sentences / {r['sentencesPerSecond']:.0f} sentences/s = "
+                  f"{max_pending / r['sentencesPerSecond']:.1f} s of queue (plus the run in progress).")
 
 print("\n## Where the time goes (closed loop)\n")
 print("Engine busy = sum of engine run durations / wall time (above 1: runs overlapped on the cores); mean run = one "
