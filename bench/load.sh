@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the serving path (issue 10): the app's TranslationService, composed by the app's own DI
 # registration, model downloaded from Azurite as the app does, batching on and off in the same run.
-#   bash bench/load.sh                              (60 s per point: about 25 minutes)
+#   bash bench/load.sh                              (60 s per point: about 30 minutes)
 #   DURATION=5 COLD_REPEAT=1 bash bench/load.sh     (a quick look while developing)
 # Env: DURATION (s per point, 60), WARMUP (s, 5), CONCURRENCY (1,4,16,64), BEAMS (1,4), RATES (open loop, requests/s,
 # greedy; 100,400), COLD_REPEAT (3). Writes bench/results/load-<UTC time>.jsonl (raw rows) and .md (summary),
