@@ -269,4 +269,23 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
         backlog.Withdrawn(100);
         (await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello." }), CancellationToken.None))).ShouldBe(200);
     }
+
+    [Fact]
+    public async Task AFailingEngineRunAnswersItsCallerWithProblemJsonAndTheModelKeepsServing()
+    {
+        using var app = new TestApp(storage);
+        app.Factory.FailWhen = settings => settings.Beams == 3;
+        var translate = app.Function<TranslateFunction>();
+
+        var failed = await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello.", beams = 3 }), CancellationToken.None));
+        var served = await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello.", beams = 1 }), CancellationToken.None));
+
+        failed.ShouldBe(500);
+        Assert.StartsWith("application/problem+json", failed.ContentType);
+        Assert.Contains("unexpected error", failed.Json.GetProperty("detail").GetString());
+        Assert.DoesNotContain(TrackingTranslatorFactory.FailureMessage, failed.Body);
+        served.ShouldBe(200);
+        Assert.Equal(1, app.Factory.Loads); // the model stayed loaded; nothing was reloaded or evicted
+        Assert.Equal(0, app.Get<ServingBacklog>().PendingSentences);
+    }
 }

@@ -176,6 +176,27 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
+    public async Task WithBatchingOffEveryCallerRunsAloneAndAtOnceWithTheSameResults()
+    {
+        var engine = new GatedEngine(model.Translator);
+        var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions { Batching = false });
+        engine.Close();
+        var texts = Dev(110, 3);
+        var calls = texts.Select(t => scheduler.TranslateAsync([t], Greedy, WorkPriority.Interactive, default)).ToArray();
+
+        Assert.Equal(3, scheduler.RunningBatches); // nobody waits for a slot, as before the scheduler
+        Assert.Equal(0, scheduler.QueuedSentences);
+        engine.Open();
+        var results = await Task.WhenAll(calls);
+        Assert.All(engine.Runs, run => Assert.Single(run.Sources));
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var alone = await model.Translator.TranslateAsync([texts[i]], Greedy);
+            Assert.Equal(alone.Translations[0].OutputIds, results[i].Translations[0].OutputIds);
+        }
+    }
+
+    [Fact]
     public async Task InvalidOptionsAreRejectedBeforeAnythingIsQueued()
     {
         var scheduler = new BatchScheduler(model.Translator, new BatchSchedulerOptions());

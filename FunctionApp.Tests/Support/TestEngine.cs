@@ -15,6 +15,12 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
     private int _loads;
 
     public int Loads => _loads;
+
+    /// <summary>Engine runs with these settings throw <see cref="FailureMessage"/>, as a run failing inside ONNX
+    /// Runtime would.</summary>
+    public Func<GenerationSettings, bool>? FailWhen { get; set; }
+
+    public const string FailureMessage = "The engine failed this run.";
     public ConcurrentQueue<string> Disposed { get; } = new();
 
     public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
@@ -59,6 +65,11 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
             if (Volatile.Read(ref _disposed) != 0)
             {
                 throw new ObjectDisposedException(ModelName);
+            }
+
+            if (owner.FailWhen?.Invoke(settings) == true)
+            {
+                throw new InvalidOperationException(FailureMessage);
             }
 
             return inner.Generate(sources, settings, cancellationToken);

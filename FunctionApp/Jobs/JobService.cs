@@ -15,7 +15,7 @@ using ServerlessInference.Translation;
 
 namespace ServerlessInference.Jobs;
 
-public enum ChunkOutcome { Translated, Skipped, Malformed, Failed }
+public enum ChunkOutcome { Translated, Skipped, Malformed, Failed, Deferred }
 
 /// <summary>Batch jobs: split input into chunk blobs and messages, translate one chunk per message, assemble the
 /// result when the last chunk lands, and turn poison messages into a failed job.</summary>
@@ -201,7 +201,9 @@ public sealed class JobService(JobStore store, TranslationService translation,
     /// <summary>Translates one chunk. Safe to run twice for one message: outputs are overwritten and the chunk is
     /// a set member in the status. Transient failures throw, so the queue redelivers and finally poisons the
     /// message; permanent ones (malformed message, bad input) fail fast instead of burning retries. Every attempt
-    /// that throws first records why on the job, so the poison handler can cite the last reason.</summary>
+    /// that throws first records why on the job, so the poison handler can cite the last reason. A chunk that finds
+    /// the instance busy is not an attempt: it is put back on the queue, hidden for the backlog's Retry-After, and
+    /// the invocation returns normally so the host deletes this delivery without counting it toward poison.</summary>
     /// <param name="messageBody">The message as the host hands it over (base64 or plain JSON).</param>
     /// <param name="insertedOn">When the message was queued (the host's <c>QueueMessage.InsertedOn</c>), for the
     /// backlog-age measurement; null when unknown.</param>
@@ -255,6 +257,11 @@ public sealed class JobService(JobStore store, TranslationService translation,
                     (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
                 await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
             }
+            catch (ServerBusyException busy)
+            {
+                await DeferAsync(m, messageBody, busy.RetryAfter, cancellationToken);
+                return ChunkOutcome.Deferred;
+            }
             catch (Exception ex) when (IsPermanent(ex))
             {
                 telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, "failed");
@@ -300,6 +307,17 @@ public sealed class JobService(JobStore store, TranslationService translation,
             await RecordAttemptAsync(m, dequeueCount, why);
             throw;
         }
+    }
+
+    /// <summary>Sends the message again exactly as received (a copy of validated content, so it parses as this one
+    /// did), hidden until <paramref name="retryAfter"/>. If sending fails the exception propagates and this delivery
+    /// is retried as usual, so the chunk is never lost; if the host then fails to delete this delivery, the chunk
+    /// runs twice, which overwrites its output with the same lines and adds it to the completed set once.</summary>
+    private async Task DeferAsync(ChunkMessage m, string messageBody, TimeSpan retryAfter, CancellationToken cancellationToken)
+    {
+        await store.Queue.SendMessageAsync(messageBody, visibilityTimeout: retryAfter, cancellationToken: cancellationToken);
+        logger.LogInformation("Job {JobId} chunk {Chunk} deferred for {RetryAfterSeconds:F0} s: the instance is busy",
+            m.JobId, m.Chunk, retryAfter.TotalSeconds);
     }
 
     /// <summary>Keeps the chunk's latest failed attempt on the job. Not cancellable: it runs when the invocation's

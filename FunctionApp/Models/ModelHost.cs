@@ -53,6 +53,7 @@ public sealed class ModelHost : IDisposable
         {
             MaxBatchSize = engine.Value.MaxBatchSize,
             MaxConcurrentBatches = serving.Value.MaxConcurrentBatches,
+            Batching = serving.Value.Batching,
         };
         _backlog = backlog;
         _entries = catalog.Entries.ToDictionary(e => e.Name, e => new Entry(e), StringComparer.OrdinalIgnoreCase);

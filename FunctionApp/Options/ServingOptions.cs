@@ -12,8 +12,13 @@ public sealed class ServingOptions
     [Range(1, 64)]
     public int MaxConcurrentBatches { get; set; } = 1;
 
+    /// <summary>Merge concurrent requests' sentences into shared engine runs. Off, every request runs by itself at
+    /// once (no limit on runs at once): the behaviour before dynamic batching, kept as the load benchmark's
+    /// baseline, not for production.</summary>
+    public bool Batching { get; set; } = true;
+
     /// <summary>Sentence inputs queued or running on this instance, over all models, before new work is turned away
-    /// (HTTP 503 with Retry-After; queue chunks are delivered again later). Background work may use half.</summary>
+    /// (HTTP 503 with Retry-After; queue chunks are put back on the queue, hidden for that Retry-After). Background work may use half.</summary>
     [Range(1, 10_000_000)]
     public int MaxPendingSentences { get; set; } = 2048;
 

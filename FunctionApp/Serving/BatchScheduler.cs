@@ -100,7 +100,8 @@ public sealed class BatchScheduler
     /// <summary>Starts batches while engine slots are free and inputs wait.</summary>
     private void DispatchLocked()
     {
-        while (_running < _options.MaxConcurrentBatches && TakeBatchLocked() is { } batch)
+        // Without batching every caller runs at once, as each request did before the scheduler existed.
+        while ((!_options.Batching || _running < _options.MaxConcurrentBatches) && TakeBatchLocked() is { } batch)
         {
             _running++;
             _ = Task.Run(() => Run(batch));
@@ -111,14 +112,18 @@ public sealed class BatchScheduler
     /// waiting caller with the same settings; callers that got a turn move to the back of their queue.</summary>
     private Batch? TakeBatchLocked()
     {
-        var leader = _waiting[0].Count > 0 ? _waiting[0][0] : _waiting[1].Count > 0 ? _waiting[1][0] : null;
+        var leader = _options.Batching
+            ? _waiting.SelectMany(q => q).FirstOrDefault()
+            : _waiting.SelectMany(q => q).FirstOrDefault(s => s.InFlight.Count == 0);
         if (leader is null)
         {
             return null;
         }
 
         var settings = leader.Plan.Settings;
-        var candidates = _waiting.SelectMany(q => q).Where(s => s.Plan.Settings == settings).ToList();
+        var candidates = _options.Batching
+            ? _waiting.SelectMany(q => q).Where(s => s.Plan.Settings == settings).ToList()
+            : [leader];
         var batch = new Batch(settings);
         bool added = true;
         while (added && batch.Entries.Count < _options.MaxBatchSize)
@@ -316,4 +321,9 @@ public sealed record BatchSchedulerOptions
 
     /// <summary>Engine runs at once for this model.</summary>
     public int MaxConcurrentBatches { get; init; } = 1;
+
+    /// <summary>Merge concurrent callers' inputs into shared runs. Off, each caller's inputs run by themselves, one
+    /// run per caller at a time, with no limit on runs at once: how requests were served before the scheduler (a
+    /// baseline for the load benchmark). Backlog, priority and cancellation apply either way.</summary>
+    public bool Batching { get; init; } = true;
 }

@@ -19,6 +19,11 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Concurrent HTTP requests one instance takes before Flex Consumption adds another. The scheduler merges concurrent requests into engine batches, so more requests per instance raise its throughput up to the point where batches are full; chosen by bench/load.sh (infra/README.md, "Concurrency settings").')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
 @description('Always-ready instances for the HTTP trigger group (0 = scale to zero; 1+ cuts cold starts but is billed).')
 @minValue(0)
 @maxValue(20)
@@ -133,6 +138,7 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
     appOptions: {
       Models__Connection: 'AzureWebJobsStorage'
       Models__Container: modelsContainerName

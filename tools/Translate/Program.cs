@@ -8,7 +8,15 @@ using ServerlessInference.Translation;
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
 // Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
+// load --storage <connection> --input <file> --out <rows.jsonl> [--duration S] [--warmup S] [--concurrency 1,4,16,64]
+//      [--beams 1,4] [--rates R,R] [--rate-beams 1] [--upload <modelDir>]   (the app composed by its DI, see Load.cs)
+// cold --storage <connection> --input <file> --out <rows.jsonl> [--clients N] [--beams N] [--upload <modelDir>]
 var (command, options) = ParseArgs(args);
+if (command is "load" or "cold")
+{
+    return await Load.Run(command, options);
+}
+
 if (command is null || !options.TryGetValue("model", out var modelDir))
 {
     Console.Error.WriteLine(

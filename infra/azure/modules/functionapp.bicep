@@ -29,6 +29,10 @@ param maximumInstanceCount int
 @minValue(0)
 param alwaysReadyHttpInstances int
 
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int
+
 @description('App settings the app\'s options read (Models__*, Translation__*, Engine__*, Jobs__*).')
 param appOptions object
 
@@ -99,6 +103,11 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
               }
             ]
           : []
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'dotnet-isolated'

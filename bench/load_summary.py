@@ -1,0 +1,88 @@
+"""Summary of a bench/load.sh run: tables from its raw rows, ending with the three ratio lines issue 10 asks for."""
+import json
+import statistics
+import sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+cores = sys.argv[2] if len(sys.argv) > 2 else "?"
+max_pending = int(sys.argv[3]) if len(sys.argv) > 3 else 2048
+
+
+def hist(h):
+    def lo(k):
+        return int(k.split("-")[0].rstrip("+"))
+    return " ".join(f"{k}:{v}" for k, v in sorted(h.items(), key=lambda kv: lo(kv[0])))
+
+
+def find(kind, batching, beams, clients=None, rate=None):
+    for r in rows:
+        if r["kind"] == kind and r["batching"] == batching and r["beams"] == beams and r.get("clients") == clients \
+                and r.get("rate") == rate:
+            return r
+    return None
+
+
+loads = [r[k] for r in rows for k in ("load1Before", "load1After", "load1") if k in r]
+serving = [r for r in rows if r["kind"] in ("closed", "open")]
+seconds = sorted({round(r["seconds"]) for r in serving if r["kind"] == "closed"})
+print(f"# Serving under load (bench/load.sh)\n")
+print(f"{cores} cores, shared with other builds: 1-minute load average {min(loads):.1f}-{max(loads):.1f} during the run "
+      f"(so absolute numbers are noisy; on and off ran interleaved, point by point, so noise hits both alike). "
+      f"Closed-loop points ran ~{seconds[0] if seconds else '?'} s each.\n")
+print("## Closed loop (N clients, one dev sentence per request)\n")
+print("| beams | clients | batching | req/s | sentences/s | p50 ms | p90 ms | p99 ms | shed (503) | mean batch | batch sizes (runs) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for r in [r for r in serving if r["kind"] == "closed"]:
+    print(f"| {r['beams']} | {r['clients']} | {'on' if r['batching'] else 'off'} | {r['requestsPerSecond']:.1f} | "
+          f"{r['sentencesPerSecond']:.1f} | {r['p50Ms']:.0f} | {r['p90Ms']:.0f} | {r['p99Ms']:.0f} | {r['shed']} | "
+          f"{r['meanBatch']:.1f} | {hist(r['batches'])} |")
+opens = [r for r in serving if r["kind"] == "open"]
+if opens:
+    print("\n## Open loop (fixed arrival rate, latency from scheduled arrival)\n")
+    print("| beams | arrivals/s | batching | sent | answered/s | p50 ms | p90 ms | p99 ms | max ms | shed (503) | mean batch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in opens:
+        print(f"| {r['beams']} | {r['rate']} | {'on' if r['batching'] else 'off'} | {r.get('sent', '')} | {r['requestsPerSecond']:.1f} | "
+              f"{r['p50Ms']:.0f} | {r['p90Ms']:.0f} | {r['p99Ms']:.0f} | {r['maxMs']:.0f} | {r['shed']} | {r['meanBatch']:.1f} |")
+
+    for r in opens:
+        if r["shed"] > 0 and r["sentencesPerSecond"] > 0:
+            print(f"\nShedding at {r['rate']} arrivals/s, batching {'on' if r['batching'] else 'off'}: {r['shed']} of "
+                  f"{r.get('sent', '?')} turned away; accepted p99 {r['p99Ms'] / 1000:.1f} s against the bound the limit "
+                  f"sets, {max_pending} pending sentences / {r['sentencesPerSecond']:.0f} sentences/s = "
+                  f"{max_pending / r['sentencesPerSecond']:.1f} s of queue (plus the run in progress).")
+
+print("\n## Where the time goes (closed loop)\n")
+print("Engine busy = sum of engine run durations / wall time (above 1: runs overlapped on the cores); mean run = one "
+      "engine run's duration.\n")
+print("| beams | clients | batching | engine runs | mean run ms | engine busy |")
+print("|---|---|---|---|---|---|")
+for r in [r for r in serving if r["kind"] == "closed"]:
+    print(f"| {r['beams']} | {r['clients']} | {'on' if r['batching'] else 'off'} | {r['engineRuns']} | "
+          f"{r['meanRunMs']:.1f} | {r['engineBusyShare']:.2f} |")
+
+colds = [r for r in rows if r["kind"] == "cold"]
+print("\n## Cold start (fresh process, empty model cache, model downloaded from Azurite)\n")
+print("| beams | calls at once | runs | p50 ms (median) | p99 ms (median) | max ms (median) | downloads per run | download ms | session ms |")
+print("|---|---|---|---|---|---|---|---|---|")
+cold = {}
+for b in sorted({r["beams"] for r in colds}):
+    for c in sorted({r["clients"] for r in colds}):
+        rs = [r for r in colds if r["beams"] == b and r["clients"] == c]
+        if not rs:
+            continue
+        med = {k: statistics.median(r[k] for r in rs) for k in ("p50Ms", "p99Ms", "maxMs", "downloadMs", "sessionMs")}
+        cold[(b, c)] = med
+        print(f"| {b} | {c} | {len(rs)} | {med['p50Ms']:.0f} | {med['p99Ms']:.0f} | {med['maxMs']:.0f} | "
+              f"{'/'.join(str(r['downloads']) for r in rs)} | {med['downloadMs']:.0f} | {med['sessionMs']:.0f} |")
+
+on16, off16 = find("closed", True, 1, 16), find("closed", False, 1, 16)
+on1, off1 = find("closed", True, 1, 1), find("closed", False, 1, 1)
+throughput = on16["requestsPerSecond"] / off16["requestsPerSecond"] if on16 and off16 else float("nan")
+latency = on1["p50Ms"] / off1["p50Ms"] if on1 and off1 else float("nan")
+burst = cold[(1, 50)]["p99Ms"] / cold[(1, 1)]["p50Ms"] if (1, 50) in cold and (1, 1) in cold else float("nan")
+print("\nTargets (issue 10): throughput >= 4x at 16 clients; lone-request p50 <= 1.10x; cold burst p99 <= 2x a single "
+      "cold call; p99 at 64 clients bounded by shedding.\n")
+print(f"serving throughput, batching on / off, concurrency 16: {throughput:.2f}x")
+print(f"serving p50 latency, batching on / off, concurrency 1: {latency:.2f}x")
+print(f"cold burst of 50, p99 / single cold call: {burst:.2f}x")

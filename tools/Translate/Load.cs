@@ -1,0 +1,480 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Microsoft.ApplicationInsights;
+using Microsoft.ApplicationInsights.Channel;
+using Microsoft.ApplicationInsights.DataContracts;
+using Microsoft.ApplicationInsights.Extensibility;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessInference;
+using ServerlessInference.Models;
+using ServerlessInference.Options;
+using ServerlessInference.Serving;
+using ServerlessInference.Telemetry;
+using ServerlessInference.Translation;
+
+/// <summary>
+/// The load benchmark (bench/load.sh). Drives <see cref="TranslationService"/>, the object the translate function
+/// calls, composed by the app's own registration (AddServerlessInference) against the storage the caller names, so
+/// the model is downloaded from blob storage, loaded by the app's factory and served through its scheduler and
+/// backlog exactly as in the app. Only the HTTP layer is left out. Each request is one dev sentence, as an HTTP
+/// caller would send it (Interactive priority); a ServerBusyException is what the function answers with 503.
+/// <list type="bullet">
+/// <item><c>load</c>: batching on and off as two app instances in one process, warmed up, then for every point
+/// (closed loop of N clients, or open loop at a fixed arrival rate) one run on each, in alternating order.</item>
+/// <item><c>cold</c>: one app instance with an empty model cache in a fresh process; N calls at once, each timed from
+/// its start (model download and load included).</item>
+/// </list>
+/// Writes one JSON row per measurement to --out (appends).
+/// </summary>
+internal static class Load
+{
+    public static async Task<int> Run(string command, Dictionary<string, string> options)
+    {
+        string storage = Required(options, "storage");
+        var sentences = File.ReadLines(Required(options, "input")).Where(x => x.Trim().Length > 0)
+            .Select(x => x.Split('\t')[0]).ToArray();
+        string output = Required(options, "out");
+        if (options.TryGetValue("upload", out var modelDir))
+        {
+            var container = new BlobServiceClient(storage).GetBlobContainerClient(new ModelsOptions().Container);
+            await ModelUploader.UploadDirectoryAsync(container, modelDir, ModelsOptions.DefaultModelName + "/");
+        }
+
+        return command == "cold"
+            ? await Cold(storage, sentences, options, output)
+            : await Points(storage, sentences, options, output);
+    }
+
+    private static async Task<int> Cold(string storage, string[] sentences, Dictionary<string, string> options, string output)
+    {
+        int clients = Int(options, "clients", 50);
+        int beams = Int(options, "beams", 1);
+        var cache = Path.Combine(Path.GetTempPath(), "si-load-cold-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var app = new BenchApp(storage, cache, batching: true);
+            var translationOptions = new TranslationOptions { Beams = beams };
+            var latencies = new double[clients];
+            var started = Stopwatch.GetTimestamp();
+            var calls = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                await app.Service.TranslateAsync(null, [sentences[i % sentences.Length]], translationOptions, "http",
+                    WorkPriority.Interactive, CancellationToken.None);
+                latencies[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            })).ToArray();
+            await Task.WhenAll(calls);
+            double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            Array.Sort(latencies);
+            Write(output, new Dictionary<string, object?>
+            {
+                ["kind"] = "cold",
+                ["clients"] = clients,
+                ["beams"] = beams,
+                ["p50Ms"] = Percentile(latencies, 0.50),
+                ["p99Ms"] = Percentile(latencies, 0.99),
+                ["maxMs"] = Math.Round(latencies[^1], 1),
+                ["wallSeconds"] = Math.Round(wall, 3),
+                ["downloads"] = app.Channel.Count(InferenceTelemetry.Metrics.ModelDownloadBytes),
+                ["downloadMs"] = app.Channel.Sum(InferenceTelemetry.Metrics.ModelDownloadDurationMs),
+                ["sessionMs"] = app.Channel.Sum(InferenceTelemetry.Metrics.SessionCreationMs),
+                ["batches"] = app.Recorder.Histogram(),
+                ["load1"] = LoadAverage(),
+            });
+        }
+        finally
+        {
+            if (Directory.Exists(cache))
+            {
+                Directory.Delete(cache, recursive: true);
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> Points(string storage, string[] sentences, Dictionary<string, string> options, string output)
+    {
+        var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("duration", "60"), System.Globalization.CultureInfo.InvariantCulture));
+        var warmup = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", "5"), System.Globalization.CultureInfo.InvariantCulture));
+        int[] concurrency = Ints(options.GetValueOrDefault("concurrency", "1,4,16,64"));
+        int[] beamsList = Ints(options.GetValueOrDefault("beams", "1,4"));
+        int[] rates = Ints(options.GetValueOrDefault("rates", ""));
+        int[] rateBeams = Ints(options.GetValueOrDefault("rate-beams", "1"));
+        var cache = Path.Combine(Path.GetTempPath(), "si-load-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var on = new BenchApp(storage, cache, batching: true);
+            using var off = new BenchApp(storage, cache, batching: false);
+            var source = new SentenceSource(sentences);
+            // Both instances see every shape they will serve (greedy and beam 4, lone calls and full batches)
+            // before anything is measured.
+            foreach (var app in new[] { on, off })
+            {
+                foreach (var beams in beamsList.Union(rateBeams))
+                {
+                    await ClosedLoop(app, source, 1, beams, warmup / 2);
+                    await ClosedLoop(app, source, 64, beams, warmup);
+                }
+            }
+
+            int point = 0;
+            foreach (var beams in beamsList)
+            {
+                foreach (var n in concurrency)
+                {
+                    foreach (var app in point++ % 2 == 0 ? new[] { on, off } : [off, on])
+                    {
+                        var run = await ClosedLoop(app, source, n, beams, duration);
+                        Write(output, run.Row("closed", app.Batching, beams, n, null));
+                        Console.Error.WriteLine($"closed beams={beams} c={n} batching={app.Batching}: {run.Summary()}");
+                    }
+                }
+            }
+
+            foreach (var beams in rateBeams)
+            {
+                foreach (var rate in rates)
+                {
+                    foreach (var app in point++ % 2 == 0 ? new[] { on, off } : [off, on])
+                    {
+                        var run = await OpenLoop(app, source, rate, beams, duration);
+                        Write(output, run.Row("open", app.Batching, beams, null, rate));
+                        Console.Error.WriteLine($"open beams={beams} rate={rate}/s batching={app.Batching}: {run.Summary()}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(cache))
+            {
+                Directory.Delete(cache, recursive: true);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>N clients, each sending its next request as soon as the previous one is answered (or turned away).</summary>
+    private static async Task<RunResult> ClosedLoop(BenchApp app, SentenceSource source, int clients, int beams, TimeSpan duration)
+    {
+        var run = new RunResult(app);
+        var options = new TranslationOptions { Beams = beams };
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            while (run.Elapsed < duration)
+            {
+                await run.Call(source.Next(), options, Stopwatch.GetTimestamp());
+            }
+        })));
+        run.Stop();
+        return run;
+    }
+
+    /// <summary>Requests arrive at a fixed rate whatever the answers do; each is timed from its scheduled arrival,
+    /// so a stalled sender cannot hide queueing delay. The sender is a thread of its own: on the thread pool it
+    /// would itself be starved when engine runs block the pool's threads (batching off), and send less than asked.</summary>
+    private static async Task<RunResult> OpenLoop(BenchApp app, SentenceSource source, int rate, int beams, TimeSpan duration)
+    {
+        var run = new RunResult(app);
+        var options = new TranslationOptions { Beams = beams };
+        var calls = new List<Task>();
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        long origin = Stopwatch.GetTimestamp();
+        var sender = new Thread(() =>
+        {
+            long count = 0;
+            while (run.Elapsed < duration)
+            {
+                long due = (long)(run.Elapsed.TotalSeconds * rate);
+                for (; count < due; count++)
+                {
+                    long arrival = origin + (long)(count * (double)Stopwatch.Frequency / rate);
+                    var text = source.Next();
+                    calls.Add(Task.Run(() => run.Call(text, options, arrival)));
+                }
+
+                Thread.Sleep(1);
+            }
+
+            run.Sent = count;
+            sent.SetResult();
+        })
+        {
+            IsBackground = true,
+            Name = "open-loop sender",
+        };
+        sender.Start();
+        await sent.Task;
+        await Task.WhenAll(calls);
+        run.Stop();
+        return run;
+    }
+
+    private static void Write(string path, Dictionary<string, object?> row)
+    {
+        lock (typeof(Load))
+        {
+            File.AppendAllText(path, JsonSerializer.Serialize(row) + "\n");
+        }
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : Math.Round(sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)], 1);
+
+    private static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Required(Dictionary<string, string> options, string name) =>
+        options.TryGetValue(name, out var value) ? value : throw new ArgumentException($"load needs --{name}.");
+
+    private static int Int(Dictionary<string, string> options, string name, int fallback) =>
+        options.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
+
+    private static int[] Ints(string list) =>
+        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+
+    private sealed class SentenceSource(string[] sentences)
+    {
+        private long _next = -1;
+
+        public string Next() => sentences[(int)(Interlocked.Increment(ref _next) % sentences.Length)];
+    }
+
+    /// <summary>One measured run: latencies of answered requests, turned-away count, and the engine runs it caused.</summary>
+    private sealed class RunResult
+    {
+        private readonly BenchApp _app;
+        private readonly ConcurrentQueue<double> _latencies = new();
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private readonly double _load1Before = LoadAverage();
+        private int _shed;
+        private TimeSpan _wall;
+
+        public RunResult(BenchApp app)
+        {
+            _app = app;
+            app.Recorder.Reset();
+        }
+
+        public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
+
+        /// <summary>Requests sent (open loop); the closed loop counts answered and turned-away ones.</summary>
+        public long? Sent { get; set; }
+
+        public async Task Call(string text, TranslationOptions options, long arrival)
+        {
+            try
+            {
+                await _app.Service.TranslateAsync(null, [text], options, "http", WorkPriority.Interactive, CancellationToken.None);
+                _latencies.Enqueue(Stopwatch.GetElapsedTime(arrival).TotalMilliseconds);
+            }
+            catch (ServerBusyException)
+            {
+                Interlocked.Increment(ref _shed);
+            }
+        }
+
+        public void Stop() => _wall = Elapsed;
+
+        public string Summary()
+        {
+            var sorted = _latencies.Order().ToArray();
+            return $"{sorted.Length / _wall.TotalSeconds:F1} req/s, p50 {Percentile(sorted, 0.5)} ms, p99 {Percentile(sorted, 0.99)} ms, " +
+                   $"shed {_shed}, mean batch {_app.Recorder.MeanBatch():F1}";
+        }
+
+        public Dictionary<string, object?> Row(string mode, bool batching, int beams, int? clients, int? rate)
+        {
+            var sorted = _latencies.Order().ToArray();
+            double seconds = _wall.TotalSeconds;
+            var (runs, sentences, busy) = _app.Recorder.Totals();
+            return new Dictionary<string, object?>
+            {
+                ["kind"] = mode,
+                ["batching"] = batching,
+                ["beams"] = beams,
+                ["clients"] = clients,
+                ["rate"] = rate,
+                ["seconds"] = Math.Round(seconds, 2),
+                ["requests"] = sorted.Length,
+                ["sent"] = Sent ?? sorted.Length + _shed,
+                ["shed"] = _shed,
+                ["requestsPerSecond"] = Math.Round(sorted.Length / seconds, 2),
+                ["sentencesPerSecond"] = Math.Round(sentences / seconds, 2),
+                ["p50Ms"] = Percentile(sorted, 0.50),
+                ["p90Ms"] = Percentile(sorted, 0.90),
+                ["p99Ms"] = Percentile(sorted, 0.99),
+                ["maxMs"] = sorted.Length == 0 ? 0 : Math.Round(sorted[^1], 1),
+                ["engineRuns"] = runs,
+                ["meanBatch"] = Math.Round(_app.Recorder.MeanBatch(), 2),
+                ["batches"] = _app.Recorder.Histogram(),
+                // Sum of engine run durations over wall time: above 1 means runs overlapped (batching off).
+                ["engineBusyShare"] = Math.Round(busy.TotalSeconds / seconds, 3),
+                ["meanRunMs"] = runs == 0 ? 0 : Math.Round(busy.TotalMilliseconds / runs, 2),
+                ["load1Before"] = _load1Before,
+                ["load1After"] = LoadAverage(),
+            };
+        }
+    }
+
+    /// <summary>The app's own composition against the given storage, with the translator factory the app registers
+    /// wrapped to record every engine run, and telemetry kept in memory.</summary>
+    private sealed class BenchApp : IDisposable
+    {
+        private readonly ServiceProvider _provider;
+
+        public BenchApp(string storage, string cache, bool batching)
+        {
+            Batching = batching;
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["AzureWebJobsStorage"] = storage,
+                ["Models:CacheDirectory"] = cache,
+                ["Serving:Batching"] = batching ? "true" : "false",
+            }).AddEnvironmentVariables().Build();
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddSingleton<IConfiguration>(configuration);
+            services.AddSingleton(new TelemetryClient(new TelemetryConfiguration
+            {
+                TelemetryChannel = Channel,
+                ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
+            }));
+            services.AddServerlessInference();
+            var registered = services.Single(d => d.ServiceType == typeof(ITranslatorFactory));
+            services.Remove(registered);
+            services.AddSingleton<ITranslatorFactory>(sp => new RecordingFactory(
+                (ITranslatorFactory)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance!), Recorder));
+            _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+            Service = _provider.GetRequiredService<TranslationService>();
+        }
+
+        public bool Batching { get; }
+        public TranslationService Service { get; }
+        public RunRecorder Recorder { get; } = new();
+        public CountingChannel Channel { get; } = new();
+
+        public void Dispose() => _provider.Dispose();
+    }
+
+    private sealed class RecordingFactory(ITranslatorFactory inner, RunRecorder recorder) : ITranslatorFactory
+    {
+        public ITranslator Load(string modelName, string modelDirectory) =>
+            new RecordingTranslator(inner.Load(modelName, modelDirectory), recorder);
+
+        public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
+    }
+
+    private sealed class RecordingTranslator(ITranslator inner, RunRecorder recorder) : ITranslator
+    {
+        public string ModelName => inner.ModelName;
+        public GenerationLimits Limits => inner.Limits;
+
+        public Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
+            CancellationToken cancellationToken = default) => inner.TranslateAsync(texts, options, cancellationToken);
+
+        public PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options) => inner.Plan(texts, options);
+
+        public BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var output = inner.Generate(sources, settings, cancellationToken);
+            recorder.Add(sources.Count, Stopwatch.GetElapsedTime(started));
+            return output;
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    private sealed class RunRecorder
+    {
+        private static readonly int[] Bounds = [1, 2, 4, 8, 16, 32, 64];
+        private readonly Lock _gate = new();
+        private readonly List<int> _sizes = [];
+        private TimeSpan _busy;
+
+        public void Add(int size, TimeSpan duration)
+        {
+            lock (_gate)
+            {
+                _sizes.Add(size);
+                _busy += duration;
+            }
+        }
+
+        public void Reset()
+        {
+            lock (_gate)
+            {
+                _sizes.Clear();
+                _busy = TimeSpan.Zero;
+            }
+        }
+
+        public (int Runs, long Sentences, TimeSpan Busy) Totals()
+        {
+            lock (_gate)
+            {
+                return (_sizes.Count, _sizes.Sum(s => (long)s), _busy);
+            }
+        }
+
+        public double MeanBatch()
+        {
+            lock (_gate)
+            {
+                return _sizes.Count == 0 ? 0 : _sizes.Average();
+            }
+        }
+
+        /// <summary>Engine runs by batch size: "1", "2", "3-4", "5-8", … "33-64", "65+".</summary>
+        public Dictionary<string, int> Histogram()
+        {
+            lock (_gate)
+            {
+                var histogram = new Dictionary<string, int>();
+                foreach (var size in _sizes)
+                {
+                    int i = Array.FindIndex(Bounds, b => size <= b);
+                    string key = i < 0 ? $"{Bounds[^1] + 1}+" : i == 0 || Bounds[i - 1] + 1 == Bounds[i] ? $"{Bounds[i]}" : $"{Bounds[i - 1] + 1}-{Bounds[i]}";
+                    histogram[key] = histogram.GetValueOrDefault(key) + 1;
+                }
+
+                return histogram;
+            }
+        }
+    }
+
+    private sealed class CountingChannel : ITelemetryChannel
+    {
+        private readonly ConcurrentQueue<MetricTelemetry> _metrics = new();
+
+        public bool? DeveloperMode { get; set; }
+        public string EndpointAddress { get; set; } = "";
+
+        public int Count(string name) => _metrics.Count(m => m.Name == name);
+
+        public double Sum(string name) => Math.Round(_metrics.Where(m => m.Name == name).Sum(m => m.Sum), 1);
+
+        public void Send(ITelemetry item)
+        {
+            if (item is MetricTelemetry metric)
+            {
+                _metrics.Enqueue(metric);
+            }
+        }
+
+        public void Flush()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
