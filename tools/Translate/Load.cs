@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Azure.Storage.Blobs;
-using Microsoft.ApplicationInsights;
-using Microsoft.ApplicationInsights.Channel;
-using Microsoft.ApplicationInsights.DataContracts;
-using Microsoft.ApplicationInsights.Extensibility;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessInference;
@@ -78,9 +75,9 @@ internal static class Load
                 ["p99Ms"] = Percentile(latencies, 0.99),
                 ["maxMs"] = Math.Round(latencies[^1], 1),
                 ["wallSeconds"] = Math.Round(wall, 3),
-                ["downloads"] = app.Channel.Count(InferenceTelemetry.Metrics.ModelDownloadBytes),
-                ["downloadMs"] = app.Channel.Sum(InferenceTelemetry.Metrics.ModelDownloadDurationMs),
-                ["sessionMs"] = app.Channel.Sum(InferenceTelemetry.Metrics.SessionCreationMs),
+                ["downloads"] = app.Metrics.Count(InferenceTelemetry.Instruments.ModelDownloadDuration),
+                ["downloadMs"] = app.Metrics.SumMilliseconds(InferenceTelemetry.Instruments.ModelDownloadDuration),
+                ["loadMs"] = app.Metrics.SumMilliseconds(InferenceTelemetry.Instruments.ModelLoadDuration),
                 ["batches"] = app.Recorder.Histogram(),
                 ["load1"] = LoadAverage(),
             });
@@ -340,11 +337,6 @@ internal static class Load
             var services = new ServiceCollection();
             services.AddLogging();
             services.AddSingleton<IConfiguration>(configuration);
-            services.AddSingleton(new TelemetryClient(new TelemetryConfiguration
-            {
-                TelemetryChannel = Channel,
-                ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
-            }));
             services.AddServerlessInference();
             var registered = services.Single(d => d.ServiceType == typeof(ITranslatorFactory));
             services.Remove(registered);
@@ -352,14 +344,19 @@ internal static class Load
                 (ITranslatorFactory)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance!), Recorder));
             _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
             Service = _provider.GetRequiredService<TranslationService>();
+            Metrics = new MetricTally(_provider.GetRequiredService<InferenceTelemetry>().Meter);
         }
 
         public bool Batching { get; }
         public TranslationService Service { get; }
         public RunRecorder Recorder { get; } = new();
-        public CountingChannel Channel { get; } = new();
+        public MetricTally Metrics { get; }
 
-        public void Dispose() => _provider.Dispose();
+        public void Dispose()
+        {
+            Metrics.Dispose();
+            _provider.Dispose();
+        }
     }
 
     private sealed class RecordingFactory(ITranslatorFactory inner, RunRecorder recorder) : ITranslatorFactory
@@ -450,31 +447,29 @@ internal static class Load
         }
     }
 
-    private sealed class CountingChannel : ITelemetryChannel
+    /// <summary>Counts and sums the app's own histogram recordings (seconds), read from its Meter as any exporter would.</summary>
+    private sealed class MetricTally : IDisposable
     {
-        private readonly ConcurrentQueue<MetricTelemetry> _metrics = new();
+        private readonly ConcurrentQueue<(string Name, double Value)> _recordings = new();
+        private readonly MeterListener _listener = new();
 
-        public bool? DeveloperMode { get; set; }
-        public string EndpointAddress { get; set; } = "";
-
-        public int Count(string name) => _metrics.Count(m => m.Name == name);
-
-        public double Sum(string name) => Math.Round(_metrics.Where(m => m.Name == name).Sum(m => m.Sum), 1);
-
-        public void Send(ITelemetry item)
+        public MetricTally(Meter meter)
         {
-            if (item is MetricTelemetry metric)
+            _listener.InstrumentPublished = (instrument, listener) =>
             {
-                _metrics.Enqueue(metric);
-            }
+                if (ReferenceEquals(instrument.Meter, meter))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => _recordings.Enqueue((instrument.Name, value)));
+            _listener.Start();
         }
 
-        public void Flush()
-        {
-        }
+        public int Count(string name) => _recordings.Count(r => r.Name == name);
 
-        public void Dispose()
-        {
-        }
+        public double SumMilliseconds(string name) => Math.Round(_recordings.Where(r => r.Name == name).Sum(r => r.Value) * 1000, 1);
+
+        public void Dispose() => _listener.Dispose();
     }
 }
