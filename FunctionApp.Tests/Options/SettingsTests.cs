@@ -151,6 +151,7 @@ public sealed class SettingsTests
     [InlineData("Serving:MaxPendingSentences", "0", "MaxPendingSentences")]
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
+    [InlineData("Models:Catalog:0:Dtype", "q5", "Dtype")]
     [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
     [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)

@@ -42,4 +42,9 @@ public sealed class ModelCatalogEntry
 
     /// <summary>Blob name prefix of the model folder in the container, e.g. <c>marian-tiny-en-zh/</c>.</summary>
     public string Prefix { get; set; } = "";
+
+    /// <summary>Which graphs of the folder to load, in transformers.js' naming (<c>q4</c> loads
+    /// <c>onnx/encoder_model_q4.onnx</c> and <c>onnx/decoder_model_merged_q4.onnx</c>); see
+    /// <see cref="Translation.ModelDtype"/>.</summary>
+    public string Dtype { get; set; } = Translation.ModelDtype.Default;
 }

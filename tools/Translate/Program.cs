@@ -6,7 +6,8 @@ using ServerlessInference.Translation;
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N]   (stdin: one text a line; stdout: JSONL)
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
-// Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
+// All: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline),
+// [--dtype fp32|fp16|q8|int8|uint8|q4] (which graph variant of the folder to load, in transformers.js' naming).
 var (command, options) = ParseArgs(args);
 if (command is null || !options.TryGetValue("model", out var modelDir))
 {
@@ -30,7 +31,8 @@ try
                 "graph" => false,
                 var other => throw new ArgumentException($"--logits must be split or graph, not '{other}'."),
             },
-        });
+        },
+        options.GetValueOrDefault("dtype"));
     return command switch
     {
         "translate" => await TranslateLines(translator, options),
