@@ -49,6 +49,18 @@ for m in summary:
     if m["engine"] == "csharp" and base:
         print(f"split output projection vs logits from the graph, beams {m['beams']} batch {m['batch']}: "
               f"{m['sentencesPerSecond'] / base['sentencesPerSecond']:.2f}x")
+variants = sorted({m.get("dtype", "fp32") for m in summary} - {"fp32"})
+for dtype in variants:
+    for batch in sorted({m["batch"] for m in summary}):
+        ours = by.get((f"csharp {dtype}", 1, batch))
+        if not ours:
+            continue
+        for peer_name in ("transformers.js", f"transformers.js {dtype}"):
+            peer = by.get((peer_name, 1, batch))
+            if peer:
+                key = f"{dtype} greedy batch {batch} vs {peer_name}"
+                ratios[key] = ours["sentencesPerSecond"] / peer["sentencesPerSecond"]
+                print(f"C# {dtype} / {peer_name} throughput, greedy, batch {batch}: {ratios[key]:.2f}x")
 for m in summary:
     if m["engine"] == "csharp":
         print(f"C# engine overhead above ORT Run, beams {m['beams']} batch {m['batch']}: "
