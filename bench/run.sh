@@ -4,7 +4,8 @@
 # Writes bench/results/<date>.json (raw rows) and prints a table with the ratios. Medians of REPEAT runs (default 3).
 # THREADS (default 1) sets ONNX Runtime's intra-op threads for both engines alike. DTYPES (default "fp32") lists the
 # graph variants to measure, e.g. DTYPES="fp32 q4 q8": each is run by both engines from the same files (fp32 also as
-# the logits-from-the-graph baseline). LIMIT (default 0 = all) takes the first N sentences.
+# the logits-from-the-graph baseline). LIMIT (default 0 = all) takes the first N sentences. BEAMS (default 1,4) the
+# C# beam widths. BASELINE=0 skips the logits-from-the-graph rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/marian-tiny-en-zh}
@@ -21,9 +22,9 @@ for i in $(seq "$repeat"); do
   # The engine as it ships, and as a baseline with the decoder graphs run as they are (logits from the graph).
   for dtype in $dtypes; do
     for logits in split graph; do
-      [ "$logits" = graph ] && [ "$dtype" != fp32 ] && continue
+      [ "$logits" = graph ] && { [ "$dtype" != fp32 ] || [ "${BASELINE:-1}" = 0 ]; } && continue
       dotnet tools/Translate/bin/Release/net10.0/translate.dll bench --model "$model" --input "$input" --threads "$threads" \
-        --logits "$logits" --dtype "$dtype" --json "$raw.cs" $([ "$limit" -gt 0 ] && echo --limit "$limit") >/dev/null
+        --logits "$logits" --dtype "$dtype" --beams "${BEAMS:-1,4}" --json "$raw.cs" $([ "$limit" -gt 0 ] && echo --limit "$limit") >/dev/null
       /usr/bin/python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' "$raw.cs" >> "$raw"
     done
     node bench/transformersjs.mjs "$model" "$input" 32 "$limit" "$threads" "$dtype" 2>/dev/null >> "$raw"

@@ -13,7 +13,7 @@ for r in rows:
 summary = []
 for (engine, beams, batch), rs in sorted(groups.items()):
     m = {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
-    m.update(engine=engine, beams=beams, batch=batch, runs=len(rs))
+    m.update(engine=engine, dtype=rs[0].get("dtype", "fp32"), beams=beams, batch=batch, runs=len(rs))
     summary.append(m)
 print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; medians of {summary[0]['runs']} runs\n")
 print("| engine | beams | batch | sentences/s | output tokens/s | p50 ms | p90 ms | p99 ms | ORT Run share |")

@@ -22,7 +22,9 @@ internal static class Bench
         var threads = options.TryGetValue("threads", out var t) ? t : "default";
         Console.WriteLine($"{sentences.Length} sentences; intra-op threads={threads}, cores={Environment.ProcessorCount}");
         Console.WriteLine("config           sent/s   tok/s   p50 ms   p90 ms   p99 ms   ort share");
-        foreach (var beams in new[] { 1, 4 })
+        // --beams 1 leaves beam search out (a large model's beam rows take longest and have no transformers.js peer).
+        var beamWidths = options.TryGetValue("beams", out var bw) ? bw.Split(',').Select(int.Parse).ToArray() : [1, 4];
+        foreach (var beams in beamWidths)
         {
             foreach (var batch in new[] { 1, batchSize })
             {

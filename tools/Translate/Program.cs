@@ -4,7 +4,7 @@ using System.Text.Json;
 using ServerlessInference.Translation;
 
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N]   (stdin: one text a line; stdout: JSONL)
-// bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
+// bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>] [--beams 1,4]
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
 // All: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline),
 // [--dtype fp32|fp16|q8|int8|uint8|q4] (which graph variant of the folder to load, in transformers.js' naming).
