@@ -2,7 +2,9 @@ using System.Diagnostics;
 using ServerlessInference.Translation;
 using ServerlessInference.Translation.Onnx;
 
-// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 0|4]
+// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 4|0]
+// MatMulNBits' accuracy_level defaults to 4 (int8 activations per block: the fastest here, and batch-invariant);
+// 0 leaves it unset as transformers.js' own q4 files do (float32 compute).
 // Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
 // variant beside it under the transformers.js name of the dtype (encoder_model_q4.onnx, …).
 var options = new Dictionary<string, string>();
@@ -18,7 +20,7 @@ for (int i = 0; i + 1 < args.Length; i += 2)
 
 if (!options.TryGetValue("model", out var modelDir) || !options.TryGetValue("dtype", out var dtype))
 {
-    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 0|4]");
+    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 4|0]");
     return 2;
 }
 
@@ -38,7 +40,7 @@ if (kind is null)
 }
 
 int blockSize = options.TryGetValue("block-size", out var b) ? int.Parse(b) : ModelQuantizer.DefaultBlockSize;
-int accuracy = options.TryGetValue("accuracy-level", out var a) ? int.Parse(a) : 0;
+int accuracy = options.TryGetValue("accuracy-level", out var a) ? int.Parse(a) : 4;
 try
 {
     var folder = MarianModelFolder.Read(modelDir);
