@@ -13,7 +13,7 @@ for r in rows:
 summary = []
 for (engine, beams, batch), rs in sorted(groups.items()):
     m = {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
-    m.update(engine=engine, beams=beams, batch=batch, runs=len(rs))
+    m.update(engine=engine, dtype=rs[0].get("dtype", "fp32"), beams=beams, batch=batch, runs=len(rs))
     summary.append(m)
 print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; medians of {summary[0]['runs']} runs\n")
 print("| engine | beams | batch | sentences/s | output tokens/s | p50 ms | p90 ms | p99 ms | ORT Run share |")
@@ -49,6 +49,18 @@ for m in summary:
     if m["engine"] == "csharp" and base:
         print(f"split output projection vs logits from the graph, beams {m['beams']} batch {m['batch']}: "
               f"{m['sentencesPerSecond'] / base['sentencesPerSecond']:.2f}x")
+variants = sorted({m.get("dtype", "fp32") for m in summary} - {"fp32"})
+for dtype in variants:
+    for batch in sorted({m["batch"] for m in summary}):
+        ours = by.get((f"csharp {dtype}", 1, batch))
+        if not ours:
+            continue
+        for peer_name in ("transformers.js", f"transformers.js {dtype}"):
+            peer = by.get((peer_name, 1, batch))
+            if peer:
+                key = f"{dtype} greedy batch {batch} vs {peer_name}"
+                ratios[key] = ours["sentencesPerSecond"] / peer["sentencesPerSecond"]
+                print(f"C# {dtype} / {peer_name} throughput, greedy, batch {batch}: {ratios[key]:.2f}x")
 for m in summary:
     if m["engine"] == "csharp":
         print(f"C# engine overhead above ORT Run, beams {m['beams']} batch {m['batch']}: "

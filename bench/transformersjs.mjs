@@ -1,5 +1,6 @@
 // The peer in the benchmark: transformers.js 4.3.1 (onnxruntime-node 1.30) on the same ONNX files and sentences.
-//   node bench/transformersjs.mjs <modelDir> <sentences.tsv> [batch] [limit] [threads]  → JSON lines, one per config
+//   node bench/transformersjs.mjs <modelDir> <sentences.tsv> [batch] [limit] [threads] [dtype]  → JSON lines, one per config
+// dtype: which graph variant to load (fp32 default; q4, q8, int8, … load onnx/*_q4.onnx etc., as the app's Dtype).
 // threads: ONNX Runtime intra-op threads (0 = its default), set equal to the C# side's for a like-for-like run.
 // Uses the packages installed by models/training/transformersjs (npm ci there).
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '..', 'models', 'training', 'transformersjs', 'package.json'));
 const { env, AutoTokenizer, AutoModelForSeq2SeqLM } = await import(require.resolve('@huggingface/transformers'));
 
-const [modelDir, input, batchArg, limitArg, threadsArg] = process.argv.slice(2);
+const [modelDir, input, batchArg, limitArg, threadsArg, dtypeArg] = process.argv.slice(2);
+const dtype = dtypeArg ?? 'fp32';
 const threads = Number(threadsArg ?? 0);
 const batchSize = Number(batchArg ?? 32);
 const sentences = readFileSync(input, 'utf8').split('\n').filter(l => l.trim()).map(l => l.split('\t')[0])
@@ -21,7 +23,7 @@ env.localModelPath = path.dirname(path.resolve(modelDir)) + path.sep;
 const name = path.basename(path.resolve(modelDir));
 const tokenizer = await AutoTokenizer.from_pretrained(name);
 const model = await AutoModelForSeq2SeqLM.from_pretrained(name, {
-  dtype: 'fp32', device: 'cpu', session_options: threads > 0 ? { intraOpNumThreads: threads } : {},
+  dtype, device: 'cpu', session_options: threads > 0 ? { intraOpNumThreads: threads } : {},
 });
 const eos = model.generation_config?.eos_token_id ?? 0;
 
@@ -65,7 +67,7 @@ async function run(batch) {
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const p = q => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { engine: 'transformers.js', beams: 1, batch, threads, sentences: sentences.length, seconds,
+  return { engine: dtype === 'fp32' ? 'transformers.js' : `transformers.js ${dtype}`, dtype, beams: 1, batch, threads, sentences: sentences.length, seconds,
     sentencesPerSecond: sentences.length / seconds, tokensPerSecond: tokens / seconds, outputTokens: tokens,
     p50Ms: p(0.5), p90Ms: p(0.9), p99Ms: p(0.99), onnxRuntimeShare: onnxMs / 1000 / seconds };
 }

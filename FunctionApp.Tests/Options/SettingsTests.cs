@@ -154,6 +154,7 @@ public sealed class SettingsTests
     [InlineData("Jobs:ChunkCharacters", "0", "ChunkCharacters")]
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
     [InlineData("Models:Catalog:0:TargetLanguage", ">>cmn_Hans<<", "Models:Catalog:0:TargetLanguage")]
+    [InlineData("Models:Catalog:0:Dtype", "q5", "Dtype")]
     [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
     [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     [InlineData("Monitoring:PrometheusPort", "70000", "PrometheusPort")]

@@ -23,12 +23,13 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
     public const string FailureMessage = "The engine failed this run.";
     public ConcurrentQueue<string> Disposed { get; } = new();
 
-    public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
+    public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
+        inner.SelectFiles(available, dtype);
 
-    public ITranslator Load(string modelName, string modelDirectory)
+    public ITranslator Load(string modelName, string modelDirectory, string? dtype = null)
     {
         Interlocked.Increment(ref _loads);
-        return new Tracked(inner.Load(modelName, modelDirectory), this);
+        return new Tracked(inner.Load(modelName, modelDirectory, dtype), this);
     }
 
     private sealed class Tracked(ITranslator inner, TrackingTranslatorFactory owner) : ITranslator

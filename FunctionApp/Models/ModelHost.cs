@@ -129,9 +129,10 @@ public sealed class ModelHost : IDisposable
         var started = Stopwatch.StartNew();
         try
         {
-            directory = await _store.EnsureLocalAsync(entry.Catalog, _factory.SelectFiles, CancellationToken.None);
+            var dtype = entry.Catalog.Dtype;
+            directory = await _store.EnsureLocalAsync(entry.Catalog, files => _factory.SelectFiles(files, dtype), CancellationToken.None);
             var stopwatch = Stopwatch.StartNew();
-            var translator = _factory.Load(name, directory);
+            var translator = _factory.Load(name, directory, dtype);
             _telemetry.ModelLoaded(name, stopwatch.Elapsed, started.Elapsed);
             var loaded = new LoadedModel(new BatchScheduler(translator, _scheduling, _backlog, _telemetry));
             lock (entry)

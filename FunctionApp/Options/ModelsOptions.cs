@@ -43,6 +43,11 @@ public sealed class ModelCatalogEntry
     /// <summary>Blob name prefix of the model folder in the container, e.g. <c>marian-tiny-en-zh/</c>.</summary>
     public string Prefix { get; set; } = "";
 
+    /// <summary>Which graphs of the folder to load, in transformers.js' naming (<c>q4</c> loads
+    /// <c>onnx/encoder_model_q4.onnx</c> and <c>onnx/decoder_model_merged_q4.onnx</c>); see
+    /// <see cref="Translation.ModelDtype"/>.</summary>
+    public string Dtype { get; set; } = Translation.ModelDtype.Default;
+
     /// <summary>For a multi-target model (opus-mt-en-zh): the target language used when a request names none, as
     /// the code of its vocab token (cmn_Hans for &gt;&gt;cmn_Hans&lt;&lt;). Empty: the text goes in as it is.</summary>
     public string? TargetLanguage { get; set; }

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Storage;
+using ServerlessInference.Translation;
 
 namespace ServerlessInference.Options;
 
@@ -33,6 +34,11 @@ public sealed class ModelsOptionsValidator(IConfiguration configuration) : IVali
             if (string.IsNullOrWhiteSpace(entry.Prefix) || entry.Prefix.StartsWith('/') || entry.Prefix.Contains(".."))
             {
                 errors.Add($"Models:Catalog:{i}:Prefix '{entry.Prefix}' must be a relative blob prefix such as 'my-model/'.");
+            }
+
+            if (!ModelDtype.IsKnown(entry.Dtype))
+            {
+                errors.Add($"Models:Catalog:{i}:Dtype '{entry.Dtype}' must be one of {string.Join(", ", ModelDtype.Names)}.");
             }
         }
         if (!names.Contains(options.DefaultModel ?? ""))

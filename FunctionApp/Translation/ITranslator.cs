@@ -110,11 +110,12 @@ public sealed record TranslationBatchResult(
 public interface ITranslatorFactory
 {
     /// <exception cref="ModelFormatException">A file is missing or malformed; the message names it.</exception>
-    ITranslator Load(string modelName, string modelDirectory);
+    /// <param name="dtype">The graph variant (<see cref="ModelDtype"/>); null means fp32.</param>
+    ITranslator Load(string modelName, string modelDirectory, string? dtype = null);
 
-    /// <summary>Which of a model folder's files (relative paths, '/'-separated) <see cref="Load"/> needs; only
-    /// these are downloaded.</summary>
-    IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available);
+    /// <summary>Which of a model folder's files (relative paths, '/'-separated) <see cref="Load"/> needs for
+    /// <paramref name="dtype"/>; only these are downloaded.</summary>
+    IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null);
 }
 
 /// <summary>The model folder is incomplete or malformed.</summary>

@@ -28,8 +28,22 @@ public sealed record MarianModelFolder
     public required int MaxPositionEmbeddings { get; init; }
     public required GenerationDefaults Generation { get; init; }
 
-    public static MarianModelFolder Read(string directory)
+    /// <summary>Which graph variant was loaded (<see cref="ModelDtype"/>).</summary>
+    public string Dtype { get; init; } = ModelDtype.Default;
+
+    /// <param name="dtype">The graph variant (<see cref="ModelDtype"/>); null or "fp32" reads the plain graphs.</param>
+    public static MarianModelFolder Read(string directory, string? dtype = null)
     {
+        string suffix;
+        try
+        {
+            suffix = ModelDtype.Suffix(dtype);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException(e.Message, e);
+        }
+
         if (!System.IO.Directory.Exists(directory))
         {
             throw new ModelFormatException($"Model folder '{directory}' does not exist.");
@@ -69,17 +83,18 @@ public sealed record MarianModelFolder
         };
 
         string onnxDir = System.IO.Directory.Exists(Path.Combine(directory, "onnx")) ? Path.Combine(directory, "onnx") : directory;
-        string? Find(string name) => File.Exists(Path.Combine(onnxDir, name)) ? Path.Combine(onnxDir, name) : null;
-        var encoder = Find("encoder_model.onnx")
-            ?? throw new ModelFormatException($"Model folder '{directory}' has no onnx/encoder_model.onnx.");
-        var merged = Find("decoder_model_merged.onnx");
-        var decoder = Find("decoder_model.onnx");
-        var withPast = Find("decoder_with_past_model.onnx");
+        string? Find(string name) => File.Exists(Path.Combine(onnxDir, name + suffix + ".onnx")) ? Path.Combine(onnxDir, name + suffix + ".onnx") : null;
+        string variant = suffix.Length == 0 ? "" : $" (dtype {dtype})";
+        var encoder = Find("encoder_model")
+            ?? throw new ModelFormatException($"Model folder '{directory}' has no onnx/encoder_model{suffix}.onnx{variant}.");
+        var merged = Find("decoder_model_merged");
+        var decoder = Find("decoder_model");
+        var withPast = Find("decoder_with_past_model");
         if (merged is null && (decoder is null || withPast is null))
         {
             throw new ModelFormatException(
-                $"Model folder '{directory}' needs onnx/decoder_model_merged.onnx, " +
-                "or onnx/decoder_model.onnx with onnx/decoder_with_past_model.onnx.");
+                $"Model folder '{directory}' needs onnx/decoder_model_merged{suffix}.onnx, " +
+                $"or onnx/decoder_model{suffix}.onnx with onnx/decoder_with_past_model{suffix}.onnx{variant}.");
         }
 
         return new MarianModelFolder
@@ -97,6 +112,7 @@ public sealed record MarianModelFolder
             VocabSize = RequireInt(config, "vocab_size", "config.json"),
             MaxPositionEmbeddings = GetInt(config, "max_position_embeddings") ?? 512,
             Generation = defaults,
+            Dtype = string.IsNullOrEmpty(dtype) ? ModelDtype.Default : dtype,
         };
     }
 
@@ -107,13 +123,16 @@ public sealed record MarianModelFolder
     /// stray upload) is left out, so it changes neither what is loaded nor how much is downloaded. Required files
     /// that are missing are not invented here: <see cref="Read"/> reports them after the download.
     /// </summary>
-    public static IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available)
+    /// <param name="dtype">The graph variant (<see cref="ModelDtype"/>): only its graphs are named, so a folder holding
+    /// every variant downloads one.</param>
+    public static IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null)
     {
+        var suffix = ModelDtype.Suffix(dtype) + ".onnx";
         var files = new HashSet<string>(available, StringComparer.Ordinal);
         var onnxDir = files.Any(f => f.StartsWith("onnx/", StringComparison.Ordinal)) ? "onnx/" : "";
-        var graphs = files.Contains(onnxDir + "decoder_model_merged.onnx")
-            ? new[] { "encoder_model.onnx", "decoder_model_merged.onnx" }
-            : ["encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_model.onnx"];
+        var graphs = files.Contains(onnxDir + "decoder_model_merged" + suffix)
+            ? new[] { "encoder_model" + suffix, "decoder_model_merged" + suffix }
+            : ["encoder_model" + suffix, "decoder_model" + suffix, "decoder_with_past_model" + suffix];
         var wanted = new List<string> { "config.json", "generation_config.json", "source.spm", "vocab.json" };
         foreach (var graph in graphs)
         {

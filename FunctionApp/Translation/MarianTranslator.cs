@@ -36,10 +36,12 @@ public sealed class MarianTranslator : ITranslator
             tokenizer.TargetLanguages);
     }
 
-    public static MarianTranslator Load(string modelName, string modelDirectory, MarianTranslatorOptions? options = null)
+    /// <param name="dtype">The graph variant to load (<see cref="ModelDtype"/>); null loads the fp32 graphs.</param>
+    public static MarianTranslator Load(string modelName, string modelDirectory, MarianTranslatorOptions? options = null,
+        string? dtype = null)
     {
         options ??= MarianTranslatorOptions.Default;
-        var folder = MarianModelFolder.Read(modelDirectory);
+        var folder = MarianModelFolder.Read(modelDirectory, dtype);
         var tokenizer = MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
         var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection);
         return new MarianTranslator(modelName, model, tokenizer, options);

@@ -7,7 +7,9 @@ public sealed class MarianTranslatorFactory(MarianTranslatorOptions options) : I
     {
     }
 
-    public ITranslator Load(string modelName, string modelDirectory) => MarianTranslator.Load(modelName, modelDirectory, options);
+    public ITranslator Load(string modelName, string modelDirectory, string? dtype = null) =>
+        MarianTranslator.Load(modelName, modelDirectory, options, dtype);
 
-    public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => MarianModelFolder.SelectFiles(available);
+    public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
+        MarianModelFolder.SelectFiles(available, dtype);
 }

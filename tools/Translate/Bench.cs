@@ -18,10 +18,13 @@ internal static class Bench
         await translator.TranslateAsync(sentences.Take(8).ToArray(), new TranslationOptions { Beams = 1 }); // warm-up
 
         var results = new List<Dictionary<string, object>>();
+        var dtype = options.GetValueOrDefault("dtype", ModelDtype.Default);
         var threads = options.TryGetValue("threads", out var t) ? t : "default";
         Console.WriteLine($"{sentences.Length} sentences; intra-op threads={threads}, cores={Environment.ProcessorCount}");
         Console.WriteLine("config           sent/s   tok/s   p50 ms   p90 ms   p99 ms   ort share");
-        foreach (var beams in new[] { 1, 4 })
+        // --beams 1 leaves beam search out (a large model's beam rows take longest and have no transformers.js peer).
+        var beamWidths = options.TryGetValue("beams", out var bw) ? bw.Split(',').Select(int.Parse).ToArray() : [1, 4];
+        foreach (var beams in beamWidths)
         {
             foreach (var batch in new[] { 1, batchSize })
             {
@@ -45,7 +48,9 @@ internal static class Bench
                 double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
                 var row = new Dictionary<string, object>
                 {
-                    ["engine"] = options.GetValueOrDefault("logits") == "graph" ? "csharp, logits from the graph" : "csharp",
+                    ["engine"] = (options.GetValueOrDefault("logits") == "graph" ? "csharp, logits from the graph" : "csharp")
+                        + (dtype == ModelDtype.Default ? "" : " " + dtype),
+                    ["dtype"] = dtype,
                     ["beams"] = beams,
                     ["batch"] = batch,
                     ["sentences"] = sentences.Length,

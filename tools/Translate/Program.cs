@@ -5,9 +5,10 @@ using ServerlessInference.Translation;
 
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE]
 //   (stdin: one text a line; stdout: JSONL)
-// bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
+// bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>] [--beams 1,4]
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
-// Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
+// These three: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the
+// baseline), [--dtype fp32|fp16|q8|int8|uint8|q4] (which graph variant of the folder to load, transformers.js' naming).
 // load --storage <connection> --input <file> --out <rows.jsonl> [--duration S] [--warmup S] [--concurrency 1,4,16,64]
 //      [--beams 1,4] [--rates R,R] [--rate-beams 1] [--upload <modelDir>]   (the app composed by its DI, see Load.cs)
 // cold --storage <connection> --input <file> --out <rows.jsonl> [--clients N] [--beams N] [--upload <modelDir>]
@@ -40,7 +41,8 @@ try
                 "graph" => false,
                 var other => throw new ArgumentException($"--logits must be split or graph, not '{other}'."),
             },
-        });
+        },
+        options.GetValueOrDefault("dtype"));
     return command switch
     {
         "translate" => await TranslateLines(translator, options),

@@ -1,9 +1,10 @@
 // Records what transformers.js (an implementation nobody on this team wrote) does with the shipped model, so the
 // C# engine is held to it: source token ids, greedy output ids and text for every dev sentence.
 //
-//   cd models/training/transformersjs && ONNXRUNTIME_NODE_INSTALL=skip npm ci && node fixtures.mjs [modelDir] [out]
+//   cd models/training/transformersjs && ONNXRUNTIME_NODE_INSTALL=skip npm ci && node fixtures.mjs [modelDir] [out] [dtype]
 //
-// Defaults: ../../marian-tiny-en-zh and ../../../FunctionApp.Tests/Fixtures/transformersjs-greedy.jsonl.
+// Defaults: ../../marian-tiny-en-zh, ../../../FunctionApp.Tests/Fixtures/transformersjs-greedy.jsonl and fp32; a dtype
+// (q4, q8, int8, uint8, fp16) loads that variant's files (onnx/encoder_model_q4.onnx, …), as the app's Dtype does.
 // Each sentence is generated on its own (batch 1): transformers.js' batched generate keeps appending tokens to
 // sequences that already ended, so batch 1 is its exact behaviour. transformers.js 4.3 has no beam search
 // (its BeamSearchSampler keeps only the top token), so beam fixtures come from models/training/beam_reference.py.
@@ -15,13 +16,14 @@ import { env, AutoTokenizer, AutoModelForSeq2SeqLM } from '@huggingface/transfor
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelDir = path.resolve(process.argv[2] ?? path.join(here, '..', '..', 'marian-tiny-en-zh'));
 const out = path.resolve(process.argv[3] ?? path.join(here, '..', '..', '..', 'FunctionApp.Tests', 'Fixtures', 'transformersjs-greedy.jsonl'));
+const dtype = process.argv[4] ?? 'fp32';
 const devPath = path.join(here, '..', 'data', 'dev.tsv');
 
 env.allowRemoteModels = false;
 env.localModelPath = path.dirname(modelDir) + path.sep;
 const name = path.basename(modelDir);
 const tokenizer = await AutoTokenizer.from_pretrained(name);
-const model = await AutoModelForSeq2SeqLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+const model = await AutoModelForSeq2SeqLM.from_pretrained(name, { dtype, device: 'cpu' });
 
 const sentences = readFileSync(devPath, 'utf8').split('\n').filter(l => l.trim()).map(l => l.split('\t')[0]);
 const lines = [];
@@ -35,4 +37,4 @@ for (const [i, source] of sentences.entries()) {
 }
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, lines.join('\n') + '\n');
-console.log(`wrote ${lines.length} fixtures to ${out}`);
+console.log(`wrote ${lines.length} fixtures (${dtype}) to ${out}`);

@@ -1,0 +1,369 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+
+namespace ServerlessInference.Translation.Onnx;
+
+/// <summary>How <see cref="ModelQuantizer"/> rewrites a MatMul whose weight is stored in the file.</summary>
+public enum WeightQuantization
+{
+    /// <summary>com.microsoft MatMulNBits, 4-bit symmetric blocks (transformers.js <c>q4</c>, ONNX Runtime's
+    /// MatMulNBitsQuantizer with is_symmetric).</summary>
+    Q4,
+
+    /// <summary>com.microsoft MatMulNBits with 8 bits, symmetric blocks.</summary>
+    Q8Blockwise,
+
+    /// <summary>DynamicQuantizeLinear + MatMulInteger with a per-tensor uint8 weight (ONNX Runtime's
+    /// quantize_dynamic with QUInt8; transformers.js <c>q8</c>/<c>uint8</c>).</summary>
+    DynamicUInt8,
+
+    /// <summary>As <see cref="DynamicUInt8"/> with a symmetric int8 weight (quantize_dynamic with QInt8;
+    /// transformers.js <c>int8</c>).</summary>
+    DynamicInt8,
+}
+
+/// <summary>What a quantisation changed.</summary>
+public sealed record QuantizationReport(int MatMulsQuantized, int MatMulsKept, long WeightBytesBefore, long WeightBytesAfter);
+
+/// <summary>
+/// Rewrites an ONNX graph's MatMuls over float32 weights stored in the file (in the main graph and in subgraphs such as
+/// the merged decoder's If branches, which read the outer graph's weights) into quantized operators. The rule is ONNX
+/// Runtime's: only a MatMul whose second input is a 2-D float initializer is quantized; a weight computed in the graph
+/// (the tied output projection, Transpose of the embeddings) stays float32. A weight shared by several MatMuls is
+/// quantized once.
+/// </summary>
+public static class ModelQuantizer
+{
+    public const int DefaultBlockSize = 32;
+
+    /// <param name="accuracyLevel">MatMulNBits' accuracy_level: 0 leaves it unset (float32 compute, as
+    /// transformers.js' q4 files), 4 lets ONNX Runtime quantize activations to int8.</param>
+    public static QuantizationReport QuantizeFile(string input, string output, WeightQuantization kind,
+        int blockSize = DefaultBlockSize, int accuracyLevel = 0)
+    {
+        ModelProto model;
+        using (var file = File.OpenRead(input))
+        {
+            model = ModelProto.Parser.ParseFrom(file);
+        }
+
+        var report = Quantize(model, kind, blockSize, accuracyLevel);
+        using (var file = File.Create(output))
+        {
+            model.WriteTo(file);
+        }
+
+        return report;
+    }
+
+    internal static QuantizationReport Quantize(ModelProto model, WeightQuantization kind, int blockSize, int accuracyLevel)
+    {
+        var rewriter = new Rewriter(kind, blockSize, accuracyLevel);
+        rewriter.Visit(model.Graph, outer: []);
+        RemoveUnused(model.Graph);
+        if (kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise
+            && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        }
+
+        return new QuantizationReport(rewriter.Quantized, rewriter.Kept, rewriter.BytesBefore, rewriter.BytesAfter);
+    }
+
+    private sealed class Rewriter(WeightQuantization kind, int blockSize, int accuracyLevel)
+    {
+        private readonly Dictionary<string, string[]> _done = new(StringComparer.Ordinal);
+        public int Quantized { get; private set; }
+        public int Kept { get; private set; }
+        public long BytesBefore { get; private set; }
+        public long BytesAfter { get; private set; }
+
+        /// <param name="outer">Initializers of the enclosing graphs, with the graph that holds each.</param>
+        public void Visit(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> outer)
+        {
+            var scope = new Dictionary<string, (TensorProto, GraphProto)>(outer, StringComparer.Ordinal);
+            foreach (var t in graph.Initializer)
+            {
+                scope[t.Name] = (t, graph);
+            }
+
+            var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+            foreach (var n in graph.Node)
+            {
+                foreach (var o in n.Output)
+                {
+                    producers[o] = n;
+                }
+            }
+
+            var bypassed = new HashSet<NodeProto>();
+            for (int i = 0; i < graph.Node.Count; i++)
+            {
+                var node = graph.Node[i];
+                foreach (var attribute in node.Attribute)
+                {
+                    if (attribute.G is not null)
+                    {
+                        Visit(attribute.G, scope);
+                    }
+
+                    foreach (var sub in attribute.Graphs)
+                    {
+                        Visit(sub, scope);
+                    }
+                }
+
+                if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 2)
+                {
+                    continue;
+                }
+
+                var weight = Weight(node.Input[1], scope, producers, out var transpose);
+                if (weight is null
+                    || (kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise && weight.K % blockSize != 0))
+                {
+                    Kept++;
+                    continue;
+                }
+
+                var replacement = kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise
+                    ? Blockwise(node, weight)
+                    : Dynamic(node, weight);
+                graph.Node.RemoveAt(i);
+                for (int j = 0; j < replacement.Count; j++)
+                {
+                    graph.Node.Insert(i + j, replacement[j]);
+                }
+
+                if (transpose is not null)
+                {
+                    bypassed.Add(transpose);
+                }
+
+                i += replacement.Count - 1;
+                Quantized++;
+            }
+
+            // A Transpose whose only readers were quantized MatMuls computes nothing any more.
+            foreach (var t in bypassed)
+            {
+                if (!graph.Node.Any(n => n.Input.Contains(t.Output[0])) && graph.Output.All(o => o.Name != t.Output[0]))
+                {
+                    graph.Node.Remove(t);
+                }
+            }
+        }
+
+        /// <summary>A MatMul's weight B [K, N]: a 2-D float initializer, or the Transpose of one (an export without
+        /// constant folding stores torch's [N, K] Linear weights and transposes them in the graph; quantizing the
+        /// transposed values is what folding first and then quantizing gives).</summary>
+        private static Weight? Weight(string input, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> scope,
+            Dictionary<string, NodeProto> producers, out NodeProto? transpose)
+        {
+            transpose = null;
+            static bool Usable(TensorProto t) => t.DataType == (int)TensorProto.Types.DataType.Float && t.Dims.Count == 2
+                && t.DataLocation != TensorProto.Types.DataLocation.External;
+            if (scope.TryGetValue(input, out var direct))
+            {
+                return Usable(direct.Tensor) ? new Weight(direct.Tensor, direct.Owner, Transposed: false) : null;
+            }
+
+            if (producers.TryGetValue(input, out var node) && node.OpType == "Transpose" && node.Domain is "" or "ai.onnx"
+                && node.Attribute.All(a => a.Name != "perm" || a.Ints.SequenceEqual([1L, 0L]))
+                && scope.TryGetValue(node.Input[0], out var source) && Usable(source.Tensor))
+            {
+                transpose = node;
+                return new Weight(source.Tensor, source.Owner, Transposed: true);
+            }
+
+            return null;
+        }
+
+        private List<NodeProto> Blockwise(NodeProto matMul, Weight weight)
+        {
+            int bits = kind == WeightQuantization.Q4 ? 4 : 8;
+            int k = weight.K;
+            int n = weight.N;
+            var names = Once(weight, () =>
+            {
+                var (packed, scales) = WeightQuantizer.QuantizeBlockwise(weight.Values(), k, n, bits, blockSize);
+                string suffix = bits == 4 ? "_Q4" : "_Q8";
+                return
+                [
+                    Bytes(weight.Name + suffix, TensorProto.Types.DataType.Uint8, packed, n, k / blockSize, blockSize * bits / 8),
+                    Floats(weight.Name + "_scales", scales, scales.Length),
+                ];
+            });
+            var node = new NodeProto
+            {
+                OpType = "MatMulNBits",
+                Domain = "com.microsoft",
+                Name = string.IsNullOrEmpty(matMul.Name) ? matMul.Output[0] + "_Q" : matMul.Name + "_Q",
+                Input = { matMul.Input[0], names[0], names[1] },
+                Output = { matMul.Output[0] },
+                Attribute = { Int("K", k), Int("N", n), Int("bits", bits), Int("block_size", blockSize) },
+            };
+            if (accuracyLevel > 0)
+            {
+                node.Attribute.Add(Int("accuracy_level", accuracyLevel));
+            }
+
+            return [node];
+        }
+
+        /// <summary>quantize_dynamic's pattern, which ONNX Runtime fuses into DynamicQuantizeMatMul /
+        /// MatMulIntegerToFloat when it optimises the graph.</summary>
+        private List<NodeProto> Dynamic(NodeProto matMul, Weight weight)
+        {
+            bool signed = kind == WeightQuantization.DynamicInt8;
+            var names = Once(weight, () =>
+            {
+                var (levels, scale, zeroPoint) = WeightQuantizer.QuantizePerTensor(weight.Values(), signed);
+                var type = signed ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8;
+                return
+                [
+                    Bytes(weight.Name + "_quantized", type, levels, weight.K, weight.N),
+                    Floats(weight.Name + "_scale", [scale]),
+                    Bytes(weight.Name + "_zero_point", type, [zeroPoint]),
+                ];
+            });
+            string a = matMul.Input[0];
+            string p = (string.IsNullOrEmpty(matMul.Name) ? matMul.Output[0] : matMul.Name) + "_quant";
+            return
+            [
+                new NodeProto
+                {
+                    OpType = "DynamicQuantizeLinear", Name = p + "/DynamicQuantizeLinear", Input = { a },
+                    Output = { a + "_quantized_" + p, a + "_scale_" + p, a + "_zero_point_" + p },
+                },
+                new NodeProto
+                {
+                    OpType = "MatMulInteger", Name = p + "/MatMulInteger",
+                    Input = { a + "_quantized_" + p, names[0], a + "_zero_point_" + p, names[2] },
+                    Output = { p + "_int32" },
+                },
+                new NodeProto
+                {
+                    OpType = "Cast", Name = p + "/Cast", Input = { p + "_int32" }, Output = { p + "_float" },
+                    Attribute = { Int("to", (int)TensorProto.Types.DataType.Float) },
+                },
+                new NodeProto
+                {
+                    OpType = "Mul", Name = p + "/ScaleMul", Input = { a + "_scale_" + p, names[1] }, Output = { p + "_scale" },
+                },
+                new NodeProto
+                {
+                    OpType = "Mul", Name = p + "/OutputMul", Input = { p + "_float", p + "_scale" }, Output = { matMul.Output[0] },
+                },
+            ];
+        }
+
+        /// <summary>Quantizes a weight the first time a MatMul reads it and stores the tensors beside it (where every
+        /// reader can see them); later readers get the same names.</summary>
+        private string[] Once(Weight weight, Func<TensorProto[]> make)
+        {
+            if (!_done.TryGetValue(weight.Name, out var names))
+            {
+                var tensors = make();
+                weight.Owner.Initializer.AddRange(tensors);
+                names = tensors.Select(t => t.Name).ToArray();
+                _done[weight.Name] = names;
+                BytesBefore += weight.Tensor.RawData.Length + weight.Tensor.FloatData.Count * 4L;
+                BytesAfter += tensors.Sum(t => (long)t.RawData.Length);
+            }
+
+            return names;
+        }
+    }
+
+    /// <summary>B of a MatMul: <paramref name="Tensor"/> as stored, or its transpose.</summary>
+    private sealed record Weight(TensorProto Tensor, GraphProto Owner, bool Transposed)
+    {
+        public int K => (int)Tensor.Dims[Transposed ? 1 : 0];
+        public int N => (int)Tensor.Dims[Transposed ? 0 : 1];
+
+        /// <summary>Names the quantized tensors; the transposed one differs from the stored one, which other nodes
+        /// (the embedding's Gather) may still read.</summary>
+        public string Name => Transposed ? Tensor.Name + "_transposed" : Tensor.Name;
+
+        /// <summary>Row-major [K, N].</summary>
+        public float[] Values()
+        {
+            var stored = WeightQuantizer.ReadFloats(Tensor);
+            return Transposed ? DecoderGraph.Transposed(stored, N, K) : stored;
+        }
+    }
+
+    private static TensorProto Bytes(string name, TensorProto.Types.DataType type, byte[] data, params long[] dims) => new()
+    {
+        Name = name,
+        DataType = (int)type,
+        Dims = { dims },
+        RawData = ByteString.CopyFrom(data),
+    };
+
+    private static TensorProto Floats(string name, float[] data, params long[] dims) => new()
+    {
+        Name = name,
+        DataType = (int)TensorProto.Types.DataType.Float,
+        Dims = { dims },
+        RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan())),
+    };
+
+    private static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    /// <summary>Drops the float weights no node reads any more.</summary>
+    private static void RemoveUnused(GraphProto graph)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        void Collect(GraphProto g)
+        {
+            foreach (var node in g.Node)
+            {
+                used.UnionWith(node.Input);
+                foreach (var a in node.Attribute)
+                {
+                    if (a.G is not null)
+                    {
+                        Collect(a.G);
+                    }
+
+                    foreach (var sub in a.Graphs)
+                    {
+                        Collect(sub);
+                    }
+                }
+            }
+
+            used.UnionWith(g.Output.Select(o => o.Name));
+        }
+
+        Collect(graph);
+        void Prune(GraphProto g)
+        {
+            foreach (var unused in g.Initializer.Where(t => !used.Contains(t.Name)).ToList())
+            {
+                g.Initializer.Remove(unused);
+            }
+
+            foreach (var node in g.Node)
+            {
+                foreach (var a in node.Attribute)
+                {
+                    if (a.G is not null)
+                    {
+                        Prune(a.G);
+                    }
+
+                    foreach (var sub in a.Graphs)
+                    {
+                        Prune(sub);
+                    }
+                }
+            }
+        }
+
+        Prune(graph);
+    }
+}

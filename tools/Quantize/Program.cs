@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using ServerlessInference.Translation;
+using ServerlessInference.Translation.Onnx;
+
+// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 4|0]
+// MatMulNBits' accuracy_level defaults to 4 (int8 activations per block: the fastest here, and batch-invariant);
+// 0 leaves it unset as transformers.js' own q4 files do (float32 compute).
+// Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
+// variant beside it under the transformers.js name of the dtype (encoder_model_q4.onnx, …).
+var options = new Dictionary<string, string>();
+for (int i = 0; i + 1 < args.Length; i += 2)
+{
+    if (!args[i].StartsWith("--", StringComparison.Ordinal))
+    {
+        return Fail($"unexpected argument '{args[i]}'");
+    }
+
+    options[args[i][2..]] = args[i + 1];
+}
+
+if (!options.TryGetValue("model", out var modelDir) || !options.TryGetValue("dtype", out var dtype))
+{
+    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 4|0]");
+    return 2;
+}
+
+// q8-nbits writes MatMulNBits with 8 bits under the q8 name, to compare it with quantize_dynamic's pattern.
+var (kind, fileDtype) = dtype switch
+{
+    "q4" => (WeightQuantization.Q4, "q4"),
+    "q8" => (WeightQuantization.DynamicUInt8, "q8"),
+    "uint8" => (WeightQuantization.DynamicUInt8, "uint8"),
+    "int8" => (WeightQuantization.DynamicInt8, "int8"),
+    "q8-nbits" => (WeightQuantization.Q8Blockwise, "q8"),
+    _ => ((WeightQuantization?)null, ""),
+};
+if (kind is null)
+{
+    return Fail($"--dtype must be q4, q8, int8, uint8 or q8-nbits, not '{dtype}'.");
+}
+
+int blockSize = options.TryGetValue("block-size", out var b) ? int.Parse(b) : ModelQuantizer.DefaultBlockSize;
+int accuracy = options.TryGetValue("accuracy-level", out var a) ? int.Parse(a) : 4;
+try
+{
+    var folder = MarianModelFolder.Read(modelDir);
+    var suffix = ModelDtype.Suffix(fileDtype);
+    foreach (var graph in new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath })
+    {
+        if (graph is null)
+        {
+            continue;
+        }
+
+        var output = Path.Combine(Path.GetDirectoryName(graph)!, Path.GetFileNameWithoutExtension(graph) + suffix + ".onnx");
+        var watch = Stopwatch.StartNew();
+        var report = ModelQuantizer.QuantizeFile(graph, output, kind.Value, blockSize, accuracy);
+        Console.WriteLine($"{output}: {report.MatMulsQuantized} MatMuls quantized, {report.MatMulsKept} kept float32; " +
+            $"weights {report.WeightBytesBefore / 1e6:F1} MB -> {report.WeightBytesAfter / 1e6:F1} MB; " +
+            $"file {new FileInfo(output).Length / 1e6:F1} MB; {watch.Elapsed.TotalSeconds:F1} s");
+    }
+
+    return 0;
+}
+catch (ModelFormatException e)
+{
+    return Fail(e.Message);
+}
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"error: {message}");
+    return 1;
+}
