@@ -361,10 +361,11 @@ internal static class Load
 
     private sealed class RecordingFactory(ITranslatorFactory inner, RunRecorder recorder) : ITranslatorFactory
     {
-        public ITranslator Load(string modelName, string modelDirectory) =>
-            new RecordingTranslator(inner.Load(modelName, modelDirectory), recorder);
+        public ITranslator Load(string modelName, string modelDirectory, string? dtype = null) =>
+            new RecordingTranslator(inner.Load(modelName, modelDirectory, dtype), recorder);
 
-        public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
+        public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
+            inner.SelectFiles(available, dtype);
     }
 
     private sealed class RecordingTranslator(ITranslator inner, RunRecorder recorder) : ITranslator
