@@ -18,7 +18,8 @@ public sealed class ServingOptions
     public bool Batching { get; set; } = true;
 
     /// <summary>Sentence inputs queued or running on this instance, over all models, before new work is turned away
-    /// (HTTP 503 with Retry-After; queue chunks are put back on the queue, hidden for that Retry-After). Background work may use half.</summary>
+    /// (HTTP 503 with Retry-After; queue chunks are put back on the queue, hidden for that Retry-After). Background work
+    /// may use half.</summary>
     [Range(1, 10_000_000)]
     public int MaxPendingSentences { get; set; } = 2048;
 

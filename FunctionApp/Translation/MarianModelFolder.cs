@@ -83,7 +83,11 @@ public sealed record MarianModelFolder
         };
 
         string onnxDir = System.IO.Directory.Exists(Path.Combine(directory, "onnx")) ? Path.Combine(directory, "onnx") : directory;
-        string? Find(string name) => File.Exists(Path.Combine(onnxDir, name + suffix + ".onnx")) ? Path.Combine(onnxDir, name + suffix + ".onnx") : null;
+        string? Find(string name)
+        {
+            var path = Path.Combine(onnxDir, name + suffix + ".onnx");
+            return File.Exists(path) ? path : null;
+        }
         string variant = suffix.Length == 0 ? "" : $" (dtype {dtype})";
         var encoder = Find("encoder_model")
             ?? throw new ModelFormatException($"Model folder '{directory}' has no onnx/encoder_model{suffix}.onnx{variant}.");

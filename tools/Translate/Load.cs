@@ -95,8 +95,9 @@ internal static class Load
 
     private static async Task<int> Points(string storage, string[] sentences, Dictionary<string, string> options, string output)
     {
-        var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("duration", "60"), System.Globalization.CultureInfo.InvariantCulture));
-        var warmup = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", "5"), System.Globalization.CultureInfo.InvariantCulture));
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("duration", "60"), invariant));
+        var warmup = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", "5"), invariant));
         int[] concurrency = Ints(options.GetValueOrDefault("concurrency", "1,4,16,64"));
         int[] beamsList = Ints(options.GetValueOrDefault("beams", "1,4"));
         int[] rates = Ints(options.GetValueOrDefault("rates", ""));
@@ -439,7 +440,9 @@ internal static class Load
                 foreach (var size in _sizes)
                 {
                     int i = Array.FindIndex(Bounds, b => size <= b);
-                    string key = i < 0 ? $"{Bounds[^1] + 1}+" : i == 0 || Bounds[i - 1] + 1 == Bounds[i] ? $"{Bounds[i]}" : $"{Bounds[i - 1] + 1}-{Bounds[i]}";
+                    string key = i < 0 ? $"{Bounds[^1] + 1}+"
+                        : i == 0 || Bounds[i - 1] + 1 == Bounds[i] ? $"{Bounds[i]}"
+                        : $"{Bounds[i - 1] + 1}-{Bounds[i]}";
                     histogram[key] = histogram.GetValueOrDefault(key) + 1;
                 }
 

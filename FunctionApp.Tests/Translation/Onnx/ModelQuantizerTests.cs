@@ -65,7 +65,11 @@ public sealed class ModelQuantizerTests
                 ElemType = (int)TensorProto.Types.DataType.Float,
                 Shape = new TensorShapeProto
                 {
-                    Dim = { new TensorShapeProto.Types.Dimension { DimParam = "rows" }, new TensorShapeProto.Types.Dimension { DimValue = last } },
+                    Dim =
+                    {
+                        new TensorShapeProto.Types.Dimension { DimParam = "rows" },
+                        new TensorShapeProto.Types.Dimension { DimValue = last },
+                    },
                 },
             },
         },
@@ -114,7 +118,8 @@ public sealed class ModelQuantizerTests
         return y;
     }
 
-    private static TensorProto Tensor(ModelProto model, string suffix) => model.Graph.Initializer.Single(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
+    private static TensorProto Tensor(ModelProto model, string suffix) =>
+        model.Graph.Initializer.Single(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
 
     [Theory]
     [InlineData(WeightQuantization.Q4, false)]
@@ -166,7 +171,9 @@ public sealed class ModelQuantizerTests
         float hi = Math.Max(0, Input.Max());
         float xScale = (hi - lo) / 255f;
         float xZero = Math.Clamp(MathF.Round(-lo / xScale, MidpointRounding.ToEven), 0, 255);
-        var x = Input.Select(v => (Math.Clamp(MathF.Round(v / xScale, MidpointRounding.ToEven) + xZero, 0, 255) - xZero) * xScale).ToArray();
+        var x = Input
+            .Select(v => (Math.Clamp(MathF.Round(v / xScale, MidpointRounding.ToEven) + xZero, 0, 255) - xZero) * xScale)
+            .ToArray();
 
         var expected = MatMul(x, weights);
         var actual = Run(model, Input);
@@ -191,7 +198,14 @@ public sealed class ModelQuantizerTests
         model.Graph.Input.Add(new ValueInfoProto
         {
             Name = "flag",
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Bool, Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimValue = 1 } } } } },
+            Type = new TypeProto
+            {
+                TensorType = new TypeProto.Types.Tensor
+                {
+                    ElemType = (int)TensorProto.Types.DataType.Bool,
+                    Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimValue = 1 } } },
+                },
+            },
         });
         model.Graph.Node.Add(new NodeProto
         {
