@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Speed of the C# engine against transformers.js, in one run on this machine, same ONNX files, same sentences.
 #   bash bench/run.sh [modelDir] [sentences.tsv]     (defaults: the shipped model, the 500 dev sentences)
-# Writes bench/results/<date>.json (raw rows) and prints a table with the ratios. Medians of REPEAT runs (default 3).
+# Writes bench/results/<date>[-NAME][-n].json (raw rows; -n when that name exists) and prints a table with the ratios. Medians of REPEAT runs (default 3).
 # THREADS (default 1) sets ONNX Runtime's intra-op threads for both engines alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,9 @@ for i in $(seq "$repeat"); do
   done
   node bench/transformersjs.mjs "$model" "$input" 32 0 "$threads" 2>/dev/null >> "$raw"
 done
-out="bench/results/$(date -u +%Y-%m-%d).json"
+# One file per run: a second run on the same day must not overwrite the first (or a committed one).
+out="bench/results/$(date -u +%Y-%m-%d)${NAME:+-$NAME}.json"
+n=1
+while [ -e "$out" ]; do n=$((n + 1)); out="bench/results/$(date -u +%Y-%m-%d)${NAME:+-$NAME}-$n.json"; done
 /usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)" | tee "${out%.json}.md"
 rm -f "$raw" "$raw.cs"

@@ -6,6 +6,13 @@ import statistics
 import sys
 
 raw, out, cores = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def sps(v):
+    """Sentences/s with three significant digits: large models run at under one sentence a second."""
+    return f"{v:.3g}" if v < 100 else f"{v:.0f}"
+
+
 rows = [json.loads(l) for l in open(raw) if l.strip()]
 groups = {}
 for r in rows:
@@ -20,7 +27,7 @@ print("| engine | beams | batch | sentences/s | output tokens/s | p50 ms | p90 m
 print("|---|---|---|---|---|---|---|---|---|")
 for m in summary:
     share = f"{m['onnxRuntimeShare']:.1%}" if "onnxRuntimeShare" in m else "-"
-    print(f"| {m['engine']} | {m['beams']} | {m['batch']} | {m['sentencesPerSecond']:.1f} | {m['tokensPerSecond']:.0f} | "
+    print(f"| {m['engine']} | {m['beams']} | {m['batch']} | {sps(m['sentencesPerSecond'])} | {m['tokensPerSecond']:.0f} | "
           f"{m['p50Ms']:.1f} | {m['p90Ms']:.1f} | {m['p99Ms']:.1f} | {share} |")
 print()
 by = {(m["engine"], m["beams"], m["batch"]): m for m in summary}
