@@ -13,6 +13,7 @@ threads=${THREADS:-1}
 dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
 mkdir -p bench/results
 raw=$(mktemp)
+before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$repeat"); do
   # The engine as it ships, and as a baseline with the decoder graphs run as they are (logits from the graph).
   for logits in split graph; do
@@ -25,5 +26,5 @@ done
 out="bench/results/$(date -u +%Y-%m-%d)${NAME:+-$NAME}.json"
 n=1
 while [ -e "$out" ]; do n=$((n + 1)); out="bench/results/$(date -u +%Y-%m-%d)${NAME:+-$NAME}-$n.json"; done
-/usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)" | tee "${out%.json}.md"
+/usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)" "$before / $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${out%.json}.md"
 rm -f "$raw" "$raw.cs"

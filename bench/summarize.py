@@ -6,6 +6,7 @@ import statistics
 import sys
 
 raw, out, cores = sys.argv[1], sys.argv[2], sys.argv[3]
+loadavg = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def sps(v):
@@ -22,7 +23,8 @@ for (engine, beams, batch), rs in sorted(groups.items()):
     m = {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
     m.update(engine=engine, beams=beams, batch=batch, runs=len(rs))
     summary.append(m)
-print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; medians of {summary[0]['runs']} runs\n")
+print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; medians of {summary[0]['runs']} runs"
+      + (f"; load average (1, 5, 15 min) before and after: {loadavg}" if loadavg else "") + "\n")
 print("| engine | beams | batch | sentences/s | output tokens/s | p50 ms | p90 ms | p99 ms | ORT Run share |")
 print("|---|---|---|---|---|---|---|---|---|")
 for m in summary:
@@ -60,5 +62,5 @@ for m in summary:
     if m["engine"] == "csharp":
         print(f"C# engine overhead above ORT Run, beams {m['beams']} batch {m['batch']}: "
               f"{(1 / m['onnxRuntimeShare'] - 1):.1%}")
-json.dump({"cores": cores, "summary": summary, "ratios": ratios, "raw": rows}, open(out, "w"), indent=1)
+json.dump({"cores": cores, "loadavg": loadavg, "summary": summary, "ratios": ratios, "raw": rows}, open(out, "w"), indent=1)
 print(f"\nwrote {out}")

@@ -5,6 +5,7 @@ using ServerlessInference.Translation;
 
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N]   (stdin: one text a line; stdout: JSONL)
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>]
+// memory --model <dir> [--input <file>]   (load time, peak and resident memory: one JSON line)
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
 // Both: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the baseline).
 var (command, options) = ParseArgs(args);
@@ -36,6 +37,7 @@ try
         "translate" => await TranslateLines(translator, options),
         "bench" => await Bench.Run(translator, options),
         "burst" => await Burst.Run(translator, options, loading.Elapsed),
+        "memory" => await Memory.Run(translator, options, loading.Elapsed),
         _ => Fail($"unknown command '{command}'"),
     };
 }
