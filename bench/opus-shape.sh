@@ -7,8 +7,9 @@
 #      as they are, transformers.js;
 #   2. the engine benchmark (bench/run.sh) on the embedded model and on the opus-shaped ones.
 #   bash bench/opus-shape.sh
-# Environment: REPEAT (3) runs of each, medians; LIMIT (40) dev sentences for the opus-shaped speed runs; THREADS (1)
-# intra-op threads for both engines; SPEED ("embedded unfolded folded") which models get speed runs.
+# Environment: REPEAT (3) runs of each, medians; LIMIT (40) dev sentences for the speed runs (all 500: LIMIT=500);
+# THREADS (1) intra-op threads for both engines; SPEED ("embedded unfolded folded") which models get speed runs;
+# BASELINE: another build's translate.dll, whose split load is measured too (engine "csharp, baseline build").
 # Needs: apt-get install -y python3-torch python3-onnx python3-sentencepiece sentencepiece python3-numpy libopenblas0-openmp
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,10 @@ for model in models/marian-tiny-en-zh "$models/folded" "$models/unfolded"; do
     for logits in split graph; do
       dotnet "$translate" memory --model "$model" --input "$dev" --threads "$threads" --logits "$logits" | tag >> "$raw"
     done
+    if [ -n "${BASELINE:-}" ]; then
+      dotnet "$BASELINE" memory --model "$model" --input "$dev" --threads "$threads" \
+        | sed 's/"engine":"csharp"/"engine":"csharp, baseline build"/' | tag >> "$raw"
+    fi
     node bench/transformersjs-memory.mjs "$model" "$dev" "$threads" 2>/dev/null | tag >> "$raw"
   done
 done
@@ -49,11 +54,11 @@ out=$(unique opus-shape-load)
 /usr/bin/python3 bench/summarize_memory.py "$raw" "$out" "$before / $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${out%.json}.md"
 rm -f "$raw"
 
-# 2. Speed, same sentences for both engines (the opus-shaped models' first LIMIT dev sentences).
+# 2. Speed, the first LIMIT dev sentences through both engines.
 head -n "$limit" "$dev" > "$raw.tsv"
 for which in $speed; do
   case $which in
-    embedded) NAME=embedded REPEAT=$repeat THREADS=$threads bash bench/run.sh models/marian-tiny-en-zh "$dev" ;;
+    embedded) NAME=embedded REPEAT=$repeat THREADS=$threads bash bench/run.sh models/marian-tiny-en-zh "$raw.tsv" ;;
     *) NAME="opus-shape-$which" REPEAT=$repeat THREADS=$threads bash bench/run.sh "$models/$which" "$raw.tsv" ;;
   esac
 done
