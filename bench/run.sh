@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Speed of the C# engine against transformers.js, in one run on this machine, same ONNX files, same sentences.
 #   bash bench/run.sh [modelDir] [sentences.tsv]     (defaults: the shipped model, the 500 dev sentences)
-# Writes bench/results/<date>.json (raw rows) and prints a table with the ratios. Medians of REPEAT runs (default 3).
+# Writes bench/results/<date>[-NAME][-n].json (raw rows; -n when that name exists; OUT=x replaces <date>[-NAME])
+# and prints a table with the ratios. Medians of REPEAT runs (default 3).
 # THREADS (default 1) sets ONNX Runtime's intra-op threads for both engines alike. DTYPES (default "fp32") lists the
 # graph variants to measure, e.g. DTYPES="fp32 q4 q8": each is run by both engines from the same files (fp32 also as
 # the logits-from-the-graph baseline). LIMIT (default 0 = all) takes the first N sentences. BEAMS (default 1,4) the
@@ -18,6 +19,7 @@ limit=${LIMIT:-0}
 dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
 mkdir -p bench/results
 raw=$(mktemp)
+before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$repeat"); do
   # The engine as it ships, and as a baseline with the decoder graphs run as they are (logits from the graph).
   for dtype in $dtypes; do
@@ -30,6 +32,10 @@ for i in $(seq "$repeat"); do
     node bench/transformersjs.mjs "$model" "$input" 32 "$limit" "$threads" "$dtype" 2>/dev/null >> "$raw"
   done
 done
-out="bench/results/${OUT:-$(date -u +%Y-%m-%d)}.json"
-/usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)" | tee "${out%.json}.md"
+# One file per run: a second run on the same day must not overwrite the first (or a committed one).
+base="bench/results/${OUT:-$(date -u +%Y-%m-%d)${NAME:+-$NAME}}"
+out="$base.json"
+n=1
+while [ -e "$out" ]; do n=$((n + 1)); out="$base-$n.json"; done
+/usr/bin/python3 bench/summarize.py "$raw" "$out" "$(nproc)" "$before / $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${out%.json}.md"
 rm -f "$raw" "$raw.cs"

@@ -6,6 +6,14 @@ import statistics
 import sys
 
 raw, out, cores = sys.argv[1], sys.argv[2], sys.argv[3]
+loadavg = sys.argv[4] if len(sys.argv) > 4 else None
+
+
+def sps(v):
+    """Sentences/s with three significant digits: large models run at under one sentence a second."""
+    return f"{v:.3g}" if v < 100 else f"{v:.0f}"
+
+
 rows = [json.loads(l) for l in open(raw) if l.strip()]
 groups = {}
 for r in rows:
@@ -15,12 +23,13 @@ for (engine, beams, batch), rs in sorted(groups.items()):
     m = {k: statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
     m.update(engine=engine, dtype=rs[0].get("dtype", "fp32"), beams=beams, batch=batch, runs=len(rs))
     summary.append(m)
-print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; medians of {summary[0]['runs']} runs\n")
+print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; medians of {summary[0]['runs']} runs"
+      + (f"; load average (1, 5, 15 min) before and after: {loadavg}" if loadavg else "") + "\n")
 print("| engine | beams | batch | sentences/s | output tokens/s | p50 ms | p90 ms | p99 ms | ORT Run share |")
 print("|---|---|---|---|---|---|---|---|---|")
 for m in summary:
     share = f"{m['onnxRuntimeShare']:.1%}" if "onnxRuntimeShare" in m else "-"
-    print(f"| {m['engine']} | {m['beams']} | {m['batch']} | {m['sentencesPerSecond']:.1f} | {m['tokensPerSecond']:.0f} | "
+    print(f"| {m['engine']} | {m['beams']} | {m['batch']} | {sps(m['sentencesPerSecond'])} | {m['tokensPerSecond']:.0f} | "
           f"{m['p50Ms']:.1f} | {m['p90Ms']:.1f} | {m['p99Ms']:.1f} | {share} |")
 print()
 by = {(m["engine"], m["beams"], m["batch"]): m for m in summary}
@@ -65,5 +74,5 @@ for m in summary:
     if m["engine"] == "csharp":
         print(f"C# engine overhead above ORT Run, beams {m['beams']} batch {m['batch']}: "
               f"{(1 / m['onnxRuntimeShare'] - 1):.1%}")
-json.dump({"cores": cores, "summary": summary, "ratios": ratios, "raw": rows}, open(out, "w"), indent=1)
+json.dump({"cores": cores, "loadavg": loadavg, "summary": summary, "ratios": ratios, "raw": rows}, open(out, "w"), indent=1)
 print(f"\nwrote {out}")

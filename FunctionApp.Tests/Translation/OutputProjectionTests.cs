@@ -12,7 +12,8 @@ public sealed class SplitProjectionFixture : IDisposable
         Folder = MarianModelFolder.Read(RepoPaths.ShippedModel);
         var split = DecoderGraph.TrySplitOutputProjection(Folder.MergedDecoderPath!, Folder.VocabSize, 256)
             ?? throw new InvalidOperationException("the shipped decoder was not split");
-        (Model, Weights) = split;
+        (Model, Weights) = (split.Model, split.Weights);
+        Options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, split.Folder);
         Projection = new OutputProjection(Weights, Options);
     }
 
@@ -214,8 +215,8 @@ public sealed class OutputProjectionTests(SplitProjectionFixture fixture) : ICla
         var next = DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, folder.VocabSize, 64);
         Assert.NotNull(first);
         Assert.NotNull(next);
-        Assert.Equal(first.Value.Weights.Weights, next.Value.Weights.Weights);
-        Assert.Equal(first.Value.Weights.Bias, next.Value.Weights.Bias);
+        Assert.Equal(first.Weights.Weights, next.Weights.Weights);
+        Assert.Equal(first.Weights.Bias, next.Weights.Bias);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Google.Protobuf;
 using ServerlessInference.Translation.Onnx;
 
@@ -14,33 +13,35 @@ internal static class DecoderGraph
 {
     public const string HiddenOutput = "decoder_hidden_state";
 
+    /// <summary>The session config entry that lets a model read from bytes find its external data.</summary>
+    public const string ExternalDataFolderKey = "session.model_external_initializers_file_folder_path";
+
     /// <summary>
     /// Reads <paramref name="path"/>; when its logits are hidden · W + b with W and b stored in the file, returns the
     /// graph rewritten to output the hidden state instead (under <see cref="HiddenOutput"/>) and the weights.
-    /// Null when the pattern is not there, or the weights live in external data files.
+    /// Null when the pattern is not there or the projection is not float32.
+    /// <para>The rewritten graph keeps its large weights in the original file as external data (see
+    /// <see cref="ExternalWeights"/>): its session must be created with <see cref="ExternalDataFolderKey"/> set to
+    /// <see cref="SplitDecoder.Folder"/>.</para>
     /// </summary>
-    public static (byte[] Model, ProjectionWeights Weights)? TrySplitOutputProjection(string path, int vocab, int hidden)
+    public static SplitDecoder? TrySplitOutputProjection(string path, int vocab, int hidden)
     {
         try
         {
             return Split(path, vocab, hidden);
         }
-        catch (Exception e) when (e is NotSupportedException or InvalidProtocolBufferException)
+        catch (Exception e) when (e is NotSupportedException or InvalidProtocolBufferException or InvalidDataException)
         {
-            // Weights in external data or not float32, or not a model at all (ONNX Runtime then says why when it
-            // loads the file): the graph is used as it is.
+            // Projection not float32, its external data unreadable, or not a model at all (ONNX Runtime then says
+            // why when it loads the file): the graph is used as it is.
             return null;
         }
     }
 
-    private static (byte[] Model, ProjectionWeights Weights)? Split(string path, int vocab, int hidden)
+    private static SplitDecoder? Split(string path, int vocab, int hidden)
     {
-        ModelProto model;
-        using (var file = File.OpenRead(path))
-        {
-            model = ModelProto.Parser.ParseFrom(file);
-        }
-
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var model = ModelProto.Parser.ParseFrom(ExternalWeights.ReadSkeleton(path));
         var graph = model.Graph;
         int logits = IndexOfOutput(graph, "logits");
         if (logits < 0)
@@ -103,11 +104,36 @@ internal static class DecoderGraph
             shape.Dim[2] = new TensorShapeProto.Types.Dimension { DimValue = hidden };
         }
 
-        var weights = new ProjectionWeights(
-            tensors.Folded ? Transposed(ReadFloats(tensors.Weights), hidden, vocab) : ReadFloats(tensors.Weights),
-            tensors.Bias is null ? new float[vocab] : ReadFloats(tensors.Bias), vocab, hidden);
+        var weights = new ProjectionWeights(ReadWeights(tensors, folder, vocab, hidden),
+            tensors.Bias is null ? new float[vocab] : ExternalWeights.ReadFloats(tensors.Bias, folder), vocab, hidden)
+        {
+            Source = new ProjectionSource(tensors.Weights.Clone(), tensors.Folded, folder),
+        };
         RemoveUnused(graph);
-        return (model.ToByteArray(), weights);
+        return new SplitDecoder(model.ToByteArray(), weights, folder);
+    }
+
+    /// <summary>W as [vocab, hidden]. A folded W is stored as [hidden, vocab]: it is read a band of rows at a time
+    /// and transposed into place, so that no second full-size copy exists.</summary>
+    private static float[] ReadWeights(ProjectionTensors tensors, string folder, int vocab, int hidden)
+    {
+        if (!tensors.Folded)
+        {
+            return ExternalWeights.ReadFloats(tensors.Weights, folder);
+        }
+
+        var result = new float[checked(vocab * hidden)];
+        const int band = 32;
+        var buffer = new float[band * vocab];
+        for (int row = 0; row < hidden; row += band)
+        {
+            int rows = Math.Min(band, hidden - row);
+            var source = buffer.AsSpan(0, rows * vocab);
+            ExternalWeights.ReadFloats(tensors.Weights, folder, (long)row * vocab, source);
+            TransposeInto(source, rows, vocab, result, hidden, row);
+        }
+
+        return result;
     }
 
     /// <summary>The projection's initializers: W as [vocab, hidden], or already transposed ("folded") as
@@ -236,39 +262,43 @@ internal static class DecoderGraph
         }
     }
 
-    private static float[] ReadFloats(TensorProto tensor)
-    {
-        if (tensor.DataType != (int)TensorProto.Types.DataType.Float
-            || tensor.DataLocation == TensorProto.Types.DataLocation.External)
-        {
-            throw new NotSupportedException("only float tensors stored in the model file");
-        }
-
-        if (tensor.FloatData.Count > 0)
-        {
-            return [.. tensor.FloatData];
-        }
-
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new NotSupportedException("big-endian host");
-        }
-
-        return MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
-    }
-
     /// <summary>A row-major [rows, columns] matrix as row-major [columns, rows].</summary>
     internal static float[] Transposed(float[] source, int rows, int columns)
     {
         var result = new float[source.Length];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                result[c * rows + r] = source[r * columns + c];
-            }
-        }
-
+        TransposeInto(source, rows, columns, result, rows, 0);
         return result;
     }
+
+    /// <summary>
+    /// Writes the row-major [rows, columns] <paramref name="source"/> transposed into columns
+    /// <paramref name="firstColumn"/>.. of the row-major [columns, <paramref name="targetColumns"/>]
+    /// <paramref name="target"/>. In tiles, so that reads and writes both stay within a few cache lines.
+    /// </summary>
+    internal static void TransposeInto(ReadOnlySpan<float> source, int rows, int columns, Span<float> target,
+        int targetColumns, int firstColumn)
+    {
+        const int tile = 32;
+        for (int r0 = 0; r0 < rows; r0 += tile)
+        {
+            int r1 = Math.Min(rows, r0 + tile);
+            for (int c0 = 0; c0 < columns; c0 += tile)
+            {
+                int c1 = Math.Min(columns, c0 + tile);
+                for (int c = c0; c < c1; c++)
+                {
+                    var to = target.Slice(c * targetColumns + firstColumn);
+                    for (int r = r0; r < r1; r++)
+                    {
+                        to[r] = source[r * columns + c];
+                    }
+                }
+            }
+        }
+    }
 }
+
+/// <summary>A decoder graph without its output projection, and the projection.</summary>
+/// <param name="Model">The rewritten graph; its large weights are external data in the original file.</param>
+/// <param name="Folder">Where that external data lives (the original file's folder).</param>
+internal sealed record SplitDecoder(byte[] Model, ProjectionWeights Weights, string Folder);

@@ -37,11 +37,15 @@ internal sealed class MarianOnnxModel : IDisposable
         try
         {
             _encoder = Open(folder.EncoderPath, null, sessionOptions, created);
+            // A split decoder keeps its weights in the original file as external data: its sessions (and the float32
+            // projection's, which reads W from the same file) are told where that file is.
+            using var splitOptions = CreateSessionOptions(intraOpThreads);
             ProjectionWeights? weights;
             if (folder.MergedDecoderPath is { } merged)
             {
                 var split = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden) : null;
-                _decoder = Open(merged, split?.Model, sessionOptions, created);
+                WithExternalData(splitOptions, split);
+                _decoder = Open(merged, split?.Model, splitOptions, created);
                 weights = split?.Weights;
             }
             else
@@ -49,13 +53,16 @@ internal sealed class MarianOnnxModel : IDisposable
                 // Both graphs lose their projection, or neither does (it must be the same one).
                 var first = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden) : null;
                 var next = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden) : null;
-                bool split = first is not null && next is not null && first.Value.Weights.SameAs(next.Value.Weights);
-                _decoder = Open(folder.DecoderPath!, split ? first!.Value.Model : null, sessionOptions, created);
-                _decoderWithPast = Open(folder.DecoderWithPastPath!, split ? next!.Value.Model : null, sessionOptions, created);
-                weights = split ? first!.Value.Weights : null;
+                bool split = first is not null && next is not null && first.Weights.SameAs(next.Weights)
+                    && first.Folder == next.Folder;
+                WithExternalData(splitOptions, split ? first : null);
+                _decoder = Open(folder.DecoderPath!, split ? first!.Model : null, splitOptions, created);
+                _decoderWithPast = Open(folder.DecoderWithPastPath!, split ? next!.Model : null, splitOptions, created);
+                weights = split ? first!.Weights : null;
             }
 
-            Projection = weights is null ? null : new OutputProjection(weights, sessionOptions);
+            Projection = weights is null ? null : new OutputProjection(weights, splitOptions);
+            ReturnLoadMemory();
         }
         catch
         {
@@ -102,6 +109,26 @@ internal sealed class MarianOnnxModel : IDisposable
         }
 
         return options;
+    }
+
+    private static void WithExternalData(SessionOptions options, SplitDecoder? split)
+    {
+        if (split is not null)
+        {
+            options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, split.Folder);
+        }
+    }
+
+    /// <summary>
+    /// Loading allocates far more than the sessions keep (file reads, the projection's float32 and 4-bit copies on
+    /// their way into ONNX Runtime, ONNX Runtime's own parse of each graph). Neither the GC nor glibc's allocator
+    /// gives that memory back to the system by itself, so a loaded model would stay resident at its loading peak.
+    /// </summary>
+    private static void ReturnLoadMemory()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeMemory.Trim();
     }
 
     /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>

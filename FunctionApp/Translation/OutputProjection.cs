@@ -23,7 +23,7 @@ namespace ServerlessInference.Translation;
 /// </summary>
 internal sealed class OutputProjection : IDisposable
 {
-    private const int BlockSize = 32;
+    private const int BlockSize = BlockQuantizer.BlockSize;
     private readonly InferenceSession _exact;
     private readonly InferenceSession? _approximate;
     private readonly float[] _weights;      // [vocab, hidden]
@@ -42,7 +42,7 @@ internal sealed class OutputProjection : IDisposable
     public OutputProjection(ProjectionWeights projection, SessionOptions options)
     {
         (_weights, _bias, Vocab, Hidden) = (projection.Weights, projection.Bias, projection.Vocab, projection.Hidden);
-        _exact = new InferenceSession(ExactModel(), options);
+        _exact = new InferenceSession(ExactModel(projection.Source), options);
         _errorNorm = new float[Vocab];
         _quantizedNorm = new float[Vocab];
         _slack = new float[Vocab];
@@ -196,9 +196,10 @@ internal sealed class OutputProjection : IDisposable
         return Math.Max(bestId, 0);
     }
 
-    private byte[] ExactModel()
+    /// <summary>logits = hidden · Wᵀ + b in float32. W comes from the model file when it came from one (the
+    /// options must then carry its external data folder), else from <see cref="_weights"/>.</summary>
+    private byte[] ExactModel(ProjectionSource? source)
     {
-        var transposed = DecoderGraph.Transposed(_weights, Vocab, Hidden);
         var graph = new GraphProto
         {
             Name = "output_projection",
@@ -207,10 +208,32 @@ internal sealed class OutputProjection : IDisposable
                 new NodeProto { OpType = "MatMul", Input = { "hidden", "weight" }, Output = { "product" } },
                 new NodeProto { OpType = "Add", Input = { "product", "bias" }, Output = { "logits" } },
             },
-            Initializer = { FloatTensor("weight", transposed, Hidden, Vocab), FloatTensor("bias", _bias, Vocab) },
+            Initializer = { FloatTensor("bias", _bias, Vocab) },
             Input = { Value("hidden", "rows", "length", Hidden) },
             Output = { Value("logits", "rows", "length", Vocab) },
         };
+        if (source is null)
+        {
+            graph.Initializer.Add(FloatTensor("weight", DecoderGraph.Transposed(_weights, Vocab, Hidden), Hidden, Vocab));
+        }
+        else if (source.Folded)
+        {
+            var weight = source.Tensor.Clone();
+            weight.Name = "weight";
+            graph.Initializer.Add(weight);
+        }
+        else
+        {
+            // The decoder's own Transpose of the tied embedding: ONNX Runtime folds it at load, as it does in the
+            // graph run as it is, so the product is computed from the same matrix.
+            var tied = source.Tensor.Clone();
+            tied.Name = "tied_weight";
+            graph.Initializer.Add(tied);
+            var transpose = new NodeProto { OpType = "Transpose", Input = { "tied_weight" }, Output = { "weight" } };
+            transpose.Attribute.Add(new AttributeProto { Name = "perm", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1L, 0L } });
+            graph.Node.Insert(0, transpose);
+        }
+
         return Model(graph);
     }
 
@@ -219,31 +242,11 @@ internal sealed class OutputProjection : IDisposable
     private byte[] ApproximateModel()
     {
         int blocks = Hidden / BlockSize;
-        var packed = new byte[Vocab * blocks * BlockSize / 2];
-        var scales = new float[Vocab * blocks];
+        var (packed, scales, errorNorm, quantizedNorm) = BlockQuantizer.Quantize(_weights, Vocab, Hidden);
+        errorNorm.CopyTo(_errorNorm, 0);
+        quantizedNorm.CopyTo(_quantizedNorm, 0);
         for (int v = 0; v < Vocab; v++)
         {
-            double error = 0;
-            double quantized = 0;
-            for (int b = 0; b < blocks; b++)
-            {
-                var block = _weights.AsSpan(v * Hidden + b * BlockSize, BlockSize);
-                float absMax = MathF.Abs(TensorPrimitives.MaxMagnitude(block));
-                float scale = absMax > 0 ? absMax / 7f : 1f;
-                scales[v * blocks + b] = scale;
-                for (int i = 0; i < BlockSize; i++)
-                {
-                    int level = Math.Clamp((int)MathF.Round(block[i] / scale) + 8, 0, 15);
-                    float dequantized = (level - 8) * scale;
-                    error += Math.Pow(block[i] - (double)dequantized, 2);
-                    quantized += (double)dequantized * dequantized;
-                    int at = (v * blocks + b) * BlockSize / 2 + i / 2;
-                    packed[at] |= (byte)(i % 2 == 0 ? level : level << 4);
-                }
-            }
-
-            _errorNorm[v] = (float)Math.Sqrt(error) * 1.001f;
-            _quantizedNorm[v] = (float)Math.Sqrt(quantized) * 1.001f;
             _slack[v] = 1e-4f * Math.Abs(_bias[v]) + 1e-5f;
         }
 
@@ -269,7 +272,7 @@ internal sealed class OutputProjection : IDisposable
                 new TensorProto
                 {
                     Name = "weight", DataType = (int)TensorProto.Types.DataType.Uint8, Dims = { Vocab, blocks, BlockSize / 2 },
-                    RawData = ByteString.CopyFrom(packed),
+                    RawData = UnsafeByteOperations.UnsafeWrap(packed),
                 },
                 FloatTensor("scales", scales, scales.Length),
                 FloatTensor("bias", _bias, Vocab),

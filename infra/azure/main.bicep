@@ -10,7 +10,7 @@ param baseName string = 'slinfer'
 param location string = resourceGroup().location
 param tags object = {}
 
-@description('Memory per instance in MB. 2048 fits the ~40 MB fp32 model and its ONNX Runtime sessions.')
+@description('Memory per instance in MB. 2048 fits the embedded model or one opus-mt-size model (worker peak 1.1 GB, infra/README.md "Memory"); 4096 for two opus-mt-size models loaded at once.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 

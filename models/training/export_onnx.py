@@ -71,7 +71,7 @@ def kv_names(prefix, n_layers, parts=("decoder", "encoder")):
     return [f"{prefix}.{i}.{part}.{kind}" for i in range(n_layers) for part in parts for kind in ("key", "value")]
 
 
-def export(model, config, out_dir, layout):
+def export(model, config, out_dir, layout, fold_decoders=False):
     model.eval()
     L, H, Dh = config.decoder_layers, config.heads, config.d_model // config.heads
     b, s, t = 2, 7, 3
@@ -95,8 +95,9 @@ def export(model, config, out_dir, layout):
         "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"},
         "logits": {0: "batch_size", 1: "decoder_sequence_length"},
     }
-    # No constant folding in the decoders: it would store the lm_head's transposed copy of the shared embedding
-    # (8 MB) beside the embedding; ONNX Runtime folds that Transpose in memory when it loads the session.
+    # No constant folding in the decoders by default: it would store the lm_head's transposed copy of the shared
+    # embedding (8 MB) beside the embedding; ONNX Runtime folds that Transpose in memory when it loads the session.
+    # fold_decoders=True writes it as a default torch/Optimum export does (the projection as its own initializer).
     tmp = tempfile.mkdtemp()
     no_past_path = os.path.join(tmp, "decoder_model.onnx")
     present_all = kv_names("present", L)
@@ -108,7 +109,7 @@ def export(model, config, out_dir, layout):
     torch.onnx.export(dec_wrapper, (dec_ids, mask, enc), no_past_path,
                       input_names=["input_ids", "encoder_attention_mask", "encoder_hidden_states"],
                       output_names=["logits"] + present_all, dynamic_axes=axes,
-                      opset_version=OPSET, do_constant_folding=False)
+                      opset_version=OPSET, do_constant_folding=fold_decoders)
 
     with torch.no_grad():
         outs = dec_wrapper(dec_ids, mask, enc)
@@ -128,7 +129,7 @@ def export(model, config, out_dir, layout):
     torch.onnx.export(past_wrapper, (dec_ids[:, :1], mask, enc) + tuple(past), with_past_path,
                       input_names=["input_ids", "encoder_attention_mask", "encoder_hidden_states"] + past_names,
                       output_names=["logits"] + present_dec, dynamic_axes=axes,
-                      opset_version=OPSET, do_constant_folding=False)
+                      opset_version=OPSET, do_constant_folding=fold_decoders)
 
     for stale in ("decoder_model.onnx", "decoder_with_past_model.onnx", "decoder_model_merged.onnx"):
         if os.path.exists(os.path.join(onnx_dir, stale)):

@@ -6,6 +6,7 @@ using ServerlessInference.Translation;
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE]
 //   (stdin: one text a line; stdout: JSONL)
 // bench --model <dir> --input <file> [--limit N] [--repeat N] [--json <out>] [--beams 1,4]
+// memory --model <dir> [--input <file>]   (load time, peak and resident memory: one JSON line)
 // burst --model <dir> --input <file> [--clients N] [--beams N] [--concurrency N] [--direct 1]   (one JSON line)
 // These three: [--threads N] (intra-op threads), [--logits split|graph] (graph: no output projection split, the
 // baseline), [--dtype fp32|fp16|q8|int8|uint8|q4] (which graph variant of the folder to load, transformers.js' naming).
@@ -48,6 +49,7 @@ try
         "translate" => await TranslateLines(translator, options),
         "bench" => await Bench.Run(translator, options),
         "burst" => await Burst.Run(translator, options, loading.Elapsed),
+        "memory" => await Memory.Run(translator, options, loading.Elapsed),
         _ => Fail($"unknown command '{command}'"),
     };
 }
