@@ -230,7 +230,12 @@ internal sealed class OutputProjection : IDisposable
             tied.Name = "tied_weight";
             graph.Initializer.Add(tied);
             var transpose = new NodeProto { OpType = "Transpose", Input = { "tied_weight" }, Output = { "weight" } };
-            transpose.Attribute.Add(new AttributeProto { Name = "perm", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1L, 0L } });
+            transpose.Attribute.Add(new AttributeProto
+            {
+                Name = "perm",
+                Type = AttributeProto.Types.AttributeType.Ints,
+                Ints = { 1L, 0L },
+            });
             graph.Node.Insert(0, transpose);
         }
 

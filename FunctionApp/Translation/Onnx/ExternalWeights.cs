@@ -105,8 +105,9 @@ internal static class ExternalWeights
         if (external is { } e)
         {
             WriteLengthDelimited(output, TensorExternalData, Entry("location", location));
-            WriteLengthDelimited(output, TensorExternalData, Entry("offset", e.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            WriteLengthDelimited(output, TensorExternalData, Entry("length", e.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            var invariant = System.Globalization.CultureInfo.InvariantCulture;
+            WriteLengthDelimited(output, TensorExternalData, Entry("offset", e.Offset.ToString(invariant)));
+            WriteLengthDelimited(output, TensorExternalData, Entry("length", e.Length.ToString(invariant)));
             WriteTag(output, TensorDataLocation, WireVarint);
             WriteVarint(output, (ulong)TensorProto.Types.DataLocation.External);
         }
