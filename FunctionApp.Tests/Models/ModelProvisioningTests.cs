@@ -98,6 +98,7 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
         failed.ShouldBe(503);
         var detail = failed.Json.GetProperty("detail").GetString();
         Assert.Contains("encoder_model.onnx", detail);
+        Assert.DoesNotContain(app.CacheDirectory, detail); // neither the cache folder nor the staging folder
         Assert.DoesNotContain("   at ", failed.Body);
         Assert.Equal(1, app.FlushTelemetry().Count(InferenceTelemetry.Instruments.ModelLoadDuration,
             InferenceTelemetry.Attributes.ErrorType, InferenceTelemetry.FailureKinds.ModelFormat));

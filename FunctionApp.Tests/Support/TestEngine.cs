@@ -32,6 +32,24 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
         return new Tracked(inner.Load(modelName, modelDirectory, dtype), this);
     }
 
+    /// <summary>The inner factory's load (the real one opens its encoder while the decoder downloads), tracked.</summary>
+    public ITranslatorLoad BeginLoad(string modelName, string? dtype = null) => new TrackedLoad(inner.BeginLoad(modelName, dtype), this);
+
+    private sealed class TrackedLoad(ITranslatorLoad inner, TrackingTranslatorFactory owner) : ITranslatorLoad
+    {
+        public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
+
+        public Task? FileReady(string relativePath, string path) => inner.FileReady(relativePath, path);
+
+        public async Task<ITranslator> CompleteAsync(string modelDirectory, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref owner._loads);
+            return new Tracked(await inner.CompleteAsync(modelDirectory, cancellationToken), owner);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
     private sealed class Tracked(ITranslator inner, TrackingTranslatorFactory owner) : ITranslator
     {
         private int _disposed;

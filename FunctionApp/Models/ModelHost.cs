@@ -130,9 +130,11 @@ public sealed class ModelHost : IDisposable
         try
         {
             var dtype = entry.Catalog.Dtype;
-            directory = await _store.EnsureLocalAsync(entry.Catalog, files => _factory.SelectFiles(files, dtype), CancellationToken.None);
+            // The load opens what it can (the encoder) as its files arrive, while the rest still downloads.
+            using var load = _factory.BeginLoad(name, dtype);
+            directory = await _store.EnsureLocalAsync(entry.Catalog, load.SelectFiles, load.FileReady, CancellationToken.None);
             var stopwatch = Stopwatch.StartNew();
-            var translator = _factory.Load(name, directory, dtype);
+            var translator = await load.CompleteAsync(directory, CancellationToken.None);
             _telemetry.ModelLoaded(name, stopwatch.Elapsed, started.Elapsed);
             var loaded = new LoadedModel(new BatchScheduler(translator, _scheduling, _backlog, _telemetry));
             lock (entry)

@@ -28,9 +28,16 @@ public sealed class ModelStore
 
     public ModelStore(StorageClientFactory clients, IOptions<ModelsOptions> options, InferenceTelemetry telemetry,
         ILogger<ModelStore> logger)
+        : this(clients.CreateBlobServiceClient(options.Value.Connection).GetBlobContainerClient(options.Value.Container),
+            options.Value.CacheDirectory, telemetry, logger)
     {
-        _container = clients.CreateBlobServiceClient(options.Value.Connection).GetBlobContainerClient(options.Value.Container);
-        _cacheRoot = options.Value.CacheDirectory;
+    }
+
+    /// <summary>For tests that put their own transport in front of the container.</summary>
+    internal ModelStore(BlobContainerClient container, string cacheRoot, InferenceTelemetry telemetry, ILogger<ModelStore> logger)
+    {
+        _container = container;
+        _cacheRoot = cacheRoot;
         _telemetry = telemetry;
         _logger = logger;
     }
@@ -39,12 +46,27 @@ public sealed class ModelStore
     /// <paramref name="selectFiles"/> picks (by path relative to the model's prefix) from what is listed there.</summary>
     /// <exception cref="ModelNotProvisionedException">No blobs under the prefix (or no container).</exception>
     /// <exception cref="ModelIntegrityException">A blob's size or Content-MD5 did not match.</exception>
+    public Task<string> EnsureLocalAsync(ModelCatalogEntry model,
+        Func<IReadOnlyCollection<string>, IReadOnlyList<string>> selectFiles, CancellationToken cancellationToken) =>
+        EnsureLocalAsync(model, selectFiles, fileReady: null, cancellationToken);
+
+    /// <param name="selectFiles">Also the download order: files it names first start downloading first.</param>
+    /// <param name="fileReady">Told (relative path, full path) of each file once downloaded and verified, before the
+    /// rest is complete; not called when the cache already holds the folder. The path is in a staging folder, so the
+    /// work it returns must be all that uses the path: the store waits for that work (whatever its outcome) before it
+    /// moves or deletes the staging folder, and before it returns or throws.</param>
     public async Task<string> EnsureLocalAsync(ModelCatalogEntry model,
-        Func<IReadOnlyCollection<string>, IReadOnlyList<string>> selectFiles, CancellationToken cancellationToken)
+        Func<IReadOnlyCollection<string>, IReadOnlyList<string>> selectFiles, Func<string, string, Task?>? fileReady,
+        CancellationToken cancellationToken)
     {
         var listed = await ListAsync(model, cancellationToken);
-        var selected = selectFiles(listed.Select(b => b.RelativePath).ToList()).ToHashSet(StringComparer.Ordinal);
-        var blobs = listed.Where(b => selected.Contains(b.RelativePath)).ToList();
+        var order = selectFiles(listed.Select(b => b.RelativePath).ToList())
+            .Distinct(StringComparer.Ordinal)
+            .Select((path, index) => (path, index))
+            .ToDictionary(p => p.path, p => p.index, StringComparer.Ordinal);
+        // The cache key and manifest keep the listing's (sorted) order; downloads go in the selection's order.
+        var blobs = listed.Where(b => order.ContainsKey(b.RelativePath)).ToList();
+        var downloadOrder = blobs.OrderBy(b => order[b.RelativePath]).ToList();
         var modelRoot = Path.Combine(_cacheRoot, model.Name);
         var target = Path.Combine(modelRoot, CacheKey(blobs));
         if (IsValidCache(target, blobs))
@@ -55,14 +77,42 @@ public sealed class ModelStore
 
         Directory.CreateDirectory(modelRoot);
         var staging = Path.Combine(modelRoot, ".staging-" + Guid.NewGuid().ToString("N"));
+        var consumers = new List<Task>();
         try
         {
             var stopwatch = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(blobs,
-                new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cancellationToken },
-                async (blob, ct) => await DownloadAsync(blob, Path.Combine(staging, blob.RelativePath), ct));
+            TimeSpan downloadTime;
+            try
+            {
+                await Parallel.ForEachAsync(downloadOrder,
+                    new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cancellationToken },
+                    async (blob, ct) =>
+                    {
+                        var path = Path.Combine(staging, blob.RelativePath);
+                        await DownloadAsync(blob, path, ct);
+                        if (fileReady?.Invoke(blob.RelativePath, path) is { } work)
+                        {
+                            lock (consumers)
+                            {
+                                consumers.Add(work);
+                            }
+                        }
+                    });
+                downloadTime = stopwatch.Elapsed;
+            }
+            finally
+            {
+                Task[] started;
+                lock (consumers)
+                {
+                    started = [.. consumers];
+                }
+                // Their outcome is the consumer's to report; here they only must be done with the staging paths.
+                await Task.WhenAll(started).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             await File.WriteAllTextAsync(Path.Combine(staging, ManifestFile), JsonSerializer.Serialize(blobs), cancellationToken);
-            _telemetry.ModelDownloaded(model.Name, blobs.Sum(b => b.Length), blobs.Count, stopwatch.Elapsed);
+            _telemetry.ModelDownloaded(model.Name, blobs.Sum(b => b.Length), blobs.Count, downloadTime);
 
             if (Directory.Exists(target))
             {

@@ -116,6 +116,42 @@ public interface ITranslatorFactory
     /// <summary>Which of a model folder's files (relative paths, '/'-separated) <see cref="Load"/> needs for
     /// <paramref name="dtype"/>; only these are downloaded.</summary>
     IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null);
+
+    /// <summary>Starts a load that may begin work on each file as soon as it is on disk, while the rest still
+    /// downloads. The default waits for the whole folder and calls <see cref="Load"/>.</summary>
+    ITranslatorLoad BeginLoad(string modelName, string? dtype = null) => new WholeFolderLoad(this, modelName, dtype);
+
+    private sealed class WholeFolderLoad(ITranslatorFactory factory, string modelName, string? dtype) : ITranslatorLoad
+    {
+        public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => factory.SelectFiles(available, dtype);
+
+        public Task? FileReady(string relativePath, string path) => null;
+
+        public Task<ITranslator> CompleteAsync(string modelDirectory, CancellationToken cancellationToken) =>
+            Task.FromResult(factory.Load(modelName, modelDirectory, dtype));
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>One model load in progress, fed the model's files as they arrive. Disposing it releases whatever it
+/// created and did not hand over in <see cref="CompleteAsync"/>.</summary>
+public interface ITranslatorLoad : IDisposable
+{
+    /// <summary>The files to download, as <see cref="ITranslatorFactory.SelectFiles"/>.</summary>
+    IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available);
+
+    /// <summary>A selected file is complete and verified at <paramref name="path"/> (which may be a staging path that
+    /// stays valid only until the returned work has finished). Returns that work, or null if it starts none. Called
+    /// concurrently for different files.</summary>
+    Task? FileReady(string relativePath, string path);
+
+    /// <summary>Every selected file is in <paramref name="modelDirectory"/>: builds the translator, using the work
+    /// started early.</summary>
+    /// <exception cref="ModelFormatException">A file is missing or malformed; the message names it.</exception>
+    Task<ITranslator> CompleteAsync(string modelDirectory, CancellationToken cancellationToken);
 }
 
 /// <summary>The model folder is incomplete or malformed.</summary>

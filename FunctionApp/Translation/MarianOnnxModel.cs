@@ -26,17 +26,25 @@ internal sealed class MarianOnnxModel : IDisposable
 
     /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
     /// <param name="splitOutputProjection">Try to split the output projection off the decoder graphs.</param>
-    public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection = true)
+    /// <param name="encoder">An encoder session already opened from this folder's encoder graph; the model owns it
+    /// from here on, also when this constructor throws.</param>
+    public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection = true,
+        InferenceSession? encoder = null)
     {
         Folder = folder;
         _layers = folder.DecoderLayers;
         using var sessionOptions = CreateSessionOptions(intraOpThreads);
         var created = new List<InferenceSession>();
+        if (encoder is not null)
+        {
+            created.Add(encoder);
+        }
+
         int vocab = folder.VocabSize;
         int hidden = folder.DecoderHeads * folder.HeadDim;
         try
         {
-            _encoder = Open(folder.EncoderPath, null, sessionOptions, created);
+            _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
             // A split decoder keeps its weights in the original file as external data: its sessions (and the float32
             // projection's, which reads W from the same file) are told where that file is.
             using var splitOptions = CreateSessionOptions(intraOpThreads);
@@ -91,6 +99,13 @@ internal sealed class MarianOnnxModel : IDisposable
         {
             CheckNames(_decoderWithPast, _nextInputNames, _nextOutputNames, folder.DecoderWithPastPath!);
         }
+    }
+
+    /// <summary>Opens an encoder graph on its own, so that it can be created while the decoder still downloads.</summary>
+    public static InferenceSession OpenEncoder(string path, int intraOpThreads)
+    {
+        using var options = CreateSessionOptions(intraOpThreads);
+        return Open(path, null, options, []);
     }
 
     private static SessionOptions CreateSessionOptions(int intraOpThreads)

@@ -41,9 +41,27 @@ public sealed class MarianTranslator : ITranslator
         string? dtype = null)
     {
         options ??= MarianTranslatorOptions.Default;
-        var folder = MarianModelFolder.Read(modelDirectory, dtype);
-        var tokenizer = MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
-        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection);
+        return Load(modelName, modelDirectory, options, dtype, encoder: null);
+    }
+
+    /// <param name="encoder">An encoder session opened early; owned by the translator, or disposed if this throws.</param>
+    internal static MarianTranslator Load(string modelName, string modelDirectory, MarianTranslatorOptions options,
+        string? dtype, InferenceSession? encoder)
+    {
+        MarianModelFolder folder;
+        MarianTokenizer tokenizer;
+        try
+        {
+            folder = MarianModelFolder.Read(modelDirectory, dtype);
+            tokenizer = MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
+        }
+        catch
+        {
+            encoder?.Dispose();
+            throw;
+        }
+
+        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder);
         return new MarianTranslator(modelName, model, tokenizer, options);
     }
 

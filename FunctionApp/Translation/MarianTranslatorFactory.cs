@@ -12,4 +12,6 @@ public sealed class MarianTranslatorFactory(MarianTranslatorOptions options) : I
 
     public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
         MarianModelFolder.SelectFiles(available, dtype);
+
+    public ITranslatorLoad BeginLoad(string modelName, string? dtype = null) => new MarianTranslatorLoad(modelName, options, dtype);
 }

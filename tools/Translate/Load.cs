@@ -367,6 +367,21 @@ internal static class Load
 
         public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
             inner.SelectFiles(available, dtype);
+
+        public ITranslatorLoad BeginLoad(string modelName, string? dtype = null) =>
+            new RecordingLoad(inner.BeginLoad(modelName, dtype), recorder);
+    }
+
+    private sealed class RecordingLoad(ITranslatorLoad inner, RunRecorder recorder) : ITranslatorLoad
+    {
+        public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
+
+        public Task? FileReady(string relativePath, string path) => inner.FileReady(relativePath, path);
+
+        public async Task<ITranslator> CompleteAsync(string modelDirectory, CancellationToken cancellationToken) =>
+            new RecordingTranslator(await inner.CompleteAsync(modelDirectory, cancellationToken), recorder);
+
+        public void Dispose() => inner.Dispose();
     }
 
     private sealed class RecordingTranslator(ITranslator inner, RunRecorder recorder) : ITranslator
