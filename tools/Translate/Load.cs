@@ -162,6 +162,10 @@ internal static class Load
     {
         var run = new RunResult(app);
         var options = new TranslationOptions { Beams = beams };
+        // Engine runs block pool threads (with batching off, one per caller at once); without enough threads most
+        // clients would never start, and batching off would be measured with a few clients instead of N.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 2 * clients + 8), io);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
             while (run.Elapsed < duration)
