@@ -109,7 +109,7 @@ internal static class DecoderGraph
         {
             Source = new ProjectionSource(tensors.Weights.Clone(), tensors.Folded, folder),
         };
-        RemoveUnused(graph);
+        GraphPruning.RemoveUnusedInitializers(graph);
         return new SplitDecoder(model.ToByteArray(), weights, folder);
     }
 
@@ -226,40 +226,6 @@ internal static class DecoderGraph
             Output = { output },
         });
         return found;
-    }
-
-    /// <summary>Drops initializers no node uses any more (the bias; a folded projection matrix), which ONNX Runtime
-    /// would otherwise keep in memory and warn about.</summary>
-    private static void RemoveUnused(GraphProto graph)
-    {
-        var used = new HashSet<string>();
-        void Collect(GraphProto g)
-        {
-            foreach (var node in g.Node)
-            {
-                used.UnionWith(node.Input);
-                foreach (var a in node.Attribute)
-                {
-                    if (a.G is not null)
-                    {
-                        Collect(a.G);
-                    }
-
-                    foreach (var sub in a.Graphs)
-                    {
-                        Collect(sub);
-                    }
-                }
-            }
-
-            used.UnionWith(g.Output.Select(o => o.Name));
-        }
-
-        Collect(graph);
-        foreach (var unused in graph.Initializer.Where(t => !used.Contains(t.Name)).ToList())
-        {
-            graph.Initializer.Remove(unused);
-        }
     }
 
     /// <summary>A row-major [rows, columns] matrix as row-major [columns, rows].</summary>

@@ -60,7 +60,7 @@ public static class ModelQuantizer
     {
         var rewriter = new Rewriter(kind, blockSize, accuracyLevel);
         rewriter.Visit(model.Graph, outer: []);
-        RemoveUnused(model.Graph);
+        GraphPruning.RemoveUnusedInitializers(model.Graph);
         if (kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise
             && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
         {
@@ -313,57 +313,4 @@ public static class ModelQuantizer
     private static AttributeProto Int(string name, long value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
-    /// <summary>Drops the float weights no node reads any more.</summary>
-    private static void RemoveUnused(GraphProto graph)
-    {
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        void Collect(GraphProto g)
-        {
-            foreach (var node in g.Node)
-            {
-                used.UnionWith(node.Input);
-                foreach (var a in node.Attribute)
-                {
-                    if (a.G is not null)
-                    {
-                        Collect(a.G);
-                    }
-
-                    foreach (var sub in a.Graphs)
-                    {
-                        Collect(sub);
-                    }
-                }
-            }
-
-            used.UnionWith(g.Output.Select(o => o.Name));
-        }
-
-        Collect(graph);
-        void Prune(GraphProto g)
-        {
-            foreach (var unused in g.Initializer.Where(t => !used.Contains(t.Name)).ToList())
-            {
-                g.Initializer.Remove(unused);
-            }
-
-            foreach (var node in g.Node)
-            {
-                foreach (var a in node.Attribute)
-                {
-                    if (a.G is not null)
-                    {
-                        Prune(a.G);
-                    }
-
-                    foreach (var sub in a.Graphs)
-                    {
-                        Prune(sub);
-                    }
-                }
-            }
-        }
-
-        Prune(graph);
-    }
 }
