@@ -2,9 +2,12 @@ using System.Diagnostics;
 using ServerlessInference.Translation;
 using ServerlessInference.Translation.Onnx;
 
-// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 4|0]
+// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--output-block-size 128]
+//          [--accuracy-level 4|0] [--fuse-bias 1|0]
 // MatMulNBits' accuracy_level defaults to 4 (int8 activations per block: the fastest here, and batch-invariant);
-// 0 leaves it unset as transformers.js' own q4 files do (float32 compute).
+// 0 leaves it unset as transformers.js' own q4 files do (float32 compute). The output projection (the weight as wide
+// as the vocabulary) gets its own block size, and each MatMulNBits takes the bias Add after it as its bias input:
+// both chosen by measurement (models/marian-tiny-en-zh/README.md, "Quantized variants").
 // Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
 // variant beside it under the transformers.js name of the dtype (encoder_model_q4.onnx, …).
 var options = new Dictionary<string, string>();
@@ -20,7 +23,8 @@ for (int i = 0; i + 1 < args.Length; i += 2)
 
 if (!options.TryGetValue("model", out var modelDir) || !options.TryGetValue("dtype", out var dtype))
 {
-    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--accuracy-level 4|0]");
+    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] "
+        + "[--output-block-size 128] [--accuracy-level 4|0] [--fuse-bias 1|0]");
     return 2;
 }
 
@@ -39,11 +43,16 @@ if (kind is null)
     return Fail($"--dtype must be q4, q8, int8, uint8 or q8-nbits, not '{dtype}'.");
 }
 
-int blockSize = options.TryGetValue("block-size", out var b) ? int.Parse(b) : ModelQuantizer.DefaultBlockSize;
-int accuracy = options.TryGetValue("accuracy-level", out var a) ? int.Parse(a) : 4;
+int Option(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
 try
 {
     var folder = MarianModelFolder.Read(modelDir);
+    var settings = new QuantizationSettings(kind.Value, Option("block-size", ModelQuantizer.DefaultBlockSize), Option("accuracy-level", 4))
+    {
+        Vocab = folder.VocabSize,
+        OutputProjectionBlockSize = Option("output-block-size", ModelQuantizer.DefaultOutputProjectionBlockSize),
+        FuseBias = Option("fuse-bias", 1) != 0,
+    };
     var suffix = ModelDtype.Suffix(fileDtype);
     foreach (var graph in new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath })
     {
@@ -54,8 +63,9 @@ try
 
         var output = Path.Combine(Path.GetDirectoryName(graph)!, Path.GetFileNameWithoutExtension(graph) + suffix + ".onnx");
         var watch = Stopwatch.StartNew();
-        var report = ModelQuantizer.QuantizeFile(graph, output, kind.Value, blockSize, accuracy);
-        Console.WriteLine($"{output}: {report.MatMulsQuantized} MatMuls quantized, {report.MatMulsKept} kept float32; " +
+        var report = ModelQuantizer.QuantizeFile(graph, output, settings);
+        Console.WriteLine($"{output}: {report.MatMulsQuantized} MatMuls quantized, {report.MatMulsKept} kept float32, "
+            + $"{report.BiasesFused} biases fused; " +
             $"weights {report.WeightBytesBefore / 1e6:F1} MB -> {report.WeightBytesAfter / 1e6:F1} MB; " +
             $"file {new FileInfo(output).Length / 1e6:F1} MB; {watch.Elapsed.TotalSeconds:F1} s");
     }

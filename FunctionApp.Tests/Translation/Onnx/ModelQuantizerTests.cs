@@ -122,22 +122,27 @@ public sealed class ModelQuantizerTests
         model.Graph.Initializer.Single(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
 
     [Theory]
-    [InlineData(WeightQuantization.Q4, false)]
-    [InlineData(WeightQuantization.Q4, true)]
-    [InlineData(WeightQuantization.Q8Blockwise, false)]
-    public void MatMulNBitsRunsTheFloatMatMulOfTheDequantizedWeights(WeightQuantization kind, bool transposedInGraph)
+    [InlineData(WeightQuantization.Q4, false, 0)]
+    [InlineData(WeightQuantization.Q4, true, 0)]
+    [InlineData(WeightQuantization.Q8Blockwise, false, 0)]
+    [InlineData(WeightQuantization.Q4, false, N)]
+    [InlineData(WeightQuantization.Q4, true, N)]
+    public void MatMulNBitsRunsTheFloatMatMulOfTheDequantizedWeights(WeightQuantization kind, bool transposedInGraph, int vocab)
     {
+        // With the vocabulary set to the weight's width, the weight is the output projection and gets its own block.
+        int blockSize = vocab == N ? 64 : 32;
         var model = MatMulModel(transposedInGraph);
-        var report = ModelQuantizer.Quantize(model, kind, blockSize: 32, accuracyLevel: 0);
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(kind) { Vocab = vocab, OutputProjectionBlockSize = 64 });
         Assert.Equal(1, report.MatMulsQuantized);
         var node = Assert.Single(model.Graph.Node);
         Assert.Equal("MatMulNBits", node.OpType);
+        Assert.Equal(blockSize, node.Attribute.Single(a => a.Name == "block_size").I);
         Assert.DoesNotContain(model.Graph.Initializer, t => t.DataType == (int)TensorProto.Types.DataType.Float && t.Dims.Count == 2);
 
         int bits = kind == WeightQuantization.Q4 ? 4 : 8;
         var packed = Tensor(model, bits == 4 ? "_Q4" : "_Q8");
         var scales = MemoryMarshal.Cast<byte, float>(Tensor(model, "_scales").RawData.Span).ToArray();
-        var dequantized = WeightQuantizer.DequantizeBlockwise(packed.RawData.Span, scales, K, N, bits, 32);
+        var dequantized = WeightQuantizer.DequantizeBlockwise(packed.RawData.Span, scales, K, N, bits, blockSize);
         var expected = MatMul(Input, dequantized);
         var actual = Run(model, Input);
         for (int i = 0; i < expected.Length; i++)
@@ -156,7 +161,7 @@ public sealed class ModelQuantizerTests
     public void DynamicQuantizationRunsTheIntegerMatMulOfQuantizedActivationsAndWeights(WeightQuantization kind, bool transposedInGraph)
     {
         var model = MatMulModel(transposedInGraph);
-        ModelQuantizer.Quantize(model, kind, blockSize: 32, accuracyLevel: 0);
+        ModelQuantizer.Quantize(model, new QuantizationSettings(kind));
         Assert.Contains(model.Graph.Node, n => n.OpType == "MatMulInteger");
         Assert.DoesNotContain(model.Graph.Node, n => n.OpType is "MatMul" or "Transpose");
 
@@ -220,7 +225,7 @@ public sealed class ModelQuantizerTests
         });
         Assert.Equal("MatMul", inner.OpType);
 
-        var report = ModelQuantizer.Quantize(model, WeightQuantization.Q4, blockSize: 32, accuracyLevel: 0);
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.Q4));
 
         Assert.Equal(2, report.MatMulsQuantized);
         Assert.Equal(["W_Q4", "W_scales"], model.Graph.Initializer.Select(t => t.Name).Order());
@@ -233,8 +238,104 @@ public sealed class ModelQuantizerTests
         var model = MatMulModel(transposedInGraph: false);
         model.Graph.Node[0].Input[1] = "x2";
         model.Graph.Input.Add(Value("x2", N));
-        var report = ModelQuantizer.Quantize(model, WeightQuantization.Q4, blockSize: 32, accuracyLevel: 0);
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.Q4));
         Assert.Equal((0, 1), (report.MatMulsQuantized, report.MatMulsKept));
         Assert.Equal("MatMul", Assert.Single(model.Graph.Node).OpType);
+    }
+
+    private static readonly float[] Bias = Random(N, seed: 3, range: 0.5f);
+
+    /// <summary>y = x · W + b, the bias stored as Marian's final_logits_bias [1, N].</summary>
+    private static ModelProto BiasedModel()
+    {
+        var model = MatMulModel(transposedInGraph: false);
+        model.Graph.Node[0].Output[0] = "product";
+        model.Graph.Node.Add(new NodeProto { OpType = "Add", Input = { "product", "b" }, Output = { "y" } });
+        model.Graph.Initializer.Add(new TensorProto
+        {
+            Name = "b",
+            DataType = (int)TensorProto.Types.DataType.Float,
+            Dims = { 1, N },
+            RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(Bias.AsSpan())),
+        });
+        return model;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public void BiasAddAfterMatMulNBitsBecomesItsBiasInputWithTheSameSums(int accuracyLevel)
+    {
+        var separate = BiasedModel();
+        ModelQuantizer.Quantize(separate, new QuantizationSettings(WeightQuantization.Q4, AccuracyLevel: accuracyLevel));
+        var fused = BiasedModel();
+        var report = ModelQuantizer.Quantize(fused,
+            new QuantizationSettings(WeightQuantization.Q4, AccuracyLevel: accuracyLevel) { FuseBias = true });
+
+        Assert.Equal(1, report.BiasesFused);
+        Assert.Equal(["MatMulNBits", "Add"], separate.Graph.Node.Select(n => n.OpType));
+        var node = Assert.Single(fused.Graph.Node);
+        Assert.Equal("y", node.Output[0]);
+        Assert.Equal(6, node.Input.Count);
+        var vector = fused.Graph.Initializer.Single(t => t.Name == node.Input[5]);
+        Assert.Equal([N], vector.Dims);
+        Assert.DoesNotContain(fused.Graph.Initializer, t => t.Name == "b"); // the [1, N] original, read by nothing now
+
+        var expected = Run(separate, Input);
+        var actual = Run(fused, Input);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-5f);
+        }
+
+        // The bias is really added: without it the products differ by it.
+        Assert.Contains(Run(MatMulModelQuantized(accuracyLevel), Input).Zip(actual), p => MathF.Abs(p.First - p.Second) > 0.1f);
+    }
+
+    private static ModelProto MatMulModelQuantized(int accuracyLevel)
+    {
+        var model = MatMulModel(transposedInGraph: false);
+        ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.Q4, AccuracyLevel: accuracyLevel));
+        return model;
+    }
+
+    [Fact]
+    public void BiasReadThroughAnIdentityOfAnInitializerIsFusedAndTheIdentityDropped()
+    {
+        // torch's export stores equal tensors (e.g. biases still at their zero init) once, each reader via Identity.
+        var model = BiasedModel();
+        model.Graph.Initializer.Single(t => t.Name == "b").Name = "shared";
+        model.Graph.Node.Insert(0, new NodeProto { OpType = "Identity", Input = { "shared" }, Output = { "b" } });
+        var expected = Run(model, Input);
+
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.Q8Blockwise) { FuseBias = true });
+
+        Assert.Equal(1, report.BiasesFused);
+        Assert.Equal("MatMulNBits", Assert.Single(model.Graph.Node).OpType);
+        var actual = Run(model, Input);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 0.05f); // 8-bit weights against the float32 model
+        }
+    }
+
+    [Fact]
+    public void BiasAddStaysWhenTheProductHasAnotherReader()
+    {
+        var model = BiasedModel();
+        model.Graph.Node.Add(new NodeProto { OpType = "Relu", Input = { "product" }, Output = { "relu" } });
+        model.Graph.Output.Add(Value("relu", N));
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.Q4) { FuseBias = true });
+        Assert.Equal(0, report.BiasesFused);
+        Assert.Equal(["MatMulNBits", "Add", "Relu"], model.Graph.Node.Select(n => n.OpType));
+    }
+
+    [Fact]
+    public void DynamicQuantizationLeavesTheBiasAdd()
+    {
+        var model = BiasedModel();
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.DynamicUInt8) { FuseBias = true });
+        Assert.Equal(0, report.BiasesFused);
+        Assert.Equal("Add", model.Graph.Node[^1].OpType);
     }
 }

@@ -22,8 +22,32 @@ public enum WeightQuantization
     DynamicInt8,
 }
 
+/// <summary>How <see cref="ModelQuantizer"/> rewrites a graph.</summary>
+/// <param name="Kind">The operator family the MatMuls become.</param>
+/// <param name="BlockSize">MatMulNBits' block (rows of the weight sharing a scale).</param>
+/// <param name="AccuracyLevel">MatMulNBits' accuracy_level: 0 leaves it unset (float32 compute, as transformers.js' q4
+/// files), 4 lets ONNX Runtime quantize activations to int8.</param>
+public sealed record QuantizationSettings(WeightQuantization Kind, int BlockSize = 32, int AccuracyLevel = 0)
+{
+    /// <summary>The output projection's width (the vocabulary size; 0: none is singled out). The weight with this
+    /// many columns is by far the largest, and at batch 32 its MatMul is ~40% of a decoder step; it gets
+    /// <see cref="OutputProjectionBlockSize"/>.</summary>
+    public int Vocab { get; init; }
+
+    /// <summary>The output projection's block (0: <see cref="BlockSize"/>). Larger blocks mean fewer scales to apply
+    /// per dot product (bench/results/quantized-recipe-2026-11-26.md).</summary>
+    public int OutputProjectionBlockSize { get; init; }
+
+    /// <summary>Fold the bias Add that follows a MatMulNBits into the operator's own bias input (ONNX Runtime's
+    /// quantizer leaves it a separate Add, a full pass over the output: over the logits at batch 32, 12% of a step).</summary>
+    public bool FuseBias { get; init; }
+
+    internal bool Blockwise => Kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise;
+}
+
 /// <summary>What a quantisation changed.</summary>
-public sealed record QuantizationReport(int MatMulsQuantized, int MatMulsKept, long WeightBytesBefore, long WeightBytesAfter);
+public sealed record QuantizationReport(int MatMulsQuantized, int MatMulsKept, long WeightBytesBefore, long WeightBytesAfter,
+    int BiasesFused = 0);
 
 /// <summary>
 /// Rewrites an ONNX graph's MatMuls over float32 weights stored in the file (in the main graph and in subgraphs such as
@@ -35,11 +59,9 @@ public sealed record QuantizationReport(int MatMulsQuantized, int MatMulsKept, l
 public static class ModelQuantizer
 {
     public const int DefaultBlockSize = 32;
+    public const int DefaultOutputProjectionBlockSize = 128;
 
-    /// <param name="accuracyLevel">MatMulNBits' accuracy_level: 0 leaves it unset (float32 compute, as
-    /// transformers.js' q4 files), 4 lets ONNX Runtime quantize activations to int8.</param>
-    public static QuantizationReport QuantizeFile(string input, string output, WeightQuantization kind,
-        int blockSize = DefaultBlockSize, int accuracyLevel = 0)
+    public static QuantizationReport QuantizeFile(string input, string output, QuantizationSettings settings)
     {
         ModelProto model;
         using (var file = File.OpenRead(input))
@@ -47,7 +69,7 @@ public static class ModelQuantizer
             model = ModelProto.Parser.ParseFrom(file);
         }
 
-        var report = Quantize(model, kind, blockSize, accuracyLevel);
+        var report = Quantize(model, settings);
         using (var file = File.Create(output))
         {
             model.WriteTo(file);
@@ -56,35 +78,48 @@ public static class ModelQuantizer
         return report;
     }
 
-    internal static QuantizationReport Quantize(ModelProto model, WeightQuantization kind, int blockSize, int accuracyLevel)
+    internal static QuantizationReport Quantize(ModelProto model, QuantizationSettings settings)
     {
-        var rewriter = new Rewriter(kind, blockSize, accuracyLevel);
+        var rewriter = new Rewriter(settings);
         rewriter.Visit(model.Graph, outer: []);
         GraphPruning.RemoveUnusedInitializers(model.Graph);
-        if (kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise
-            && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
+        if (settings.Blockwise && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
         {
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         }
 
-        return new QuantizationReport(rewriter.Quantized, rewriter.Kept, rewriter.BytesBefore, rewriter.BytesAfter);
+        return new QuantizationReport(rewriter.Quantized, rewriter.Kept, rewriter.BytesBefore, rewriter.BytesAfter, rewriter.Fused);
     }
 
-    private sealed class Rewriter(WeightQuantization kind, int blockSize, int accuracyLevel)
+    private sealed class Rewriter(QuantizationSettings settings)
     {
         private readonly Dictionary<string, string[]> _done = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _vectors = new(StringComparer.Ordinal);
         public int Quantized { get; private set; }
         public int Kept { get; private set; }
         public long BytesBefore { get; private set; }
         public long BytesAfter { get; private set; }
+        public int Fused { get; private set; }
 
         /// <param name="outer">Initializers of the enclosing graphs, with the graph that holds each.</param>
-        public void Visit(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> outer)
+        /// <param name="outerAliases">Values of the enclosing graphs that are an Identity of an initializer (an export
+        /// stores identical tensors once and reads the copy through Identity, as torch does with equal biases).</param>
+        public void Visit(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> outer,
+            Dictionary<string, (TensorProto Tensor, GraphProto Owner)>? outerAliases = null)
         {
             var scope = new Dictionary<string, (TensorProto, GraphProto)>(outer, StringComparer.Ordinal);
             foreach (var t in graph.Initializer)
             {
                 scope[t.Name] = (t, graph);
+            }
+
+            var aliases = new Dictionary<string, (TensorProto Tensor, GraphProto Owner)>(outerAliases ?? [], StringComparer.Ordinal);
+            foreach (var n in graph.Node)
+            {
+                if (n.OpType == "Identity" && n.Domain is "" or "ai.onnx" && scope.TryGetValue(n.Input[0], out var source))
+                {
+                    aliases[n.Output[0]] = source;
+                }
             }
 
             var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
@@ -104,12 +139,12 @@ public static class ModelQuantizer
                 {
                     if (attribute.G is not null)
                     {
-                        Visit(attribute.G, scope);
+                        Visit(attribute.G, scope, aliases);
                     }
 
                     foreach (var sub in attribute.Graphs)
                     {
-                        Visit(sub, scope);
+                        Visit(sub, scope, aliases);
                     }
                 }
 
@@ -119,14 +154,13 @@ public static class ModelQuantizer
                 }
 
                 var weight = Weight(node.Input[1], scope, producers, out var transpose);
-                if (weight is null
-                    || (kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise && weight.K % blockSize != 0))
+                if (weight is null || (settings.Blockwise && weight.K % BlockSize(weight) != 0))
                 {
                     Kept++;
                     continue;
                 }
 
-                var replacement = kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise
+                var replacement = settings.Blockwise
                     ? Blockwise(node, weight)
                     : Dynamic(node, weight);
                 graph.Node.RemoveAt(i);
@@ -150,6 +184,119 @@ public static class ModelQuantizer
                 if (!graph.Node.Any(n => n.Input.Contains(t.Output[0])) && graph.Output.All(o => o.Name != t.Output[0]))
                 {
                     graph.Node.Remove(t);
+                }
+            }
+
+            if (settings.FuseBias && settings.Blockwise)
+            {
+                FuseBiases(graph, scope, aliases);
+            }
+        }
+
+        private int BlockSize(Weight weight) =>
+            settings.Vocab > 0 && weight.N == settings.Vocab && settings.OutputProjectionBlockSize > 0
+                ? settings.OutputProjectionBlockSize
+                : settings.BlockSize;
+
+        /// <summary>MatMulNBits → Add(bias) becomes MatMulNBits with its bias input, where the Add is the product's
+        /// only reader and the bias a float initializer of N values (Optimum's Linear bias [N], Marian's
+        /// final_logits_bias [1, N]). The sum is the same one: the kernel adds the bias to the finished dot product.</summary>
+        private void FuseBiases(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> scope,
+            Dictionary<string, (TensorProto Tensor, GraphProto Owner)> aliases)
+        {
+            var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var name in Reads(graph))
+            {
+                readers[name] = readers.GetValueOrDefault(name) + 1;
+            }
+
+            var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            var adds = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+            foreach (var n in graph.Node)
+            {
+                if (n.OpType == "Add" && n.Domain is "" or "ai.onnx" && n.Input.Count == 2)
+                {
+                    adds.TryAdd(n.Input[0], n);
+                    adds.TryAdd(n.Input[1], n);
+                }
+            }
+
+            foreach (var node in graph.Node.Where(n => n.OpType == "MatMulNBits" && n.Input.Count == 3).ToList())
+            {
+                string product = node.Output[0];
+                if (readers.GetValueOrDefault(product) != 1 || outputs.Contains(product) || !adds.TryGetValue(product, out var add))
+                {
+                    continue;
+                }
+
+                long n = node.Attribute.Single(a => a.Name == "N").I;
+                string other = add.Input[0] == product ? add.Input[1] : add.Input[0];
+                if (!(scope.TryGetValue(other, out var bias) || aliases.TryGetValue(other, out bias))
+                    || bias.Tensor.DataType != (int)TensorProto.Types.DataType.Float
+                    || bias.Tensor.DataLocation == TensorProto.Types.DataLocation.External
+                    || bias.Tensor.Dims.Aggregate(1L, (a, d) => a * d) != n || bias.Tensor.Dims.Any(d => d != 1 && d != n))
+                {
+                    continue;
+                }
+
+                node.Input.Add("");   // zero_points
+                node.Input.Add("");   // g_idx
+                node.Input.Add(Vector(bias.Tensor, bias.Owner, n));
+                node.Output[0] = add.Output[0];
+                graph.Node.Remove(add);
+                Fused++;
+            }
+
+            // An Identity that only fed fused Adds computes nothing any more (subgraphs were fused before this graph).
+            var read = Reads(graph).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+            foreach (var dead in graph.Node.Where(n => n.OpType == "Identity" && aliases.ContainsKey(n.Output[0])
+                && !read.Contains(n.Output[0])).ToList())
+            {
+                graph.Node.Remove(dead);
+            }
+        }
+
+        /// <summary>The bias as MatMulNBits reads it, 1-D [N]: the tensor itself, or a reshaped copy made once.</summary>
+        private string Vector(TensorProto bias, GraphProto owner, long n)
+        {
+            if (bias.Dims.Count == 1)
+            {
+                return bias.Name;
+            }
+
+            if (!_vectors.TryGetValue(bias.Name, out var name))
+            {
+                var vector = bias.Clone();
+                vector.Name = name = bias.Name + "_vector";
+                vector.Dims.Clear();
+                vector.Dims.Add(n);
+                owner.Initializer.Add(vector);
+                _vectors[bias.Name] = name;
+            }
+
+            return name;
+        }
+
+        /// <summary>Every value name a node of the graph or of its subgraphs reads (a subgraph may read the graph's
+        /// values by name).</summary>
+        private static IEnumerable<string> Reads(GraphProto graph)
+        {
+            foreach (var node in graph.Node)
+            {
+                foreach (var input in node.Input)
+                {
+                    yield return input;
+                }
+
+                foreach (var a in node.Attribute)
+                {
+                    foreach (var sub in a.Graphs.Append(a.G).OfType<GraphProto>())
+                    {
+                        foreach (var input in Reads(sub))
+                        {
+                            yield return input;
+                        }
+                    }
                 }
             }
         }
@@ -181,7 +328,8 @@ public static class ModelQuantizer
 
         private List<NodeProto> Blockwise(NodeProto matMul, Weight weight)
         {
-            int bits = kind == WeightQuantization.Q4 ? 4 : 8;
+            int blockSize = BlockSize(weight);
+            int bits = settings.Kind == WeightQuantization.Q4 ? 4 : 8;
             int k = weight.K;
             int n = weight.N;
             var names = Once(weight, () =>
@@ -203,9 +351,9 @@ public static class ModelQuantizer
                 Output = { matMul.Output[0] },
                 Attribute = { Int("K", k), Int("N", n), Int("bits", bits), Int("block_size", blockSize) },
             };
-            if (accuracyLevel > 0)
+            if (settings.AccuracyLevel > 0)
             {
-                node.Attribute.Add(Int("accuracy_level", accuracyLevel));
+                node.Attribute.Add(Int("accuracy_level", settings.AccuracyLevel));
             }
 
             return [node];
@@ -215,7 +363,7 @@ public static class ModelQuantizer
         /// MatMulIntegerToFloat when it optimises the graph.</summary>
         private List<NodeProto> Dynamic(NodeProto matMul, Weight weight)
         {
-            bool signed = kind == WeightQuantization.DynamicInt8;
+            bool signed = settings.Kind == WeightQuantization.DynamicInt8;
             var names = Once(weight, () =>
             {
                 var (levels, scale, zeroPoint) = WeightQuantizer.QuantizePerTensor(weight.Values(), signed);
