@@ -1,4 +1,5 @@
 using ServerlessInference.Translation;
+using ServerlessInference.Translation.Onnx;
 
 namespace ServerlessInference.Tests.Translation;
 
@@ -41,5 +42,67 @@ public sealed class QuantizedParityTests
         var result = await translator.TranslateAsync(expected.Select(c => c.Source).ToArray(), new TranslationOptions { Beams = 1 });
         var mismatches = expected.Where((c, i) => !result.Translations[i].OutputIds.SequenceEqual(c.Ids)).Select(c => c.Index);
         Assert.Empty(mismatches);
+    }
+
+    /// <summary>
+    /// Variants this repo's tools write from the shipped fp32 graphs (made here, in a temporary folder: the converters
+    /// are deterministic), held to transformers.js loading the same files: the q4 recipe (output projection in blocks of
+    /// 128, biases fused into MatMulNBits) and fp16 (float32 inputs and outputs, as transformers.js' own fp16 files).
+    /// Fixtures: <c>tools/Quantize --dtype q4|fp16</c> on a copy of the model, then
+    /// <c>node fixtures.mjs &lt;copy&gt; &lt;out&gt; q4|fp16</c>.
+    /// </summary>
+    [Theory]
+    [InlineData("q4", "transformersjs-greedy-q4-recipe.jsonl")]
+    [InlineData("fp16", "transformersjs-greedy-fp16-converted.jsonl")]
+    public async Task VariantsWrittenByTheToolsMatchTransformersJsOnTheSameFiles(string dtype, string fixture)
+    {
+        var folder = Directory.CreateTempSubdirectory("variant-");
+        try
+        {
+            var model = MarianModelFolder.Read(RepoPaths.ShippedModel);
+            foreach (var file in Directory.GetFiles(RepoPaths.ShippedModel))
+            {
+                File.Copy(file, Path.Combine(folder.FullName, Path.GetFileName(file)));
+            }
+
+            var onnx = Directory.CreateDirectory(Path.Combine(folder.FullName, "onnx")).FullName;
+            foreach (var graph in new[] { model.EncoderPath, model.MergedDecoderPath! })
+            {
+                var output = Path.Combine(onnx, Path.GetFileNameWithoutExtension(graph) + ModelDtype.Suffix(dtype) + ".onnx");
+                if (dtype == "fp16")
+                {
+                    Float16Converter.ConvertFile(graph, output);
+                }
+                else
+                {
+                    ModelQuantizer.QuantizeFile(graph, output, new QuantizationSettings(WeightQuantization.Q4, AccuracyLevel: 4)
+                    {
+                        Vocab = model.VocabSize,
+                        OutputProjectionBlockSize = ModelQuantizer.DefaultOutputProjectionBlockSize,
+                        FuseBias = true,
+                    });
+                }
+            }
+
+            var expected = ReferenceCase.Read(fixture);
+            Assert.Equal(500, expected.Count);
+            using var translator = MarianTranslator.Load(RepoPaths.ShippedModelName, folder.FullName,
+                new MarianTranslatorOptions { IntraOpThreads = 1 }, dtype);
+            var mismatches = new List<string>();
+            foreach (var c in expected)
+            {
+                var result = await translator.TranslateAsync([c.Source], new TranslationOptions { Beams = 1 });
+                if (!result.Translations[0].OutputIds.SequenceEqual(c.Ids))
+                {
+                    mismatches.Add($"{c.Index}: {c.Source}");
+                }
+            }
+
+            Assert.Empty(mismatches);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 }

@@ -172,7 +172,7 @@ internal static class DecoderGraph
         {
             int biasInput = Initializer(last.Input[1]) is not null ? 1 : 0;
             var biasTensor = Initializer(last.Input[biasInput]);
-            if (biasTensor is null || biasTensor.Dims.Aggregate(1L, (a, b) => a * b) != vocab)
+            if (biasTensor is null || biasTensor.Dims.Aggregate(1L, (a, b) => a * b) != vocab || !IsFloat32(biasTensor))
             {
                 return null;
             }
@@ -190,12 +190,12 @@ internal static class DecoderGraph
         var matMul = last;
         ProjectionTensors? found = null;
         NodeProto? transpose = null;
-        if (Initializer(matMul.Input[1]) is { } folded && folded.Dims.SequenceEqual([hidden, vocab]))
+        if (Initializer(matMul.Input[1]) is { } folded && folded.Dims.SequenceEqual([hidden, vocab]) && IsFloat32(folded))
         {
             found = new ProjectionTensors(folded, Folded: true, bias);
         }
         else if (Producer(matMul.Input[1]) is { OpType: "Transpose" } t
-            && Initializer(t.Input[0]) is { } tied && tied.Dims.SequenceEqual([vocab, hidden])
+            && Initializer(t.Input[0]) is { } tied && tied.Dims.SequenceEqual([vocab, hidden]) && IsFloat32(tied)
             && t.Attribute.All(a => a.Name != "perm" || a.Ints.SequenceEqual([1L, 0L])))
         {
             found = new ProjectionTensors(tied, Folded: false, bias);
@@ -227,6 +227,9 @@ internal static class DecoderGraph
         });
         return found;
     }
+
+    /// <summary>The split reads float32 weights; any other (a float16 graph's) leaves the projection in the graph.</summary>
+    private static bool IsFloat32(TensorProto tensor) => tensor.DataType == (int)TensorProto.Types.DataType.Float;
 
     /// <summary>A row-major [rows, columns] matrix as row-major [columns, rows].</summary>
     internal static float[] Transposed(float[] source, int rows, int columns)

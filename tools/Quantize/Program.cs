@@ -2,12 +2,13 @@ using System.Diagnostics;
 using ServerlessInference.Translation;
 using ServerlessInference.Translation.Onnx;
 
-// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] [--output-block-size 128]
+// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits|fp16 [--block-size 32] [--output-block-size 128]
 //          [--accuracy-level 4|0] [--fuse-bias 1|0]
 // MatMulNBits' accuracy_level defaults to 4 (int8 activations per block: the fastest here, and batch-invariant);
 // 0 leaves it unset as transformers.js' own q4 files do (float32 compute). The output projection (the weight as wide
 // as the vocabulary) gets its own block size, and each MatMulNBits takes the bias Add after it as its bias input:
-// both chosen by measurement (models/marian-tiny-en-zh/README.md, "Quantized variants").
+// both chosen by measurement (models/marian-tiny-en-zh/README.md, "Quantized variants"). fp16 converts every float
+// tensor to float16 and keeps the graphs' inputs and outputs float32, as transformers.js' own fp16 files.
 // Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
 // variant beside it under the transformers.js name of the dtype (encoder_model_q4.onnx, …).
 var options = new Dictionary<string, string>();
@@ -23,7 +24,7 @@ for (int i = 0; i + 1 < args.Length; i += 2)
 
 if (!options.TryGetValue("model", out var modelDir) || !options.TryGetValue("dtype", out var dtype))
 {
-    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits [--block-size 32] "
+    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits|fp16 [--block-size 32] "
         + "[--output-block-size 128] [--accuracy-level 4|0] [--fuse-bias 1|0]");
     return 2;
 }
@@ -36,18 +37,20 @@ var (kind, fileDtype) = dtype switch
     "uint8" => (WeightQuantization.DynamicUInt8, "uint8"),
     "int8" => (WeightQuantization.DynamicInt8, "int8"),
     "q8-nbits" => (WeightQuantization.Q8Blockwise, "q8"),
+    "fp16" => ((WeightQuantization?)null, "fp16"),
     _ => ((WeightQuantization?)null, ""),
 };
-if (kind is null)
+if (fileDtype == "")
 {
-    return Fail($"--dtype must be q4, q8, int8, uint8 or q8-nbits, not '{dtype}'.");
+    return Fail($"--dtype must be q4, q8, int8, uint8, q8-nbits or fp16, not '{dtype}'.");
 }
 
 int Option(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
 try
 {
     var folder = MarianModelFolder.Read(modelDir);
-    var settings = new QuantizationSettings(kind.Value, Option("block-size", ModelQuantizer.DefaultBlockSize), Option("accuracy-level", 4))
+    var blockSize = Option("block-size", ModelQuantizer.DefaultBlockSize);
+    var settings = new QuantizationSettings(kind ?? WeightQuantization.Q4, blockSize, Option("accuracy-level", 4))
     {
         Vocab = folder.VocabSize,
         OutputProjectionBlockSize = Option("output-block-size", ModelQuantizer.DefaultOutputProjectionBlockSize),
@@ -63,6 +66,15 @@ try
 
         var output = Path.Combine(Path.GetDirectoryName(graph)!, Path.GetFileNameWithoutExtension(graph) + suffix + ".onnx");
         var watch = Stopwatch.StartNew();
+        if (kind is null)
+        {
+            var converted = Float16Converter.ConvertFile(graph, output);
+            Console.WriteLine($"{output}: {converted.TensorsConverted} tensors to float16, {converted.CastsAdded} casts at the "
+                + $"graph's inputs and outputs; {converted.BytesBefore / 1e6:F1} MB -> {converted.BytesAfter / 1e6:F1} MB; "
+                + $"{watch.Elapsed.TotalSeconds:F1} s");
+            continue;
+        }
+
         var report = ModelQuantizer.QuantizeFile(graph, output, settings);
         Console.WriteLine($"{output}: {report.MatMulsQuantized} MatMuls quantized, {report.MatMulsKept} kept float32, "
             + $"{report.BiasesFused} biases fused; " +
