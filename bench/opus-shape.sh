@@ -48,7 +48,8 @@ if [ "${LOAD:-1}" != 0 ]; then
 before=$(cut -d' ' -f1-3 /proc/loadavg)
 for model in models/marian-tiny-en-zh "$models/folded" "$models/unfolded"; do
   name=$(basename "$model"); [ "$name" = marian-tiny-en-zh ] || name="opus-shape $name"
-  mb=$(du -b "$model"/onnx/*.onnx | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
+  # The fp32 graphs that load here (the folder may also hold quantized variants).
+  mb=$(du -b "$model"/onnx/encoder_model.onnx "$model"/onnx/decoder_model_merged.onnx | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
   tag() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.readline()); r.update(model=sys.argv[1], onnxMB=float(sys.argv[2])); print(json.dumps(r))' "$name" "$mb"; }
   for i in $(seq "$repeat"); do
     for logits in split graph; do
