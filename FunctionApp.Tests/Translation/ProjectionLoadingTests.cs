@@ -74,6 +74,29 @@ public sealed class ProjectionLoadingTests
     }
 
     [Fact]
+    public void MergedDecoderWeightsTransposedInBothBranchesAreTransposedOnceInTheOuterGraph()
+    {
+        // The shipped decoder is an export without constant folding: both If branches transpose the Linear weights.
+        static int BranchTransposes(ModelProto m) => m.Graph.Node.Single(n => n.OpType == "If").Attribute
+            .Where(a => a.G is not null)
+            .Sum(a => a.G.Node.Count(n => n.OpType == "Transpose" && m.Graph.Initializer.Any(t => t.Name == n.Input[0])));
+        var original = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Shipped.MergedDecoderPath!));
+        Assert.True(BranchTransposes(original) > 20);
+
+        var split = ModelProto.Parser.ParseFrom(
+            DecoderGraph.TrySplitOutputProjection(Shipped.MergedDecoderPath!, Shipped.VocabSize, 256)!.Model);
+
+        Assert.Equal(0, BranchTransposes(split));
+        var outer = split.Graph.Node.TakeWhile(n => n.OpType != "If").Where(n => n.OpType == "Transpose").ToList();
+        Assert.NotEmpty(outer);
+        Assert.Equal(outer.Count, outer.Select(n => n.Input[0]).Distinct().Count());   // one per weight
+        // Every hoisted value is read by a branch (and the translations stay those of the fixtures: ReferenceParityTests).
+        var read = split.Graph.Node.Single(n => n.OpType == "If").Attribute.Where(a => a.G is not null)
+            .SelectMany(a => a.G.Node).SelectMany(n => n.Input).ToHashSet();
+        Assert.All(outer, n => Assert.Contains(n.Output[0], read));
+    }
+
+    [Fact]
     public void ParallelVectorisedQuantiserEqualsTheScalarOneOnZeroBlocksTiesAndWideRanges()
     {
         var random = new Random(5);

@@ -76,6 +76,7 @@ internal static class DecoderGraph
             }
 
             producer.Output[position] = HiddenOutput;
+            HoistWeightTransposes(graph, producer, initializers);
         }
         else
         {
@@ -226,6 +227,61 @@ internal static class DecoderGraph
             Output = { output },
         });
         return found;
+    }
+
+    /// <summary>
+    /// In a merged decoder exported without constant folding, each If branch transposes the outer graph's Linear
+    /// weights itself (torch's [out, in] → [in, out]), and ONNX Runtime folds every branch's Transpose into a copy of its
+    /// own: the decoder layers' weights held twice (~190 MB at opus-mt size). One Transpose per weight in the outer
+    /// graph, read by both branches, is folded once. The values are the same, so the sums are too.
+    /// </summary>
+    internal static int HoistWeightTransposes(GraphProto graph, NodeProto ifNode, Dictionary<string, TensorProto> initializers)
+    {
+        var hoisted = new Dictionary<string, string>(StringComparer.Ordinal);   // initializer → its transposed value
+        foreach (var branch in ifNode.Attribute.Where(a => a.G is not null).Select(a => a.G))
+        {
+            var local = branch.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            var renames = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var node in branch.Node.ToList())
+            {
+                if (node.OpType != "Transpose" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 1
+                    || local.Contains(node.Input[0]) || !initializers.TryGetValue(node.Input[0], out var weight)
+                    || weight.Dims.Count != 2 || node.Attribute.Any(a => a.Name == "perm" && !a.Ints.SequenceEqual([1L, 0L]))
+                    || branch.Output.Any(o => o.Name == node.Output[0]))
+                {
+                    continue;
+                }
+
+                if (!hoisted.TryGetValue(weight.Name, out var shared))
+                {
+                    shared = weight.Name + "/transposed";
+                    hoisted[weight.Name] = shared;
+                    graph.Node.Insert(graph.Node.IndexOf(ifNode), new NodeProto
+                    {
+                        OpType = "Transpose",
+                        Name = shared,
+                        Input = { weight.Name },
+                        Output = { shared },
+                    });
+                }
+
+                renames[node.Output[0]] = shared;
+                branch.Node.Remove(node);
+            }
+
+            foreach (var node in branch.Node)
+            {
+                for (int i = 0; i < node.Input.Count; i++)
+                {
+                    if (renames.TryGetValue(node.Input[i], out var shared))
+                    {
+                        node.Input[i] = shared;
+                    }
+                }
+            }
+        }
+
+        return hoisted.Count;
     }
 
     /// <summary>The split reads float32 weights; any other (a float16 graph's) leaves the projection in the graph.</summary>
