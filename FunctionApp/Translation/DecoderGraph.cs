@@ -57,7 +57,7 @@ internal static class DecoderGraph
             // Merged decoder: both branches end in the projection, normally over the same outer-scope initializers
             // (then the comparison is by reference); the weights are read once.
             int position = producer.Output.IndexOf("logits");
-            var branches = producer.Attribute.Where(a => a.G is not null).Select(a => a.G).ToList();
+            var branches = GraphWalk.Subgraphs(producer).ToList();
             tensors = null;
             foreach (var branch in branches)
             {
@@ -235,10 +235,10 @@ internal static class DecoderGraph
     /// own: the decoder layers' weights held twice (~190 MB at opus-mt size). One Transpose per weight in the outer
     /// graph, read by both branches, is folded once. The values are the same, so the sums are too.
     /// </summary>
-    internal static int HoistWeightTransposes(GraphProto graph, NodeProto ifNode, Dictionary<string, TensorProto> initializers)
+    internal static void HoistWeightTransposes(GraphProto graph, NodeProto ifNode, Dictionary<string, TensorProto> initializers)
     {
         var hoisted = new Dictionary<string, string>(StringComparer.Ordinal);   // initializer → its transposed value
-        foreach (var branch in ifNode.Attribute.Where(a => a.G is not null).Select(a => a.G))
+        foreach (var branch in GraphWalk.Subgraphs(ifNode))
         {
             var local = branch.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
             var renames = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -280,8 +280,6 @@ internal static class DecoderGraph
                 }
             }
         }
-
-        return hoisted.Count;
     }
 
     /// <summary>The split reads float32 weights; any other (a float16 graph's) leaves the projection in the graph.</summary>

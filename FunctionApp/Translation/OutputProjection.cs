@@ -208,13 +208,13 @@ internal sealed class OutputProjection : IDisposable
                 new NodeProto { OpType = "MatMul", Input = { "hidden", "weight" }, Output = { "product" } },
                 new NodeProto { OpType = "Add", Input = { "product", "bias" }, Output = { "logits" } },
             },
-            Initializer = { FloatTensor("bias", _bias, Vocab) },
+            Initializer = { OnnxTensors.Floats("bias", _bias, Vocab) },
             Input = { Value("hidden", "rows", "length", Hidden) },
             Output = { Value("logits", "rows", "length", Vocab) },
         };
         if (source is null)
         {
-            graph.Initializer.Add(FloatTensor("weight", DecoderGraph.Transposed(_weights, Vocab, Hidden), Hidden, Vocab));
+            graph.Initializer.Add(OnnxTensors.Floats("weight", DecoderGraph.Transposed(_weights, Vocab, Hidden), Hidden, Vocab));
         }
         else if (source.Folded)
         {
@@ -266,8 +266,8 @@ internal sealed class OutputProjection : IDisposable
                     Output = { "product" },
                     Attribute =
                     {
-                        IntAttribute("K", Hidden), IntAttribute("N", Vocab), IntAttribute("bits", 4),
-                        IntAttribute("block_size", BlockSize), IntAttribute("accuracy_level", 4),
+                        OnnxTensors.Int("K", Hidden), OnnxTensors.Int("N", Vocab), OnnxTensors.Int("bits", 4),
+                        OnnxTensors.Int("block_size", BlockSize), OnnxTensors.Int("accuracy_level", 4),
                     },
                 },
                 new NodeProto { OpType = "Add", Input = { "product", "bias" }, Output = { "scores" } },
@@ -279,8 +279,8 @@ internal sealed class OutputProjection : IDisposable
                     Name = "weight", DataType = (int)TensorProto.Types.DataType.Uint8, Dims = { Vocab, blocks, BlockSize / 2 },
                     RawData = UnsafeByteOperations.UnsafeWrap(packed),
                 },
-                FloatTensor("scales", scales, scales.Length),
-                FloatTensor("bias", _bias, Vocab),
+                OnnxTensors.Floats("scales", scales, scales.Length),
+                OnnxTensors.Floats("bias", _bias, Vocab),
             },
             Input = { Value("hidden", "rows", "length", Hidden) },
             Output = { Value("scores", "rows", "length", Vocab) },
@@ -295,17 +295,6 @@ internal sealed class OutputProjection : IDisposable
         Graph = graph,
         OpsetImport = { new OperatorSetIdProto { Domain = "", Version = 17 }, extra },
     }.ToByteArray();
-
-    private static TensorProto FloatTensor(string name, float[] data, params long[] dims) => new()
-    {
-        Name = name,
-        DataType = (int)TensorProto.Types.DataType.Float,
-        Dims = { dims },
-        RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan())),
-    };
-
-    private static AttributeProto IntAttribute(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     private static ValueInfoProto Value(string name, string rows, string length, long last) => new()
     {

@@ -75,7 +75,7 @@ public static class Float16Converter
         Name = output + "/cast",
         Input = { input },
         Output = { output },
-        Attribute = { new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = to } },
+        Attribute = { OnnxTensors.Int("to", to) },
     };
 
     /// <summary>Renames a value wherever the graph or its subgraphs read it (and, with <paramref name="producersToo"/>,
@@ -103,12 +103,9 @@ public static class Float16Converter
                 }
             }
 
-            foreach (var a in node.Attribute)
+            foreach (var sub in GraphWalk.Subgraphs(node))
             {
-                foreach (var sub in a.Graphs.Append(a.G).OfType<GraphProto>())
-                {
-                    Rename(sub, from, to, producersToo: false);
-                }
+                Rename(sub, from, to, producersToo: false);
             }
         }
     }
@@ -154,11 +151,11 @@ public static class Float16Converter
                     {
                         Convert(t);
                     }
+                }
 
-                    foreach (var sub in a.Graphs.Append(a.G).OfType<GraphProto>())
-                    {
-                        Visit(sub, subgraph: true);
-                    }
+                foreach (var sub in GraphWalk.Subgraphs(node))
+                {
+                    Visit(sub, subgraph: true);
                 }
 
                 if (node.OpType == "Cast" && node.Attribute.SingleOrDefault(a => a.Name == "to") is { I: Float } to)
@@ -188,9 +185,7 @@ public static class Float16Converter
                     + "weights inside it.");
             }
 
-            float[] values = tensor.RawData.Length > 0
-                ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
-                : tensor.FloatData.ToArray();
+            float[] values = WeightQuantizer.ReadFloats(tensor);
             var halves = new Half[values.Length];
             for (int i = 0; i < values.Length; i++)
             {

@@ -13,17 +13,9 @@ internal static class GraphPruning
             foreach (var node in g.Node)
             {
                 used.UnionWith(node.Input);
-                foreach (var a in node.Attribute)
+                foreach (var sub in GraphWalk.Subgraphs(node))
                 {
-                    if (a.G is not null)
-                    {
-                        Collect(a.G);
-                    }
-
-                    foreach (var sub in a.Graphs)
-                    {
-                        Collect(sub);
-                    }
+                    Collect(sub);
                 }
             }
 
@@ -38,20 +30,9 @@ internal static class GraphPruning
                 g.Initializer.Remove(unused);
             }
 
-            foreach (var node in g.Node)
+            foreach (var sub in g.Node.SelectMany(GraphWalk.Subgraphs))
             {
-                foreach (var a in node.Attribute)
-                {
-                    if (a.G is not null)
-                    {
-                        Prune(a.G);
-                    }
-
-                    foreach (var sub in a.Graphs)
-                    {
-                        Prune(sub);
-                    }
-                }
+                Prune(sub);
             }
         }
 

@@ -135,17 +135,9 @@ public static class ModelQuantizer
             for (int i = 0; i < graph.Node.Count; i++)
             {
                 var node = graph.Node[i];
-                foreach (var attribute in node.Attribute)
+                foreach (var sub in GraphWalk.Subgraphs(node))
                 {
-                    if (attribute.G is not null)
-                    {
-                        Visit(attribute.G, scope, aliases);
-                    }
-
-                    foreach (var sub in attribute.Graphs)
-                    {
-                        Visit(sub, scope, aliases);
-                    }
+                    Visit(sub, scope, aliases);
                 }
 
                 if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 2)
@@ -205,7 +197,7 @@ public static class ModelQuantizer
             Dictionary<string, (TensorProto Tensor, GraphProto Owner)> aliases)
         {
             var readers = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var name in Reads(graph))
+            foreach (var name in GraphWalk.Reads(graph))
             {
                 readers[name] = readers.GetValueOrDefault(name) + 1;
             }
@@ -248,7 +240,7 @@ public static class ModelQuantizer
             }
 
             // An Identity that only fed fused Adds computes nothing any more (subgraphs were fused before this graph).
-            var read = Reads(graph).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+            var read = GraphWalk.Reads(graph).Concat(outputs).ToHashSet(StringComparer.Ordinal);
             foreach (var dead in graph.Node.Where(n => n.OpType == "Identity" && aliases.ContainsKey(n.Output[0])
                 && !read.Contains(n.Output[0])).ToList())
             {
@@ -275,30 +267,6 @@ public static class ModelQuantizer
             }
 
             return name;
-        }
-
-        /// <summary>Every value name a node of the graph or of its subgraphs reads (a subgraph may read the graph's
-        /// values by name).</summary>
-        private static IEnumerable<string> Reads(GraphProto graph)
-        {
-            foreach (var node in graph.Node)
-            {
-                foreach (var input in node.Input)
-                {
-                    yield return input;
-                }
-
-                foreach (var a in node.Attribute)
-                {
-                    foreach (var sub in a.Graphs.Append(a.G).OfType<GraphProto>())
-                    {
-                        foreach (var input in Reads(sub))
-                        {
-                            yield return input;
-                        }
-                    }
-                }
-            }
         }
 
         /// <summary>A MatMul's weight B [K, N]: a 2-D float initializer, or the Transpose of one (an export without
@@ -338,8 +306,9 @@ public static class ModelQuantizer
                 string suffix = bits == 4 ? "_Q4" : "_Q8";
                 return
                 [
-                    Bytes(weight.Name + suffix, TensorProto.Types.DataType.Uint8, packed, n, k / blockSize, blockSize * bits / 8),
-                    Floats(weight.Name + "_scales", scales, scales.Length),
+                    OnnxTensors.Bytes(weight.Name + suffix, TensorProto.Types.DataType.Uint8, packed,
+                        n, k / blockSize, blockSize * bits / 8),
+                    OnnxTensors.Floats(weight.Name + "_scales", scales, scales.Length),
                 ];
             });
             var node = new NodeProto
@@ -349,11 +318,15 @@ public static class ModelQuantizer
                 Name = string.IsNullOrEmpty(matMul.Name) ? matMul.Output[0] + "_Q" : matMul.Name + "_Q",
                 Input = { matMul.Input[0], names[0], names[1] },
                 Output = { matMul.Output[0] },
-                Attribute = { Int("K", k), Int("N", n), Int("bits", bits), Int("block_size", blockSize) },
+                Attribute =
+                {
+                    OnnxTensors.Int("K", k), OnnxTensors.Int("N", n), OnnxTensors.Int("bits", bits),
+                    OnnxTensors.Int("block_size", blockSize),
+                },
             };
             if (settings.AccuracyLevel > 0)
             {
-                node.Attribute.Add(Int("accuracy_level", settings.AccuracyLevel));
+                node.Attribute.Add(OnnxTensors.Int("accuracy_level", settings.AccuracyLevel));
             }
 
             return [node];
@@ -370,9 +343,9 @@ public static class ModelQuantizer
                 var type = signed ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8;
                 return
                 [
-                    Bytes(weight.Name + "_quantized", type, levels, weight.K, weight.N),
-                    Floats(weight.Name + "_scale", [scale]),
-                    Bytes(weight.Name + "_zero_point", type, [zeroPoint]),
+                    OnnxTensors.Bytes(weight.Name + "_quantized", type, levels, weight.K, weight.N),
+                    OnnxTensors.Floats(weight.Name + "_scale", [scale]),
+                    OnnxTensors.Bytes(weight.Name + "_zero_point", type, [zeroPoint]),
                 ];
             });
             string a = matMul.Input[0];
@@ -393,7 +366,7 @@ public static class ModelQuantizer
                 new NodeProto
                 {
                     OpType = "Cast", Name = p + "/Cast", Input = { p + "_int32" }, Output = { p + "_float" },
-                    Attribute = { Int("to", (int)TensorProto.Types.DataType.Float) },
+                    Attribute = { OnnxTensors.Int("to", (int)TensorProto.Types.DataType.Float) },
                 },
                 new NodeProto
                 {
@@ -441,24 +414,5 @@ public static class ModelQuantizer
             return Transposed ? DecoderGraph.Transposed(stored, N, K) : stored;
         }
     }
-
-    private static TensorProto Bytes(string name, TensorProto.Types.DataType type, byte[] data, params long[] dims) => new()
-    {
-        Name = name,
-        DataType = (int)type,
-        Dims = { dims },
-        RawData = ByteString.CopyFrom(data),
-    };
-
-    private static TensorProto Floats(string name, float[] data, params long[] dims) => new()
-    {
-        Name = name,
-        DataType = (int)TensorProto.Types.DataType.Float,
-        Dims = { dims },
-        RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan())),
-    };
-
-    private static AttributeProto Int(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
 }
