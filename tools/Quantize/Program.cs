@@ -50,7 +50,8 @@ try
 {
     var folder = MarianModelFolder.Read(modelDir);
     var blockSize = Option("block-size", ModelQuantizer.DefaultBlockSize);
-    var settings = new QuantizationSettings(kind ?? WeightQuantization.Q4, blockSize, Option("accuracy-level", 4))
+    // fp16 is a conversion, not a quantisation: no settings.
+    var settings = kind is null ? null : new QuantizationSettings(kind.Value, blockSize, Option("accuracy-level", 4))
     {
         Vocab = folder.VocabSize,
         OutputProjectionBlockSize = Option("output-block-size", ModelQuantizer.DefaultOutputProjectionBlockSize),
@@ -66,7 +67,7 @@ try
 
         var output = Path.Combine(Path.GetDirectoryName(graph)!, Path.GetFileNameWithoutExtension(graph) + suffix + ".onnx");
         var watch = Stopwatch.StartNew();
-        if (kind is null)
+        if (settings is null)
         {
             var converted = Float16Converter.ConvertFile(graph, output);
             Console.WriteLine($"{output}: {converted.TensorsConverted} tensors to float16, {converted.CastsAdded} casts at the "
