@@ -60,9 +60,10 @@ public static class ServiceCollectionExtensions
             .BindConfiguration(HttpOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        // Kestrel enforces the same limit on bodies it receives, so no body gets past one limit and stopped by another.
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
-            kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
+        // Kestrel lets a body over the app's limit arrive whole, so the app can drain it and its 413 reaches the
+        // caller through the host's proxy (JsonRequest).
+        services.AddOptions<KestrelServerOptions>().Configure(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = HttpOptions.MaxDrainedBodyBytes);
         services.AddOptions<ServingOptions>()
             .BindConfiguration(ServingOptions.Section)
             .ValidateDataAnnotations()

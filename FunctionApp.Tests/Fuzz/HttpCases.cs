@@ -41,6 +41,10 @@ internal static class HttpCases
         ("no-break space after", "{\"text\":\"Hello.\"}\u00a0"), ("no-break space before", "\u00a0{\"text\":\"Hello.\"}"),
         ("no-break space inside", "{\"text\"\u00a0:\"Hello.\"}"), ("unterminated string", "{\"text\":\"Hello.}"),
         ("JSON lines", "{\"text\":\"Hello.\"}\n{\"text\":\"Hi.\"}"),
+        // One rule for every JSON the app reads: a field given twice is an error, never "the last one wins".
+        ("repeated field", "{\"text\":\"Hello.\",\"text\":\"Hi.\"}"), ("repeated beams", "{\"text\":\"Hello.\",\"beams\":99,\"beams\":1}"),
+        ("repeated field, escaped", "{\"text\":\"Hello.\",\"t\\u0065xt\":\"Hi.\"}"),
+        ("repeated nested field", "{\"text\":\"Hello.\",\"x\":{\"a\":1,\"a\":2}}"),
     ];
 
     private static readonly string[] TrailingJunk = ["x", "}", "]", ",", "{}", "\"", "0", "null", "[]", ";"];

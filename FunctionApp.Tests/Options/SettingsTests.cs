@@ -49,13 +49,14 @@ public sealed class SettingsTests
     }
 
     [Fact]
-    public void KestrelIsGivenTheAppsBodyLimitSoOneLimitAppliesToEveryBody()
+    public void KestrelAcceptsBodiesPastTheAppsLimitSoTheAppCanDrainThemAndAnswer413()
     {
         using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["Http:MaxRequestBodyBytes"] = "5000" });
 
         var kestrel = provider.GetRequiredService<IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value;
 
-        Assert.Equal(5000, kestrel.Limits.MaxRequestBodySize);
+        Assert.Equal(HttpOptions.MaxDrainedBodyBytes, kestrel.Limits.MaxRequestBodySize);
+        Assert.True(HttpOptions.MaxDrainedBodyBytes > HttpOptions.HostDefaultMaxBodyBytes);
     }
 
     [Fact]
@@ -155,7 +156,7 @@ public sealed class SettingsTests
     [InlineData("Models:Catalog:0:Prefix", "/abs", "Prefix")]
     [InlineData("Models:Catalog:0:TargetLanguage", ">>cmn_Hans<<", "Models:Catalog:0:TargetLanguage")]
     [InlineData("Models:Catalog:0:Dtype", "q5", "Dtype")]
-    [InlineData("Http:MaxRequestBodyBytes", "30000001", "MaxRequestBodyBytes")]
+    [InlineData("Http:MaxRequestBodyBytes", "104857601", "MaxRequestBodyBytes")]
     [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     [InlineData("Monitoring:PrometheusPort", "70000", "PrometheusPort")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)

@@ -48,6 +48,27 @@ public sealed class BatchSchedulerTests(ShippedModelFixture model)
     }
 
     [Fact]
+    public async Task WorkOverTheSourceTokenBoundIsRefusedCountedAfterNormalisationAndNothingRuns()
+    {
+        var engine = new GatedEngine(model.Translator);
+        var scheduler = new BatchScheduler(engine, new BatchSchedulerOptions { MaxBatchSize = 32 });
+        // 50 characters, within any character limit; NFKC makes each of them 18 characters, hundreds of tokens.
+        var expanding = new string('\uFDFA', 50);
+        var tokens = model.Translator.Plan([expanding], Greedy).Inputs.Sum(i => i.Length);
+        Assert.True(tokens > 200, $"{tokens} tokens");
+
+        var refused = await Assert.ThrowsAsync<WorkLimitExceededException>(
+            () => scheduler.TranslateAsync([expanding], Greedy, WorkPriority.Interactive, default, maxSourceTokens: tokens - 1));
+        Assert.Empty(engine.Runs);
+        var allowed = await scheduler.TranslateAsync([expanding], new TranslationOptions { Beams = 1, MaxNewTokens = 2 },
+            WorkPriority.Interactive, default, maxSourceTokens: tokens);
+
+        Assert.Equal((tokens, tokens - 1), (refused.SourceTokens, refused.Limit));
+        Assert.Contains("Translation__MaxSourceTokens", refused.Message);
+        Assert.Equal(tokens, allowed.Translations.Single().InputTokens);
+    }
+
+    [Fact]
     public async Task SingleSentencesAreBatchedAheadOfTheRestOfALongDocument()
     {
         var engine = new GatedEngine(model.Translator);

@@ -77,6 +77,8 @@ public static class ApiResults
                 return Unavailable(unavailable.Message, unavailable.RetryAfter);
             case ServerBusyException busy:
                 return Unavailable(busy.Message, busy.RetryAfter);
+            case WorkLimitExceededException tooMuch:
+                return Problem(StatusCodes.Status413PayloadTooLarge, tooMuch.Message);
             case ArgumentException argument:
                 return Problem(StatusCodes.Status400BadRequest, argument.Message);
             case BadHttpRequestException badRequest:
@@ -84,7 +86,9 @@ public static class ApiResults
                 return Problem(badRequest.StatusCode, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
                     ? "The body is too large." : "The request could not be read.");
             case not null when StorageFailures.IsUnavailable(exception):
-                logger.LogWarning(exception, "Storage unavailable");
+                // One line per failed call: an outage fails every call, and the stack says nothing new each time.
+                logger.LogWarning("Storage unavailable; answered 503: {Reason}", StorageFailures.Describe(exception));
+                logger.LogDebug(exception, "Storage unavailable");
                 return Unavailable("Storage is unavailable; retry later.", storageRetryAfter);
             default:
                 logger.LogError(exception, "Unhandled error");

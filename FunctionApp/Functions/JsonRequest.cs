@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
+using ServerlessInference.Options;
 
 namespace ServerlessInference.Functions;
 
@@ -29,7 +31,7 @@ public static class JsonRequest
 
         if (request.ContentLength > maxBytes)
         {
-            throw TooLarge(maxBytes);
+            throw await TooLargeAsync(request.Body, maxBytes, cancellationToken);
         }
 
         var body = await ReadBoundedAsync(request.Body, maxBytes, cancellationToken);
@@ -42,11 +44,16 @@ public static class JsonRequest
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            document = JsonDocument.Parse(body, ParseOptions);
         }
         catch (JsonException ex)
         {
             throw BadRequest($"The body is not valid JSON: {ex.Message}");
+        }
+        catch (InvalidOperationException)
+        {
+            // Checking names for duplicates decodes them, and a name holding an escaped lone surrogate cannot be.
+            throw BadRequest("The body is not valid JSON: a field name holds an escaped lone surrogate.");
         }
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
@@ -55,6 +62,11 @@ public static class JsonRequest
         }
         return document;
     }
+
+    /// <summary>How every JSON the app reads from a caller or a producer is parsed (bodies, queue messages, JSONL
+    /// lines): a field given twice is an error rather than "the last one wins", since which value a reader takes is
+    /// not worth guessing.</summary>
+    public static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false };
 
     /// <summary>Copies with a cap instead of trusting Content-Length: chunked requests have none.</summary>
     private static async Task<byte[]> ReadBoundedAsync(Stream source, long maxBytes, CancellationToken cancellationToken)
@@ -66,12 +78,37 @@ public static class JsonRequest
         {
             if (buffer.Length + read > maxBytes)
             {
-                throw TooLarge(maxBytes);
+                throw await TooLargeAsync(source, maxBytes, cancellationToken);
             }
 
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();
+    }
+
+    /// <summary>The 413 for a body over the limit, sent only once the rest of the body has been read and dropped.
+    /// The Functions host forwards a request to the worker while its client still sends the body: answering early
+    /// makes the worker's Kestrel reset the connection, the host's proxy fails writing the body, and the client
+    /// gets an empty 500 instead of this answer (HTTP/1.1 clients that do not wait for 100-continue). Kestrel
+    /// accepts up to <see cref="HttpOptions.MaxDrainedBodyBytes"/>, more than the host lets through.</summary>
+    private static async Task<RequestRejectedException> TooLargeAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
+    {
+        var discard = ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            while (await body.ReadAsync(discard, cancellationToken) > 0)
+            {
+            }
+        }
+        catch (BadHttpRequestException)
+        {
+            // Past Kestrel's own limit the connection is reset whatever is answered; the answer is still the 413.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(discard);
+        }
+        return TooLarge(maxBytes);
     }
 
     public static void RejectUnknownFields(JsonElement root, params string[] known)

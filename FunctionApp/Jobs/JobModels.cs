@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ServerlessInference.Functions;
 using ServerlessInference.Options;
 
 namespace ServerlessInference.Jobs;
@@ -63,6 +64,9 @@ public sealed record ChunkMessage
             { Version: not CurrentVersion } => $"Unsupported message version {parsed.Version}.",
             _ when !JobBlobNames.IsJobId(parsed.JobId) => JobBlobNames.JobIdRule,
             { ChunkCount: < 1 } => "'chunkCount' must be at least 1.",
+            // Submission makes at most one chunk per text; a larger count could only leave a job waiting for chunks
+            // that never come.
+            { ChunkCount: > JobsOptions.MaxItems } => $"'chunkCount' must be at most {JobsOptions.MaxItems}.",
             _ when parsed.Chunk < 0 || parsed.Chunk >= parsed.ChunkCount => "'chunk' must be in [0, chunkCount).",
             { TargetLanguage: { } code } when !TargetLanguageCode.IsValid(code) => $"'targetLanguage' {TargetLanguageCode.Rule}",
             _ => null,
@@ -167,6 +171,31 @@ public sealed class JobStatus
 public sealed record JobError(int? Chunk, string Message, DateTimeOffset At);
 
 /// <summary>One line of an input (<c>{"id","text"}</c>) or output (plus token counts) JSONL file.</summary>
-public sealed record JobItem(string Id, string Text);
+public sealed record JobItem(string Id, string Text)
+{
+    /// <summary>One <c>{"id","text"}</c> line, read as the HTTP API reads bodies: strings with an escaped lone
+    /// surrogate become U+FFFD, a field given twice is malformed, other fields are ignored. Null when the line is
+    /// not such an object. Every path a job's input takes (input blob at submit, input chunk at processing) reads
+    /// its lines here.</summary>
+    public static JobItem? Parse(string line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line, JsonRequest.ParseOptions);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                   && root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
+                   && root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+                ? new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text))
+                : null;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: a field name holding an escaped lone surrogate, which the duplicate check
+            // cannot decode.
+            return null;
+        }
+    }
+}
 
 public sealed record JobResultItem(string Id, string Text, int InputTokens, int OutputTokens);

@@ -168,29 +168,9 @@ public sealed class JobService(JobStore store, TranslationService translation,
         return items;
     }
 
-    /// <summary>One <c>{"id","text"}</c> line, read as the HTTP API reads strings (lone surrogates become U+FFFD);
-    /// null when malformed or the text is blank.</summary>
-    private static JobItem? ParseInputLine(string line)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String
-                || !root.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
-            {
-                return null;
-            }
-
-            var item = new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text));
-            return TextChecks.IsBlank(item.Text) ? null : item;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    /// <summary>An input line with a non-blank text (<see cref="JobItem.Parse"/>); null otherwise.</summary>
+    private static JobItem? ParseInputLine(string line) =>
+        JobItem.Parse(line) is { } item && !TextChecks.IsBlank(item.Text) ? item : null;
 
     /// <exception cref="ArgumentException">Not a job id of the app's format; never reaches storage.</exception>
     public Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellationToken) =>
@@ -236,18 +216,21 @@ public sealed class JobService(JobStore store, TranslationService translation,
             }
 
             // The job's own status is the truth about its size; a message that disagrees would make assembly read
-            // chunks that do not exist (or miss some), so it cannot be followed.
-            if (current is not null && current.ChunksTotal != m.ChunkCount)
+            // chunks that do not exist (or miss some), so it cannot be followed. A job submitted straight to the
+            // queue has no status until its first chunk lands: its input chunks are the truth then.
+            var mismatch = current is not null
+                ? current.ChunksTotal != m.ChunkCount ? $"the job has {current.ChunksTotal} chunks" : null
+                : await InputChunkMismatchAsync(m, cancellationToken);
+            if (mismatch is not null)
             {
-                await FailAsync(m, $"Malformed message: 'chunkCount' is {m.ChunkCount}, but the job has {current.ChunksTotal} chunks.",
-                    cancellationToken);
+                await FailAsync(m, $"Malformed message: 'chunkCount' is {m.ChunkCount}, but {mismatch}.", cancellationToken);
                 telemetry.JobChunkProcessed(m.JobId, m.Chunk, 0, stopwatch.Elapsed, "malformed");
                 return ChunkOutcome.Malformed;
             }
 
             try
             {
-                var items = await store.ReadLinesAsync<JobItem>(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
+                var items = await store.ReadItemsAsync(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
                 itemCount = items.Count;
                 var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
                     new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens, TargetLanguage = m.TargetLanguage },
@@ -446,18 +429,33 @@ public sealed class JobService(JobStore store, TranslationService translation,
         }
     }
 
+    /// <summary>For a job without a status: why its input chunks do not end at chunk <c>chunkCount - 1</c>, or null
+    /// when they do. Without this, a message's count would become the job's size, and a count larger than the input
+    /// would leave the job running forever.</summary>
+    private async Task<string?> InputChunkMismatchAsync(ChunkMessage m, CancellationToken cancellationToken)
+    {
+        if (!(await store.Container.GetBlobClient(JobStore.InputBlob(m.JobId, m.ChunkCount - 1)).ExistsAsync(cancellationToken)).Value)
+        {
+            return $"input chunk {m.ChunkCount - 1} does not exist";
+        }
+
+        return (await store.Container.GetBlobClient(JobStore.InputBlob(m.JobId, m.ChunkCount)).ExistsAsync(cancellationToken)).Value
+            ? $"input chunk {m.ChunkCount} exists too"
+            : null;
+    }
+
     private static JobStatus NewStatus(ChunkMessage m) => new() { JobId = m.JobId, ChunksTotal = m.ChunkCount, Model = m.Model };
 
     /// <summary>Retrying cannot fix these: the input or the request itself is wrong.</summary>
     private static bool IsPermanent(Exception ex) =>
-        ex is ArgumentException or UnknownModelException or JsonException
+        ex is ArgumentException or UnknownModelException or JsonException or FormatException
         || ex is RequestFailedException { Status: 404 };
 
     private static string Describe(Exception ex) => ex switch
     {
         RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
         _ when StorageFailures.Describe(ex) is { } storage => storage,
-        ModelUnavailableException or UnknownModelException or ArgumentException or ServerBusyException => ex.Message,
+        ModelUnavailableException or UnknownModelException or ArgumentException or ServerBusyException or FormatException => ex.Message,
         JsonException => OneLine(ex.Message),
         _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",
     };

@@ -64,12 +64,14 @@ public sealed class JobStore
         await Container.GetBlobClient(blobName).UploadAsync(BinaryData.FromString(builder.ToString()), overwrite: true, cancellationToken);
     }
 
-    /// <exception cref="JsonException">A line is not a JSON <typeparamref name="T"/>; the message names the blob and line.</exception>
-    public async Task<List<T>> ReadLinesAsync<T>(string blobName, CancellationToken cancellationToken)
+    /// <summary>An input chunk's <c>{"id","text"}</c> lines, read as submit reads an input blob
+    /// (<see cref="JobItem.Parse"/>), so a line reads the same whichever way it entered the job.</summary>
+    /// <exception cref="FormatException">A line is not such an object; the message names the blob and line.</exception>
+    public async Task<List<JobItem>> ReadItemsAsync(string blobName, CancellationToken cancellationToken)
     {
         var content = await Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
         var lines = content.Value.Content.ToString().Split('\n');
-        var items = new List<T>(lines.Length);
+        var items = new List<JobItem>(lines.Length);
         for (var i = 0; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i]))
@@ -77,16 +79,8 @@ public sealed class JobStore
                 continue;
             }
 
-            T? item;
-            try
-            {
-                item = JsonSerializer.Deserialize<T>(lines[i], Json);
-            }
-            catch (JsonException ex)
-            {
-                throw new JsonException($"Line {i + 1} of '{blobName}' is not valid: {ex.Message}", ex);
-            }
-            items.Add(item ?? throw new JsonException($"Line {i + 1} of '{blobName}' is JSON null."));
+            items.Add(JobItem.Parse(lines[i]) ?? throw new FormatException(
+                $"Line {i + 1} of '{blobName}' must be {{\"id\": \"...\", \"text\": \"...\"}} (each field once)."));
         }
         return items;
     }

@@ -162,7 +162,16 @@ public sealed class ModelHost : IDisposable
             }
 
             _telemetry.ModelLoadFailed(name, kind, started.Elapsed);
-            _logger.LogError(ex, "Loading model {Model} failed ({FailureKind}): {Reason}", name, kind, reason);
+            if (StorageFailures.IsUnavailable(ex))
+            {
+                // An outage fails every retry the same way; the reason says it, the stack adds nothing each time.
+                _logger.LogWarning("Loading model {Model} failed ({FailureKind}): {Reason}", name, kind, reason);
+                _logger.LogDebug(ex, "Loading model {Model} failed", name);
+            }
+            else
+            {
+                _logger.LogError(ex, "Loading model {Model} failed ({FailureKind}): {Reason}", name, kind, reason);
+            }
             lock (entry)
             {
                 entry.Failure = new Failure(reason, _time.GetUtcNow() + _backOff);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using ServerlessInference.Options;
 using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
@@ -10,7 +11,8 @@ public sealed record TranslationOutcome(string Model, TranslationBatchResult Res
 
 /// <summary>Runs one request's texts on a leased model, through the model's <see cref="BatchScheduler"/> (so concurrent
 /// requests and job chunks share engine batches), and reports it; shared by the HTTP API and batch jobs.</summary>
-public sealed class TranslationService(ModelHost models, ModelCatalog catalog, InferenceTelemetry telemetry)
+public sealed class TranslationService(ModelHost models, ModelCatalog catalog, InferenceTelemetry telemetry,
+    IOptions<TranslationLimitsOptions> limits)
 {
     /// <summary>Checks options against the model's own ranges (loading it if needed), so work that runs later,
     /// such as a batch job, is rejected now rather than failing in a queue an hour later.</summary>
@@ -56,6 +58,9 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     /// <exception cref="ModelUnavailableException"/>
     /// <exception cref="ArgumentException">The engine rejected a text or an option.</exception>
     /// <exception cref="ServerBusyException">The instance has as much pending work as it accepts.</exception>
+    /// <exception cref="WorkLimitExceededException">Interactive texts over
+    /// <see cref="TranslationLimitsOptions.MaxSourceTokens"/>. Background work (job chunks) is bounded by the chunk
+    /// size instead, and waits behind interactive callers.</exception>
     /// <param name="source">Telemetry's name for the caller ("http", "job").</param>
     public async Task<TranslationOutcome> TranslateAsync(string? model, IReadOnlyList<string> texts,
         TranslationOptions options, string source, WorkPriority priority, CancellationToken cancellationToken)
@@ -68,7 +73,8 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
         {
             using var lease = await models.AcquireAsync(name, cancellationToken);
             options = WithDefaults(entry, lease.Translator.Limits, options);
-            result = await lease.Scheduler.TranslateAsync(texts, options, priority, cancellationToken);
+            var maxSourceTokens = priority == WorkPriority.Interactive ? limits.Value.MaxSourceTokens : int.MaxValue;
+            result = await lease.Scheduler.TranslateAsync(texts, options, priority, cancellationToken, maxSourceTokens);
         }
         catch (Exception ex)
         {
@@ -84,7 +90,7 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     /// <summary>How a failed call is counted; every exception is, so the outcomes add up to the calls made.</summary>
     private static string Outcome(Exception ex, CancellationToken cancellationToken) => ex switch
     {
-        ArgumentException => InferenceTelemetry.Outcomes.InvalidInput,
+        ArgumentException or WorkLimitExceededException => InferenceTelemetry.Outcomes.InvalidInput,
         ServerBusyException => InferenceTelemetry.Outcomes.Busy,
         ModelUnavailableException => InferenceTelemetry.Outcomes.Unavailable,
         OperationCanceledException when cancellationToken.IsCancellationRequested => InferenceTelemetry.Outcomes.Cancelled,

@@ -70,12 +70,20 @@ public sealed class BatchScheduler
     /// <summary>Translates each text; results are in input order, as <see cref="ITranslator.TranslateAsync"/> gives.</summary>
     /// <exception cref="ArgumentException">A text or an option is invalid.</exception>
     /// <exception cref="ServerBusyException">The instance already holds as much pending work as it accepts.</exception>
+    /// <exception cref="WorkLimitExceededException">The planned inputs hold more than
+    /// <paramref name="maxSourceTokens"/> tokens; nothing was queued.</exception>
     public async Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
-        WorkPriority priority, CancellationToken cancellationToken)
+        WorkPriority priority, CancellationToken cancellationToken, int maxSourceTokens = int.MaxValue)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var started = Stopwatch.GetTimestamp();
         var plan = _engine.Plan(texts, options);
+        var sourceTokens = plan.Inputs.Sum(input => input.Length);
+        if (sourceTokens > maxSourceTokens)
+        {
+            throw new WorkLimitExceededException(sourceTokens, maxSourceTokens);
+        }
+
         if (plan.Inputs.Count == 0)
         {
             return new TranslationBatchResult(plan.Assemble([]), Stopwatch.GetElapsedTime(started), TimeSpan.Zero);

@@ -1,8 +1,10 @@
+using System.Reflection;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using ServerlessInference.Options;
 
 namespace ServerlessInference.Telemetry;
@@ -30,6 +32,29 @@ public static class TelemetryRegistration
         return services;
     }
 
+    /// <summary>Prometheus' <c>target_info</c> and any other OpenTelemetry backend tell instances and releases apart by
+    /// these; without them every instance reports as <c>unknown_service:dotnet</c>.</summary>
+    public const string DefaultServiceName = "serverless-inference";
+
+    /// <summary>The standard OTEL_SERVICE_NAME when an operator sets one, else <see cref="DefaultServiceName"/>.</summary>
+    public static string ServiceName() =>
+        Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : DefaultServiceName;
+
+    /// <summary>The app's informational version (the build's, with its source revision when it has one).</summary>
+    public static string ServiceVersion { get; } =
+        typeof(TelemetryRegistration).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(TelemetryRegistration).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>Which instance: App Service's WEBSITE_INSTANCE_ID in Azure, the pod name (HOSTNAME) in Kubernetes,
+    /// else the machine name; the process id tells apart two workers on one machine.</summary>
+    public static string InstanceId()
+    {
+        var host = Environment.GetEnvironmentVariable("WEBSITE_INSTANCE_ID") is { Length: > 0 } azure ? azure
+            : Environment.GetEnvironmentVariable("HOSTNAME") is { Length: > 0 } pod ? pod
+            : Environment.MachineName;
+        return $"{host}/{Environment.ProcessId}";
+    }
+
     /// <summary>The Prometheus scrape endpoint over the app's meter and the .NET runtime's, when
     /// <see cref="MonitoringOptions.PrometheusEnabled"/> is set. Read at registration because it decides what is
     /// registered; the endpoint starts with the <see cref="MeterProvider"/> (the host resolves it at start-up).</summary>
@@ -47,7 +72,8 @@ public static class TelemetryRegistration
                 $"Monitoring:PrometheusPort is {monitoring.PrometheusPort}; it must be a port number (1-65535).");
         }
 
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService(ServiceName(), serviceVersion: ServiceVersion,
+                serviceInstanceId: InstanceId())).WithMetrics(metrics => metrics
             .AddMeter(InferenceTelemetry.MeterName)
             .AddRuntimeInstrumentation()
             // Gauges whose names end in _count, which Prometheus reserves for histograms and summaries (promtool's
