@@ -1,0 +1,80 @@
+using System.Diagnostics;
+
+namespace ServerlessInference.E2ETests.Support;
+
+/// <summary>The app as it is deployed: <c>dotnet publish</c> of FunctionApp, once per test run, into a temporary
+/// folder (or the folder named by <see cref="AppDirVariable"/>, e.g. to run the suite against another build).</summary>
+public static class AppPublish
+{
+    public const string AppDirVariable = "E2E_APP_DIR";
+
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static string? _directory;
+
+    public static async Task<string> DirectoryAsync()
+    {
+        await Gate.WaitAsync();
+        try
+        {
+            return _directory ??= await PublishAsync();
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private static async Task<string> PublishAsync()
+    {
+        if (Environment.GetEnvironmentVariable(AppDirVariable) is { Length: > 0 } given)
+        {
+            return File.Exists(Path.Combine(given, "host.json"))
+                ? Path.GetFullPath(given)
+                : throw new InvalidOperationException($"{AppDirVariable}={given} is not a published app (no host.json).");
+        }
+
+        var output = Path.Combine(Path.GetTempPath(), "si-e2e-app-" + Guid.NewGuid().ToString("N")[..8]);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     "publish", Path.Combine(RepoPaths.Root, "FunctionApp", "FunctionApp.csproj"), "-c", Configuration, "-o", output,
+                     "--nologo",
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"dotnet publish failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
+        }
+
+        // The process ends with the test run; the folder is temporary and can be large, so it goes on exit.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(output, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+        return output;
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ServerlessInference.E2ETests.Support;
+
+/// <summary>Azurite (from node_modules) on free loopback ports, persisting to a folder so that it can be stopped and
+/// started again on the same ports with the same data: a storage outage as the app sees one.</summary>
+public sealed class Azurite : IAsyncDisposable
+{
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly string _location = Path.Combine(Path.GetTempPath(), "si-e2e-azurite-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly int[] _ports = Ports.Free(3);
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    public int BlobPort => _ports[0];
+    public int QueuePort => _ports[1];
+    public int TablePort => _ports[2];
+
+    public string ConnectionString =>
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+        $"AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+
+    public async Task StartAsync()
+    {
+        var executable = Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+        {
+            throw new InvalidOperationException($"Azurite is not installed ({executable} is missing): run `npm ci` in {RepoPaths.Root}.");
+        }
+
+        Directory.CreateDirectory(_location);
+        var start = new ProcessStartInfo(executable)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[]
+                 {
+                     "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1",
+                     "--tableHost", "127.0.0.1", "--blobPort", BlobPort.ToString(), "--queuePort", QueuePort.ToString(),
+                     "--tablePort", TablePort.ToString(), "--location", _location,
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        foreach (var port in new[] { BlobPort, QueuePort })
+        {
+            await Ports.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(60),
+                () => _process.HasExited ? $"Azurite exited with {_process.ExitCode}: {Output()}" : null);
+        }
+    }
+
+    /// <summary>Stops it gracefully (SIGTERM), so it saves its data, and waits until its ports are closed.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+            await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+
+        _process.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(_location, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Append(string? line)
+    {
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private string Output()
+    {
+        lock (_output)
+        {
+            return _output.ToString();
+        }
+    }
+}
+
+public static class Ports
+{
+    /// <summary>Distinct free loopback ports: every listener is held until all are chosen.</summary>
+    public static int[] Free(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        try
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+            }
+
+            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
+        }
+    }
+
+    /// <param name="failure">Checked between attempts: a reason to give up at once (the process died), or null.</param>
+    public static async Task WaitUntilListeningAsync(int port, TimeSpan timeout, Func<string?> failure)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (failure() is { } reason)
+            {
+                throw new InvalidOperationException(reason);
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100); // polling a port that is not open yet
+            }
+        }
+    }
+}
