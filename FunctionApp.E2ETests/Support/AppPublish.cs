@@ -2,8 +2,9 @@ using System.Diagnostics;
 
 namespace ServerlessInference.E2ETests.Support;
 
-/// <summary>The app as it is deployed: <c>dotnet publish</c> of FunctionApp, once per test run, into a temporary
-/// folder (or the folder named by <see cref="AppDirVariable"/>, e.g. to run the suite against another build).</summary>
+/// <summary>The app as it is deployed: <c>dotnet publish</c> of FunctionApp, once per test run, into a folder beside
+/// the test binaries (or the folder named by <see cref="AppDirVariable"/>, e.g. to run the suite against another
+/// build).</summary>
 public static class AppPublish
 {
     public const string AppDirVariable = "E2E_APP_DIR";
@@ -39,7 +40,8 @@ public static class AppPublish
                 : throw new InvalidOperationException($"{AppDirVariable}={given} is not a published app (no host.json).");
         }
 
-        var output = Path.Combine(Path.GetTempPath(), "si-e2e-app-" + Guid.NewGuid().ToString("N")[..8]);
+        // Beside the test binaries (under bin/, never committed), overwritten by the next run.
+        var output = Path.Combine(AppContext.BaseDirectory, "published-app");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -64,17 +66,6 @@ public static class AppPublish
             throw new InvalidOperationException($"dotnet publish failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
         }
 
-        // The process ends with the test run; the folder is temporary and can be large, so it goes on exit.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(output, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
         return output;
     }
 }
