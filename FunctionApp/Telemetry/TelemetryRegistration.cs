@@ -40,10 +40,17 @@ public static class TelemetryRegistration
     public static string ServiceName() =>
         Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : DefaultServiceName;
 
-    /// <summary>The app's informational version (the build's, with its source revision when it has one).</summary>
-    public static string ServiceVersion { get; } =
+    /// <summary>The app's informational version, with the build's source revision shortened as git does (a full
+    /// 40-digit hash would look like a job id to anything scanning series for identifiers).</summary>
+    public static string ServiceVersion { get; } = ShortVersion(
         typeof(TelemetryRegistration).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-        ?? typeof(TelemetryRegistration).Assembly.GetName().Version?.ToString() ?? "unknown";
+        ?? typeof(TelemetryRegistration).Assembly.GetName().Version?.ToString() ?? "unknown");
+
+    internal static string ShortVersion(string informational)
+    {
+        var plus = informational.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 || informational.Length - plus - 1 <= 12 ? informational : informational[..(plus + 13)];
+    }
 
     /// <summary>Which instance: App Service's WEBSITE_INSTANCE_ID in Azure, the pod name (HOSTNAME) in Kubernetes,
     /// else the machine name; the process id tells apart two workers on one machine.</summary>
