@@ -54,7 +54,7 @@ public sealed class AppInstance : IAsyncDisposable
                 await provision(instance);
             }
 
-            instance.MetricsPort = Ports.Free(1)[0];
+            instance.MetricsPort = LoopbackPorts.Free(1)[0];
             var all = new Dictionary<string, string>
             {
                 ["AzureWebJobsStorage"] = storage.ConnectionString,

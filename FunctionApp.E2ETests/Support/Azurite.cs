@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace ServerlessInference.E2ETests.Support;
@@ -12,7 +10,7 @@ public sealed class Azurite : IAsyncDisposable
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly string _location = Path.Combine(Path.GetTempPath(), "si-e2e-azurite-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly int[] _ports = Ports.Free(3);
+    private readonly int[] _ports = LoopbackPorts.Free(3);
     private readonly StringBuilder _output = new();
     private Process? _process;
 
@@ -57,7 +55,7 @@ public sealed class Azurite : IAsyncDisposable
         _process.BeginErrorReadLine();
         foreach (var port in new[] { BlobPort, QueuePort })
         {
-            await Ports.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(60),
+            await LoopbackPorts.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(60),
                 () => _process.HasExited ? $"Azurite exited with {_process.ExitCode}: {Output()}" : null);
         }
     }
@@ -115,55 +113,6 @@ public sealed class Azurite : IAsyncDisposable
         lock (_output)
         {
             return _output.ToString();
-        }
-    }
-}
-
-public static class Ports
-{
-    /// <summary>Distinct free loopback ports: every listener is held until all are chosen.</summary>
-    public static int[] Free(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        try
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Start();
-            }
-
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-            }
-        }
-    }
-
-    /// <param name="failure">Checked between attempts: a reason to give up at once (the process died), or null.</param>
-    public static async Task WaitUntilListeningAsync(int port, TimeSpan timeout, Func<string?> failure)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (failure() is { } reason)
-            {
-                throw new InvalidOperationException(reason);
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100); // polling a port that is not open yet
-            }
         }
     }
 }

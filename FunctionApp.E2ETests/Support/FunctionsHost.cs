@@ -29,7 +29,7 @@ public sealed class FunctionsHost : IAsyncDisposable
     {
         var launcher = FunctionsHostLocator.Launcher
                        ?? throw new InvalidOperationException(FunctionsHostLocator.Reason);
-        var host = new FunctionsHost(Ports.Free(1)[0]);
+        var host = new FunctionsHost(LoopbackPorts.Free(1)[0]);
         try
         {
             await host.LaunchAsync(launcher, appDirectory, settings);

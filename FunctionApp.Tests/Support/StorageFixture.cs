@@ -106,32 +106,8 @@ public sealed class StorageFixture : IAsyncLifetime
         }
     }
 
-    private async Task WaitForPortAsync(int port)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (_azurite!.HasExited)
-            {
-                throw new InvalidOperationException($"Azurite exited with {_azurite.ExitCode}: {Output()}");
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100); // polling a port that is not open yet, not synchronising tests
-            }
-            catch (SocketException)
-            {
-                throw new TimeoutException($"Azurite did not listen on port {port} within 60 s: {Output()}");
-            }
-        }
-    }
+    private Task WaitForPortAsync(int port) => LoopbackPorts.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(60),
+        () => _azurite!.HasExited ? $"Azurite exited with {_azurite.ExitCode}: {Output()}" : null);
 
     private string Output()
     {
@@ -141,25 +117,5 @@ public sealed class StorageFixture : IAsyncLifetime
         }
     }
 
-    public static int[] FreePorts(int count)
-    {
-        // Hold every listener until all are chosen, so no two probes can get the same port.
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        try
-        {
-            foreach (var l in listeners)
-            {
-                l.Start();
-            }
-
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var l in listeners)
-            {
-                l.Stop();
-            }
-        }
-    }
+    public static int[] FreePorts(int count) => LoopbackPorts.Free(count);
 }
