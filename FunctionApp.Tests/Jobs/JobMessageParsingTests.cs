@@ -14,7 +14,9 @@ public sealed class JobMessageParsingTests
     [InlineData(int.MaxValue, false)]
     public void ChunkCountIsBoundedByTheChunksASubmissionCanMake(int chunkCount, bool valid)
     {
-        var ok = ChunkMessage.TryParse($$"""{"jobId":"{{JobId}}","chunk":0,"chunkCount":{{chunkCount}}}""", out var message, out var reason);
+        var text = $$"""{"jobId":"{{JobId}}","chunk":0,"chunkCount":{{chunkCount}}}""";
+
+        var ok = ChunkMessage.TryParse(text, out var message, out var reason);
 
         Assert.Equal(valid, ok);
         if (!valid)
