@@ -44,16 +44,11 @@ public static class JsonRequest
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, ParseOptions);
+            document = Parse(body);
         }
         catch (JsonException ex)
         {
             throw BadRequest($"The body is not valid JSON: {ex.Message}");
-        }
-        catch (InvalidOperationException)
-        {
-            // Checking names for duplicates decodes them, and a name holding an escaped lone surrogate cannot be.
-            throw BadRequest("The body is not valid JSON: a field name holds an escaped lone surrogate.");
         }
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
@@ -63,10 +58,29 @@ public static class JsonRequest
         return document;
     }
 
-    /// <summary>How every JSON the app reads from a caller or a producer is parsed (bodies, queue messages, JSONL
-    /// lines): a field given twice is an error rather than "the last one wins", since which value a reader takes is
-    /// not worth guessing.</summary>
-    public static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false };
+    /// <summary>A field given twice is an error rather than "the last one wins": which value a reader takes is not
+    /// worth guessing.</summary>
+    private static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false };
+
+    /// <summary>How a JSON document from a caller or a producer is parsed (request bodies, JSONL lines): with
+    /// <see cref="ParseOptions"/>, and every way the text can be malformed reported as a <see cref="JsonException"/>.
+    /// The duplicate check decodes each name, and a name holding an escaped lone surrogate cannot be decoded
+    /// (InvalidOperationException).</summary>
+    /// <exception cref="JsonException">The text is not one valid JSON document, or it repeats a field.</exception>
+    public static JsonDocument Parse(ReadOnlyMemory<byte> utf8Json)
+    {
+        try
+        {
+            return JsonDocument.Parse(utf8Json, ParseOptions);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new JsonException("A field name holds an escaped lone surrogate.", ex);
+        }
+    }
+
+    /// <inheritdoc cref="Parse(ReadOnlyMemory{byte})"/>
+    public static JsonDocument Parse(string json) => Parse(Encoding.UTF8.GetBytes(json));
 
     /// <summary>Copies with a cap instead of trusting Content-Length: chunked requests have none.</summary>
     private static async Task<byte[]> ReadBoundedAsync(Stream source, long maxBytes, CancellationToken cancellationToken)

@@ -181,7 +181,7 @@ public sealed record JobItem(string Id, string Text)
     {
         try
         {
-            using var document = JsonDocument.Parse(line, JsonRequest.ParseOptions);
+            using var document = JsonRequest.Parse(line);
             var root = document.RootElement;
             return root.ValueKind == JsonValueKind.Object
                    && root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
@@ -189,10 +189,8 @@ public sealed record JobItem(string Id, string Text)
                 ? new JobItem(JsonRequest.GetString(id), JsonRequest.GetString(text))
                 : null;
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (JsonException)
         {
-            // InvalidOperationException: a field name holding an escaped lone surrogate, which the duplicate check
-            // cannot decode.
             return null;
         }
     }
