@@ -15,21 +15,9 @@ public static class AppPublish
     private const string Configuration = "Release";
 #endif
 
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static string? _directory;
+    private static readonly Lazy<Task<string>> Published = new(PublishAsync);
 
-    public static async Task<string> DirectoryAsync()
-    {
-        await Gate.WaitAsync();
-        try
-        {
-            return _directory ??= await PublishAsync();
-        }
-        finally
-        {
-            Gate.Release();
-        }
-    }
+    public static Task<string> DirectoryAsync() => Published.Value;
 
     private static async Task<string> PublishAsync()
     {

@@ -163,15 +163,22 @@ public static class RawHttp
             }
         }
 
-        private async Task<string?> ReadHeadAsync(CancellationToken cancellationToken)
+        private Task<string?> ReadHeadAsync(CancellationToken cancellationToken) =>
+            ReadUntilAsync("\r\n\r\n"u8.ToArray(), cancellationToken);
+
+        private Task<string?> ReadLineAsync(CancellationToken cancellationToken) =>
+            ReadUntilAsync("\r\n"u8.ToArray(), cancellationToken);
+
+        /// <summary>The text before <paramref name="delimiter"/>, consuming both; null when the connection ends first.</summary>
+        private async Task<string?> ReadUntilAsync(byte[] delimiter, CancellationToken cancellationToken)
         {
             while (true)
             {
                 var data = _pending.ToArray();
-                var end = IndexOf(data, "\r\n\r\n"u8);
+                var end = data.AsSpan().IndexOf(delimiter);
                 if (end >= 0)
                 {
-                    Consume(end + 4);
+                    Consume(end + delimiter.Length);
                     return Encoding.Latin1.GetString(data, 0, end);
                 }
 
@@ -207,25 +214,6 @@ public static class RawHttp
                 }
 
                 body.Write(chunk);
-            }
-        }
-
-        private async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                var data = _pending.ToArray();
-                var end = IndexOf(data, "\r\n"u8);
-                if (end >= 0)
-                {
-                    Consume(end + 2);
-                    return Encoding.Latin1.GetString(data, 0, end);
-                }
-
-                if (!await FillAsync(cancellationToken))
-                {
-                    return null;
-                }
             }
         }
 
@@ -283,7 +271,5 @@ public static class RawHttp
             _pending.SetLength(0);
             _pending.Write(rest);
         }
-
-        private static int IndexOf(byte[] data, ReadOnlySpan<byte> pattern) => data.AsSpan().IndexOf(pattern);
     }
 }

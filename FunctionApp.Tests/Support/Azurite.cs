@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace ServerlessInference.E2ETests.Support;
+namespace ServerlessInference.Tests.Support;
 
 /// <summary>Azurite (from node_modules) on free loopback ports, persisting to a folder so that it can be stopped and
-/// started again on the same ports with the same data: a storage outage as the app sees one.</summary>
+/// started again on the same ports with the same data: a storage outage as the app sees one. Shared by the
+/// in-process fixture and the end-to-end suite.</summary>
 public sealed class Azurite : IAsyncDisposable
 {
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -18,10 +19,13 @@ public sealed class Azurite : IAsyncDisposable
     public int QueuePort => _ports[1];
     public int TablePort => _ports[2];
 
-    public string ConnectionString =>
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    /// <summary>The emulator account's connection string for these ports (nothing need listen on them).</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-        $"AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;" +
-        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+        $"AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;" +
+        $"QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
 
     public async Task StartAsync()
     {
