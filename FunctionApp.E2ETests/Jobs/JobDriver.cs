@@ -31,7 +31,9 @@ public sealed class JobDriver(AppInstance app)
     public static string Message(string jobId, int chunk, int chunkCount) =>
         $$"""{"version":1,"jobId":"{{jobId}}","chunk":{{chunk}},"chunkCount":{{chunkCount}}}""";
 
-    public Task SendPlainAsync(string text) => app.Queues.GetQueueClient(JobsOptions.Queue).SendMessageAsync(text);
+    /// <param name="invisibleFor">How long the message stays hidden from the app after it is sent.</param>
+    public Task SendPlainAsync(string text, TimeSpan? invisibleFor = null) =>
+        app.Queues.GetQueueClient(JobsOptions.Queue).SendMessageAsync(text, visibilityTimeout: invisibleFor);
 
     public Task SendBase64Async(string text) => app.Base64Queues.GetQueueClient(JobsOptions.Queue).SendMessageAsync(text);
 

@@ -4,29 +4,41 @@ using Xunit.Abstractions;
 
 namespace ServerlessInference.E2ETests.Jobs;
 
-/// <summary>Storage goes away for less time than the host takes to give up (~25 s of queue-listener failures) while
-/// a job runs: callers get 503 with Retry-After, the warm model keeps translating, and the job then completes with
-/// every line exactly once.</summary>
+/// <summary>Storage goes away for less time than the host takes to give up (~25 s of queue-listener failures) with a
+/// job's chunks queued: callers get 503 with Retry-After, the warm model keeps translating, and the job then completes
+/// with every line exactly once. The chunks become visible only after storage has gone, so none is in flight when it
+/// goes: a message the host had already taken could neither be deleted nor released during the outage, and the
+/// host's queue listener leases messages for a fixed 10 minutes (the job then completes only after that; docs/jobs.md).
+/// </summary>
 [Collection(HostCollection.Name)]
 public sealed partial class OutageTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(12);
 
+    /// <summary>How long the chunk messages stay invisible: long enough for storage to be stopped first.</summary>
+    private static readonly TimeSpan QueuedFor = TimeSpan.FromSeconds(8);
+
     [HostFact]
     public async Task DuringAShortStorageOutageCallersGet503WithRetryAfterAndTheJobThenCompletesExactlyOnce()
     {
-        // Small chunks, so the job is still running when storage goes.
-        await using var app = await AppInstance.StartAsync(new Dictionary<string, string> { ["Jobs__ChunkSize"] = "4" });
+        await using var app = await AppInstance.StartAsync();
         var jobs = new JobDriver(app);
         (await app.Host.SendAsync(HttpMethod.Post, "api/translate", new { text = "Hello." })).ShouldBe(200);
-        var texts = Enumerable.Range(0, 400).Select(i => $"Sentence number {i} is here.").ToArray();
-        var jobId = await jobs.SubmitAsync(new { texts });
-        await WaitUntilRunningAsync(app, jobId);
+        var earlier = await jobs.SubmitAsync(new { texts = new[] { "Good morning." } });
+        JobDriver.ShouldBeCompleted(await jobs.WaitForEndAsync(earlier));
+        var chunks = Enumerable.Range(0, 25)
+            .Select(c => Enumerable.Range(c * 4, 4).Select(i => JobDriver.Line(i.ToString(), $"Sentence number {i} is here.")).ToArray())
+            .ToArray();
+        var jobId = await jobs.WriteInputAsync(chunks);
+        for (var chunk = 0; chunk < chunks.Length; chunk++)
+        {
+            await jobs.SendPlainAsync(JobDriver.Message(jobId, chunk, chunks.Length), QueuedFor);
+        }
 
         var outageStarted = DateTimeOffset.UtcNow;
         await app.Storage.StopAsync();
         var stopwatch = Stopwatch.StartNew();
-        var get = await app.Host.SendAsync(HttpMethod.Get, $"api/jobs/{jobId}");
+        var get = await app.Host.SendAsync(HttpMethod.Get, $"api/jobs/{earlier}");
         var submit = await app.Host.SendAsync(HttpMethod.Post, "api/jobs", new { texts = new[] { "Hello." } });
         var translate = await app.Host.SendAsync(HttpMethod.Post, "api/translate", new { text = "Good night." });
         var remaining = Outage - stopwatch.Elapsed;
@@ -45,10 +57,9 @@ public sealed partial class OutageTests(ITestOutputHelper output)
         }
 
         translate.ShouldBe(200); // the loaded model needs no storage
-        var status = await new JobDriver(app).WaitForEndAsync(jobId, TimeSpan.FromMinutes(4));
-        JobDriver.ShouldBeCompleted(status);
+        JobDriver.ShouldBeCompleted(await jobs.WaitForEndAsync(jobId, TimeSpan.FromMinutes(2)));
         var result = await jobs.ResultAsync(jobId);
-        Assert.Equal(Enumerable.Range(0, 400).Select(i => i.ToString()), result.Select(r => r.GetProperty("id").GetString()));
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i.ToString()), result.Select(r => r.GetProperty("id").GetString()));
         Assert.False(app.Host.HasExited);
 
         // One line per failed call, not a stack trace each: stack traces appear only under the records of failed
@@ -87,21 +98,4 @@ public sealed partial class OutageTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"^fail: (Function\.\w+(\.User)?|Host\.Results)\[\d+\]")]
     private static partial Regex FailedInvocation();
-
-    private static async Task WaitUntilRunningAsync(AppInstance app, string jobId)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = (await app.Host.SendAsync(HttpMethod.Get, $"api/jobs/{jobId}")).ShouldBe(200);
-            if (status.GetProperty("chunksDone").GetInt32() > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(50); // polling the job's status
-        }
-
-        throw new TimeoutException($"Job {jobId} did not start.");
-    }
 }
