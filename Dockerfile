@@ -7,9 +7,11 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first so the layer is reused while only sources change.
-COPY Directory.Build.props host.json local.settings.sample.json ./
+COPY Directory.Build.props Directory.Build.targets Directory.Packages.props global.json host.json local.settings.sample.json ./
+COPY Engine/Engine.csproj Engine/
 COPY FunctionApp/FunctionApp.csproj FunctionApp/
 RUN dotnet restore FunctionApp/FunctionApp.csproj -r linux-x64
+COPY Engine/ Engine/
 COPY FunctionApp/ FunctionApp/
 # ReadyToRun for this runtime and tiered compilation off come from FunctionApp.csproj (bench/results/cold-start.md).
 RUN dotnet publish FunctionApp/FunctionApp.csproj -c Release -r linux-x64 --self-contained false -o /home/site/wwwroot

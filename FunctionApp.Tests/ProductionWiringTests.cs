@@ -3,10 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServerlessInference.Engine;
 using ServerlessInference.Functions;
-using ServerlessInference.Jobs;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests;
 
@@ -29,7 +28,7 @@ public sealed class ProductionWiringTests
         Assert.NotNull(provider.GetRequiredService<TelemetryClient>());
         Assert.DoesNotContain(provider.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.Rules,
             rule => rule.ProviderName == TelemetryRegistration.ApplicationInsightsLoggerProvider); // Information logs reach AI
-        Assert.IsType<MarianTranslatorFactory>(provider.GetRequiredService<ITranslatorFactory>());
+        Assert.IsType<EngineFactory>(provider.GetRequiredService<IEngineFactory>());
         Assert.NotNull(ActivatorUtilities.CreateInstance<TranslateFunction>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<HealthFunction>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<JobFunctions>(provider));

@@ -1,4 +1,3 @@
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,9 +10,9 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<InvocationLogScope>();
 builder.UseWhen<ProblemDetailsMiddleware>(ProblemDetailsMiddleware.IsHttpTrigger);
-builder.Services.AddInferenceTelemetry();
 // Lines written inside an Activity (the worker's invocation, outgoing storage calls) carry its trace and span ids too.
 builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-builder.Services.AddPrometheusEndpoint(builder.Configuration);
-builder.Services.AddServerlessInference();
+builder.Services
+    .AddTelemetry(builder.Configuration)   // Application Insights, and Prometheus when enabled
+    .AddServerlessInference();             // storage, model hosting, serving, jobs, the HTTP API
 builder.Build().Run();

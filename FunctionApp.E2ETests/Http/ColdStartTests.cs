@@ -1,3 +1,5 @@
+using ServerlessInference.Tests.Support;
+
 namespace ServerlessInference.E2ETests.Http;
 
 /// <summary>A fresh instance (its own storage, host and model cache) hit by a burst before any model is loaded.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
+using ServerlessInference.Tests.Support;
 
 namespace ServerlessInference.E2ETests.Http;
 

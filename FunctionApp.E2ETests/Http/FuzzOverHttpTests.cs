@@ -1,5 +1,7 @@
+using ServerlessInference.E2ETests.Support;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Loading;
 using ServerlessInference.Tests.Fuzz;
-using ServerlessInference.Translation;
 using Xunit.Abstractions;
 
 namespace ServerlessInference.E2ETests.Http;

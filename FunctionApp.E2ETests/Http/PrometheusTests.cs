@@ -1,4 +1,5 @@
 using System.Text;
+using ServerlessInference.Tests.Support;
 
 namespace ServerlessInference.E2ETests.Http;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using ServerlessInference.Options;
+using ServerlessInference.Jobs;
 
 namespace ServerlessInference.E2ETests.Jobs;
 

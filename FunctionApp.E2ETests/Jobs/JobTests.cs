@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Azure.Storage.Blobs.Models;
+using ServerlessInference.Tests.Support;
 
 namespace ServerlessInference.E2ETests.Jobs;
 

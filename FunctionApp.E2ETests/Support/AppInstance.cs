@@ -1,7 +1,7 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using ServerlessInference.Models;
-using ServerlessInference.Options;
+using ServerlessInference.Jobs;
+using ServerlessInference.ModelHosting;
 
 namespace ServerlessInference.E2ETests.Support;
 

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using ServerlessInference.Models;
+using ServerlessInference.ModelHosting;
 
 namespace ServerlessInference.E2ETests.Support;
 

@@ -1,12 +1,11 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
-using ServerlessInference.Models;
-using ServerlessInference.Options;
+using ServerlessInference.ModelHosting;
 using ServerlessInference.Serving;
-using ServerlessInference.Translation;
 using Xunit;
 
 namespace ServerlessInference.Tests.Functions;
@@ -65,24 +64,6 @@ public sealed class TargetLanguageTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
-    public void EverySentenceAndEveryPieceOfALongOneStartsWithTheToken()
-    {
-        using var translator = MarianTranslator.Load(Multi, Path.Combine(RepoPaths.Fixtures, "marian-micro-languages"));
-        Assert.True(translator.Tokenizer.TryGetLanguageId("yue_Hant", out var code));
-        var longSentence = string.Join(' ', Enumerable.Repeat("very", 300)) + ".";
-
-        var plan = translator.Plan(["Hello. How are you?", longSentence], new TranslationOptions { TargetLanguage = "yue_Hant" });
-
-        Assert.True(plan.Inputs.Count >= 4);
-        Assert.All(plan.Inputs, ids =>
-        {
-            Assert.Equal(code, ids[0]);
-            Assert.Equal(1, ids.Count(i => i == code));
-            Assert.True(ids.Length <= translator.MaxInputTokens);
-        });
-    }
-
-    [Fact]
     public async Task UnsupportedCodeIs400ListingTheSupportedOnes()
     {
         using var app = NewApp();
@@ -131,10 +112,11 @@ public sealed class TargetLanguageTests(StorageFixture storage) : IAsyncLifetime
 
         var byDefault = await Translate(app, new { text, model = Multi, beams = 1 });
         var explicitSame = await Translate(app, new { text, model = Multi, beams = 1, targetLanguage = "cmn_Hans" });
-        var other = await app.Get<TranslationService>().TranslateAsync(Multi, [text],
-            new TranslationOptions { Beams = 1, TargetLanguage = "lzh" }, "test", WorkPriority.Interactive, CancellationToken.None);
-        using var translator = MarianTranslator.Load(Multi, Path.Combine(RepoPaths.Fixtures, "marian-micro-languages"));
-        var lzh = await translator.TranslateAsync([">>lzh<< " + text], new TranslationOptions { Beams = 1 });
+        var lzhRequest = new TranslationRequest([text]) { Beams = 1, TargetLanguage = "lzh" };
+        var other = await app.Get<TranslationService>().TranslateAsync(Multi, lzhRequest, "test", WorkPriority.Interactive,
+            CancellationToken.None);
+        using var translator = Translator.Load(Multi, Path.Combine(RepoPaths.Fixtures, "marian-micro-languages"));
+        var lzh = await translator.TranslateAsync(new TranslationRequest([">>lzh<< " + text]) { Beams = 1 });
 
         Assert.Equal(explicitSame.Json.GetProperty("translations").GetRawText(), byDefault.Json.GetProperty("translations").GetRawText());
         Assert.Equal(lzh.Translations[0].OutputIds, other.Result.Translations[0].OutputIds);
@@ -186,8 +168,9 @@ public sealed class TargetLanguageTests(StorageFixture storage) : IAsyncLifetime
         var blob = storage.Blobs.GetBlobContainerClient(_jobsContainer).GetBlobClient($"{jobId}/result.jsonl");
         var result = (await blob.DownloadContentAsync()).Value.Content.ToString()
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
-        var direct = await app.Get<TranslationService>().TranslateAsync(Multi, texts,
-            new TranslationOptions { Beams = 1, TargetLanguage = "cmn_Hant" }, "test", WorkPriority.Interactive, CancellationToken.None);
+        var request = new TranslationRequest(texts) { Beams = 1, TargetLanguage = "cmn_Hant" };
+        var direct = await app.Get<TranslationService>().TranslateAsync(Multi, request, "test", WorkPriority.Interactive,
+            CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
         Assert.Equal(direct.Result.Translations.Select(t => t.InputTokens), result.Select(r => r.GetProperty("inputTokens").GetInt32()));
     }

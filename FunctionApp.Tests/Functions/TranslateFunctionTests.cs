@@ -1,7 +1,9 @@
 using System.Text.Json;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
 using ServerlessInference.Functions;
-using ServerlessInference.Models;
 using ServerlessInference.Serving;
+using ServerlessInference.Telemetry;
 using Xunit;
 
 namespace ServerlessInference.Tests.Functions;
@@ -28,7 +30,6 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
         { "blank text", "{\"text\": \"  \"}", "application/json", 400 },
         { "unknown field", "{\"text\": \"a\", \"beam\": 2}", "application/json", 400 },
         { "beams zero", "{\"text\": \"a\", \"beams\": 0}", "application/json", 400 },
-        { "beams above the limit", "{\"text\": \"a\", \"beams\": 5}", "application/json", 400 },
         { "beams as a string", "{\"text\": \"a\", \"beams\": \"2\"}", "application/json", 400 },
         { "maxNewTokens zero", "{\"text\": \"a\", \"maxNewTokens\": 0}", "application/json", 400 },
         { "maxNewTokens fractional", "{\"text\": \"a\", \"maxNewTokens\": 1.5}", "application/json", 400 },
@@ -156,6 +157,20 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
     }
 
     [Fact]
+    public async Task BeamsAboveTheEngineLimitAre400NamingTheModelsRange()
+    {
+        using var app = new TestApp(storage, SmallLimits);
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Json(new { text = "Hello.", beams = 5 }), CancellationToken.None));
+
+        response.ShouldBe(400);
+        var detail = response.Json.GetProperty("detail").GetString()!;
+        Assert.Contains("'beams' must be between 1 and 4", detail);
+        Assert.Contains(RepoPaths.ShippedModelName, detail);
+    }
+
+    [Fact]
     public async Task StorageUnreachableWhileLoadingIs503WithRetryAfter()
     {
         using var app = new TestApp(storage, new Dictionary<string,
@@ -209,8 +224,9 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
             Assert.True(t.GetProperty("inputTokens").GetInt32() > 0);
             Assert.True(t.GetProperty("outputTokens").GetInt32() > 0);
         });
-        var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new() { Beams = 2, MaxNewTokens = 40 },
-            "test", WorkPriority.Interactive, CancellationToken.None);
+        var request = new TranslationRequest(texts) { Beams = 2, MaxNewTokens = 40 };
+        var direct = await app.Get<TranslationService>().TranslateAsync(null, request, "test", WorkPriority.Interactive,
+            CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), translations.Select(t => t.GetProperty("text").GetString()));
     }
 
@@ -283,9 +299,30 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
         failed.ShouldBe(500);
         Assert.StartsWith("application/problem+json", failed.ContentType);
         Assert.Contains("unexpected error", failed.Json.GetProperty("detail").GetString());
-        Assert.DoesNotContain(TrackingTranslatorFactory.FailureMessage, failed.Body);
+        Assert.DoesNotContain(TrackingEngineFactory.FailureMessage, failed.Body);
         served.ShouldBe(200);
         Assert.Equal(1, app.Factory.Loads); // the model stayed loaded; nothing was reloaded or evicted
         Assert.Equal(0, app.Get<ServingBacklog>().PendingSentences);
+    }
+
+    [Fact]
+    public async Task AnArgumentExceptionFromInsideTheEngineIsA500NotABadRequestAndItsMessageStaysInTheLogs()
+    {
+        using var app = new TestApp(storage);
+        // An internal bug (a wrong argument between the engine's own parts), not anything the caller sent.
+        app.Factory.FailWhen = _ => true;
+        app.Factory.FailWith = () => new ArgumentException(TrackingEngineFactory.FailureMessage);
+        var translate = app.Function<TranslateFunction>();
+
+        var failed = await Http.ExecuteAsync(translate.Run(Http.Json(new { text = "Hello." }), CancellationToken.None));
+
+        failed.ShouldBe(500);
+        Assert.StartsWith("application/problem+json", failed.ContentType);
+        Assert.DoesNotContain(TrackingEngineFactory.FailureMessage, failed.Body);
+        var telemetry = app.FlushTelemetry();
+        Assert.Equal(1, telemetry.Count(InferenceTelemetry.Instruments.TranslationDuration,
+            InferenceTelemetry.Attributes.Outcome, InferenceTelemetry.Outcomes.Error));
+        Assert.Equal(0, telemetry.Count(InferenceTelemetry.Instruments.TranslationDuration,
+            InferenceTelemetry.Attributes.Outcome, InferenceTelemetry.Outcomes.InvalidInput));
     }
 }

@@ -1,6 +1,8 @@
 using System.Text;
-using ServerlessInference.Options;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.Functions;
+using ServerlessInference.Jobs;
+using ServerlessInference.Serving;
 using static ServerlessInference.Tests.Fuzz.FuzzJson;
 
 namespace ServerlessInference.Tests.Fuzz;
@@ -121,8 +123,8 @@ internal static class HttpCases
     public static IEnumerable<HttpCase> Translate(int seed, int modelMaxNewTokens)
     {
         var random = new Random(seed);
-        var limits = new TranslationLimitsOptions();
-        var engine = new MarianTranslatorOptions();
+        var limits = new RequestLimitsOptions();
+        var engine = new EngineOptions();
         var bodyLimit = new HttpOptions().MaxRequestBodyBytes;
         var make = new Maker(random, "translate");
         string Word() => random.Pick(Words);
@@ -311,7 +313,7 @@ internal static class HttpCases
     public static IEnumerable<HttpCase> Submit(int seed, int modelMaxNewTokens)
     {
         var random = new Random(seed);
-        var engine = new MarianTranslatorOptions();
+        var engine = new EngineOptions();
         var make = new Maker(random, "submit");
         string Word() => random.Pick(Words);
         string Valid() => Obj(("texts", StrArr([Word()])));

@@ -1,10 +1,8 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
+using ServerlessInference.Engine.Loading;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
-using ServerlessInference.Options;
-using ServerlessInference.Tests.Support;
-using ServerlessInference.Translation;
 using Xunit.Abstractions;
 
 namespace ServerlessInference.Tests.Fuzz;

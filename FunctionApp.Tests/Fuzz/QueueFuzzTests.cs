@@ -1,9 +1,8 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
-using ServerlessInference.Options;
-using ServerlessInference.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ServerlessInference.Tests.Fuzz;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using ServerlessInference.Tests.Support;
 
 namespace ServerlessInference.Tests.Infra;
 
@@ -111,7 +112,7 @@ public sealed class DockerfileTests
     [Fact]
     public void ImageExposesThePrometheusPortTheMonitoringComponentScrapes()
     {
-        var port = new ServerlessInference.Options.MonitoringOptions().PrometheusPort
+        var port = new ServerlessInference.Telemetry.MonitoringOptions().PrometheusPort
             .ToString(System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains(Instructions, i => i.StartsWith("EXPOSE ", StringComparison.Ordinal) && i.Split(' ').Contains(port));
         var component = Read("infra/k8s/components/prometheus/kustomization.yaml");

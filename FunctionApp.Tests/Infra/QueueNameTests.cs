@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using ServerlessInference.Options;
+using ServerlessInference.Jobs;
 
 namespace ServerlessInference.Tests.Infra;
 

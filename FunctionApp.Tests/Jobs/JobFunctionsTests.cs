@@ -1,9 +1,12 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
-using ServerlessInference.Models;
-using ServerlessInference.Options;
+using ServerlessInference.ModelHosting;
+using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
 using Xunit;
 
@@ -73,8 +76,8 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
         Assert.Equal($"{_jobsContainer}/{jobId}/result.jsonl", status.Json.GetProperty("resultBlob").GetString());
         var result = await ReadResultAsync(jobId);
         Assert.Equal(["0", "1", "2", "3", "4"], result.Select(r => r.GetProperty("id").GetString()));
-        var direct = await app.Get<TranslationService>().TranslateAsync(null, texts, new(), "test",
-            ServerlessInference.Serving.WorkPriority.Interactive, CancellationToken.None);
+        var direct = await app.Get<TranslationService>().TranslateAsync(null, new TranslationRequest(texts), "test",
+            WorkPriority.Interactive, CancellationToken.None);
         Assert.Equal(direct.Result.Translations.Select(t => t.Text), result.Select(r => r.GetProperty("text").GetString()));
         var telemetry = app.FlushTelemetry();
         Assert.Equal(3, telemetry.Count(InferenceTelemetry.Instruments.JobChunkDuration,
@@ -95,8 +98,8 @@ public sealed class JobFunctionsTests(StorageFixture storage) : IAsyncLifetime
             CancellationToken.None));
         var jobId = submitted.Json.GetProperty("jobId").GetString()!;
         var message = Assert.Single(await ReceiveAllAsync(Queue, 1));
-        var backlog = app.Get<ServerlessInference.Serving.ServingBacklog>();
-        backlog.Admit(5, ServerlessInference.Serving.WorkPriority.Interactive); // job chunks may fill only half
+        var backlog = app.Get<ServingBacklog>();
+        backlog.Admit(5, WorkPriority.Interactive); // job chunks may fill only half
 
         // Returning normally is what makes the host delete this delivery instead of counting it toward poison.
         await functions.ProcessChunk(message, CancellationToken.None);

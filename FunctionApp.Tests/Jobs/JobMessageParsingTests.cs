@@ -1,5 +1,4 @@
 using ServerlessInference.Jobs;
-using ServerlessInference.Options;
 
 namespace ServerlessInference.Tests.Jobs;
 

@@ -1,8 +1,13 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using ServerlessInference.Options;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.Functions;
+using ServerlessInference.Jobs;
+using ServerlessInference.ModelHosting;
+using ServerlessInference.Serving;
+using ServerlessInference.Storage;
+using ServerlessInference.Telemetry;
 using Xunit;
 
 namespace ServerlessInference.Tests.Options;
@@ -32,8 +37,8 @@ public sealed class SettingsTests
         Assert.Equal(("marian-tiny-en-zh", "marian-tiny-en-zh/", null), (entry.Name, entry.Prefix, entry.TargetLanguage));
         Assert.Equal(Path.Combine(Path.GetTempPath(), "serverless-inference", "models"), models.CacheDirectory);
         Assert.Equal((2, 10), (models.MaxLoaded, models.RetryAfterSeconds));
-        var limits = provider.GetRequiredService<IOptions<TranslationLimitsOptions>>().Value;
-        var engine = provider.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
+        var limits = provider.GetRequiredService<IOptions<RequestLimitsOptions>>().Value;
+        var engine = provider.GetRequiredService<IOptions<EngineOptions>>().Value;
         Assert.Equal((64, 20000, 8, 0, true),
             (limits.MaxTexts, limits.MaxCharacters, engine.MaxBeams, engine.IntraOpThreads, engine.SplitOutputProjection));
         Assert.Equal(32, engine.MaxBatchSize);
@@ -87,10 +92,10 @@ public sealed class SettingsTests
         });
         provider.GetRequiredService<IStartupValidator>().Validate();
 
-        var engine = provider.GetRequiredService<IOptions<MarianTranslatorOptions>>().Value;
-        Assert.Equal(new MarianTranslatorOptions { MaxBeams = 3, IntraOpThreads = 2, MaxBatchSize = 5, SplitOutputProjection = false },
+        var engine = provider.GetRequiredService<IOptions<EngineOptions>>().Value;
+        Assert.Equal(new EngineOptions { MaxBeams = 3, IntraOpThreads = 2, MaxBatchSize = 5, SplitOutputProjection = false },
             engine);
-        using var translator = provider.GetRequiredService<ITranslatorFactory>().Load("tiny", RepoPaths.ShippedModel);
+        using var translator = provider.GetRequiredService<IEngineFactory>().Load("tiny", RepoPaths.ShippedModel);
         Assert.Equal(3, translator.Limits.MaxBeams);
     }
 

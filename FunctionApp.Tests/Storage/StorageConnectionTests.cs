@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Configuration;
-using ServerlessInference.Options;
 using ServerlessInference.Storage;
 
 namespace ServerlessInference.Tests.Storage;

@@ -1,7 +1,6 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using ServerlessInference.Models;
-using Xunit;
+using ServerlessInference.ModelHosting;
 
 namespace ServerlessInference.Tests.Support;
 

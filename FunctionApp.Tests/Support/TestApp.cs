@@ -3,8 +3,8 @@ using Microsoft.ApplicationInsights.Extensibility;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ServerlessInference.Engine;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Translation;
 
 namespace ServerlessInference.Tests.Support;
 
@@ -31,7 +31,7 @@ public sealed class TestApp : IDisposable
 
         Configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
-        Factory = new TrackingTranslatorFactory(TestEngine.CreateFactory());
+        Factory = new TrackingEngineFactory(TestEngine.CreateFactory(Configuration));
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddProvider(Logs));
         services.AddSingleton(Configuration);
@@ -41,7 +41,7 @@ public sealed class TestApp : IDisposable
             TelemetryChannel = Telemetry,
             ConnectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000",
         }));
-        services.AddSingleton<ITranslatorFactory>(Factory);
+        services.AddSingleton<IEngineFactory>(Factory);
         services.AddPrometheusEndpoint(Configuration);
         services.AddServerlessInference();
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
@@ -52,7 +52,7 @@ public sealed class TestApp : IDisposable
     public ManualTimeProvider Clock { get; } = new();
     public RecordingTelemetryChannel Telemetry { get; } = new();
     public RecordingLoggerProvider Logs { get; } = new();
-    public TrackingTranslatorFactory Factory { get; }
+    public TrackingEngineFactory Factory { get; }
     public IServiceProvider Services => _provider;
 
     /// <summary>A function class built the way the worker builds it (constructor injection).</summary>

@@ -1,16 +1,23 @@
 using System.Collections.Concurrent;
-using ServerlessInference.Translation;
+using Microsoft.Extensions.Configuration;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Tokenization;
 
 namespace ServerlessInference.Tests.Support;
 
 public static class TestEngine
 {
-    /// <summary>The real engine, so end-to-end tests translate with the shipped model.</summary>
-    public static ITranslatorFactory CreateFactory() => new MarianTranslatorFactory(new MarianTranslatorOptions { IntraOpThreads = 1 });
+    /// <summary>The real engine, so end-to-end tests translate with the shipped model; its settings are the
+    /// configuration's "Engine" section, as in production, on one thread.</summary>
+    public static IEngineFactory CreateFactory(IConfiguration? configuration = null)
+    {
+        var configured = configuration?.GetSection(EngineOptions.Section).Get<EngineOptions>() ?? EngineOptions.Default;
+        return new EngineFactory(configured with { IntraOpThreads = 1 });
+    }
 }
 
 /// <summary>Wraps any factory to count loads and see which translators were disposed (and when).</summary>
-public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITranslatorFactory
+public sealed class TrackingEngineFactory(IEngineFactory inner) : IEngineFactory
 {
     private int _loads;
 
@@ -21,27 +28,30 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
     public Func<GenerationSettings, bool>? FailWhen { get; set; }
 
     public const string FailureMessage = "The engine failed this run.";
+
+    /// <summary>What a failing run throws; an <see cref="InvalidOperationException"/> unless set.</summary>
+    public Func<Exception>? FailWith { get; set; }
     public ConcurrentQueue<string> Disposed { get; } = new();
 
     public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
         inner.SelectFiles(available, dtype);
 
-    public ITranslator Load(string modelName, string modelDirectory, string? dtype = null)
+    public ITranslationEngine Load(string modelName, string modelDirectory, string? dtype = null)
     {
         Interlocked.Increment(ref _loads);
         return new Tracked(inner.Load(modelName, modelDirectory, dtype), this);
     }
 
     /// <summary>The inner factory's load (the real one opens its encoder while the decoder downloads), tracked.</summary>
-    public ITranslatorLoad BeginLoad(string modelName, string? dtype = null) => new TrackedLoad(inner.BeginLoad(modelName, dtype), this);
+    public IEngineLoad BeginLoad(string modelName, string? dtype = null) => new TrackedLoad(inner.BeginLoad(modelName, dtype), this);
 
-    private sealed class TrackedLoad(ITranslatorLoad inner, TrackingTranslatorFactory owner) : ITranslatorLoad
+    private sealed class TrackedLoad(IEngineLoad inner, TrackingEngineFactory owner) : IEngineLoad
     {
         public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
 
         public Task? FileReady(string relativePath, string path) => inner.FileReady(relativePath, path);
 
-        public async Task<ITranslator> CompleteAsync(string modelDirectory, CancellationToken cancellationToken)
+        public async Task<ITranslationEngine> CompleteAsync(string modelDirectory, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref owner._loads);
             return new Tracked(await inner.CompleteAsync(modelDirectory, cancellationToken), owner);
@@ -50,33 +60,22 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
         public void Dispose() => inner.Dispose();
     }
 
-    private sealed class Tracked(ITranslator inner, TrackingTranslatorFactory owner) : ITranslator
+    private sealed class Tracked(ITranslationEngine inner, TrackingEngineFactory owner) : ITranslationEngine
     {
         private int _disposed;
 
         public string ModelName => inner.ModelName;
 
-        public GenerationLimits Limits => inner.Limits;
+        public ModelLimits Limits => inner.Limits;
 
-        public Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
-            CancellationToken cancellationToken = default)
+        public MarianTokenizer Tokenizer => inner.Tokenizer;
+
+        public int MaxInputTokens => inner.MaxInputTokens;
+
+        public GenerationSettings Resolve(TranslationRequest request)
         {
-            if (Volatile.Read(ref _disposed) != 0)
-            {
-                throw new ObjectDisposedException(ModelName);
-            }
-
-            return inner.TranslateAsync(texts, options, cancellationToken);
-        }
-
-        public PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options)
-        {
-            if (Volatile.Read(ref _disposed) != 0)
-            {
-                throw new ObjectDisposedException(ModelName);
-            }
-
-            return inner.Plan(texts, options);
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return inner.Resolve(request);
         }
 
         public BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken)
@@ -88,7 +87,7 @@ public sealed class TrackingTranslatorFactory(ITranslatorFactory inner) : ITrans
 
             if (owner.FailWhen?.Invoke(settings) == true)
             {
-                throw new InvalidOperationException(FailureMessage);
+                throw owner.FailWith?.Invoke() ?? new InvalidOperationException(FailureMessage);
             }
 
             return inner.Generate(sources, settings, cancellationToken);

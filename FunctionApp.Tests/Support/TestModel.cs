@@ -1,3 +1,5 @@
+using ServerlessInference.Engine.Loading;
+
 namespace ServerlessInference.Tests.Support;
 
 public static class TestModel
@@ -21,7 +23,7 @@ public static class ShippedModelFiles
 {
     /// <summary>The shipped model's files the engine needs, as relative '/' paths: what a load downloads.</summary>
     public static IReadOnlyList<string> Needed() =>
-        ServerlessInference.Translation.MarianModelFolder.SelectFiles(Directory.GetFiles(RepoPaths.ShippedModel, "*",
+        ServerlessInference.Engine.Loading.MarianModelFolder.SelectFiles(Directory.GetFiles(RepoPaths.ShippedModel, "*",
             SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(RepoPaths.ShippedModel, f).Replace('\\', '/')).ToList());
 }

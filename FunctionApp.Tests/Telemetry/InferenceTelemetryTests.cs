@@ -1,6 +1,6 @@
 using Microsoft.ApplicationInsights.DataContracts;
 using ServerlessInference.Functions;
-using ServerlessInference.Telemetry;
+using ServerlessInference.Tests.Support;
 using A = ServerlessInference.Telemetry.InferenceTelemetry.Attributes;
 using I = ServerlessInference.Telemetry.InferenceTelemetry.Instruments;
 

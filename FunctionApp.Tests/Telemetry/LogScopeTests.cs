@@ -1,8 +1,7 @@
 using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging;
+using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
-using ServerlessInference.Options;
 using ServerlessInference.Telemetry;
 
 namespace ServerlessInference.Tests.Telemetry;

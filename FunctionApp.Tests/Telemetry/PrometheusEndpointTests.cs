@@ -7,7 +7,6 @@ using Azure.Storage.Queues.Models;
 using OpenTelemetry.Metrics;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
-using ServerlessInference.Options;
 
 namespace ServerlessInference.Tests.Telemetry;
 

@@ -4,8 +4,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
-using ServerlessInference.Models;
-using ServerlessInference.Serving;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.ModelHosting;
+using ServerlessInference.Requests;
 using ServerlessInference.Storage;
 
 namespace ServerlessInference.Functions;
@@ -40,12 +42,6 @@ public sealed class JsonResponse(int statusCode, object body, string contentType
 /// <summary>RFC 9457 problem details; <c>detail</c> says what to fix and never carries a stack trace.</summary>
 public sealed record Problem(string Type, string Title, int Status, string Detail);
 
-/// <summary>A request the API rejects, with the status and message to send back.</summary>
-public sealed class RequestRejectedException(int status, string message) : Exception(message)
-{
-    public int Status { get; } = status;
-}
-
 public static class ApiResults
 {
     public static JsonResponse Json(int status, object body) => new(status, body);
@@ -79,8 +75,8 @@ public static class ApiResults
                 return Unavailable(busy.Message, busy.RetryAfter);
             case WorkLimitExceededException tooMuch:
                 return Problem(StatusCodes.Status413PayloadTooLarge, tooMuch.Message);
-            case ArgumentException argument:
-                return Problem(StatusCodes.Status400BadRequest, argument.Message);
+            case InvalidRequestException invalid:
+                return Problem(StatusCodes.Status400BadRequest, invalid.Message);
             case BadHttpRequestException badRequest:
                 // Kestrel's own verdict on the request (body over its size limit, malformed chunking, client stalled).
                 return Problem(badRequest.StatusCode, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge

@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using ServerlessInference.Models;
-using ServerlessInference.Serving;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.ModelHosting;
 
 namespace ServerlessInference.Functions;
 

@@ -5,7 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ServerlessInference.Options;
+using ServerlessInference.ModelHosting;
 using ServerlessInference.Telemetry;
 
 namespace ServerlessInference.Functions;

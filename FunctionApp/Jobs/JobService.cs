@@ -5,13 +5,13 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ServerlessInference.Functions;
-using ServerlessInference.Models;
-using ServerlessInference.Options;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.ModelHosting;
+using ServerlessInference.Requests;
 using ServerlessInference.Serving;
 using ServerlessInference.Storage;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Translation;
 
 namespace ServerlessInference.Jobs;
 
@@ -32,8 +32,8 @@ public sealed class JobService(JobStore store, TranslationService translation,
     /// <summary>Stores the input, writes the status and enqueues one message per chunk.</summary>
     /// <exception cref="UnknownModelException"/>
     /// <exception cref="ModelUnavailableException"/>
-    /// <exception cref="ArgumentException">An option is out of the model's range.</exception>
-    public async Task<JobStatus> SubmitAsync(IReadOnlyList<JobItem> items, string? model, TranslationOptions generation,
+    /// <exception cref="InvalidRequestException">An option is out of the model's range.</exception>
+    public async Task<JobStatus> SubmitAsync(IReadOnlyList<JobItem> items, string? model, TranslationRequest generation,
         CancellationToken cancellationToken)
     {
         // Unknown models and options the model cannot honour fail now, not in a queue an hour later.
@@ -232,10 +232,8 @@ public sealed class JobService(JobStore store, TranslationService translation,
             {
                 var items = await store.ReadItemsAsync(JobStore.InputBlob(m.JobId, m.Chunk), cancellationToken);
                 itemCount = items.Count;
-                var outcome = await translation.TranslateAsync(m.Model, items.Select(i => i.Text).ToList(),
-                    new TranslationOptions { Beams = m.Beams, MaxNewTokens = m.MaxNewTokens, TargetLanguage = m.TargetLanguage },
-                    "job", WorkPriority.Background,
-                    cancellationToken);
+                var outcome = await translation.TranslateAsync(m.Model, m.Request(items.Select(i => i.Text).ToList()), "job",
+                    WorkPriority.Background, cancellationToken);
                 var results = items.Zip(outcome.Result.Translations,
                     (item, t) => new JobResultItem(item.Id, t.Text, t.InputTokens, t.OutputTokens));
                 await store.WriteLinesAsync(JobStore.OutputBlob(m.JobId, m.Chunk), results, cancellationToken);
@@ -448,14 +446,15 @@ public sealed class JobService(JobStore store, TranslationService translation,
 
     /// <summary>Retrying cannot fix these: the input or the request itself is wrong.</summary>
     private static bool IsPermanent(Exception ex) =>
-        ex is ArgumentException or UnknownModelException or JsonException or FormatException
+        ex is InvalidRequestException or UnknownModelException or JsonException or FormatException
         || ex is RequestFailedException { Status: 404 };
 
     private static string Describe(Exception ex) => ex switch
     {
         RequestFailedException { Status: 404 } r => $"Blob not found ({r.ErrorCode}).",
         _ when StorageFailures.Describe(ex) is { } storage => storage,
-        ModelUnavailableException or UnknownModelException or ArgumentException or ServerBusyException or FormatException => ex.Message,
+        ModelUnavailableException or UnknownModelException or InvalidRequestException or ServerBusyException or FormatException
+            => ex.Message,
         JsonException => OneLine(ex.Message),
         _ => $"{ex.GetType().Name}: {OneLine(ex.Message)}",
     };

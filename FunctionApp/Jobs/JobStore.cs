@@ -5,7 +5,6 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
-using ServerlessInference.Options;
 using ServerlessInference.Storage;
 
 namespace ServerlessInference.Jobs;

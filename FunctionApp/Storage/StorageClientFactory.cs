@@ -4,7 +4,6 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using ServerlessInference.Options;
 
 namespace ServerlessInference.Storage;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.ApplicationInsights;
 using Microsoft.Extensions.Logging;
-using ServerlessInference.Serving;
+using ServerlessInference.Engine.Batching;
 
 namespace ServerlessInference.Telemetry;
 
@@ -11,7 +11,7 @@ namespace ServerlessInference.Telemetry;
 /// Application Insights through <see cref="ApplicationInsightsMetrics"/>), plus a structured log line per event.
 /// Attributes stay low-cardinality (model, caller, outcome); per-job and per-request detail goes to the logs only.
 /// </summary>
-public sealed class InferenceTelemetry : IDisposable
+public sealed class InferenceTelemetry : IBatchObserver, IDisposable
 {
     public const string MeterName = "ServerlessInference";
 

@@ -2,10 +2,10 @@ using System.Reflection;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
-using ServerlessInference.Options;
 
 namespace ServerlessInference.Telemetry;
 
@@ -13,6 +13,23 @@ public static class TelemetryRegistration
 {
     public const string ApplicationInsightsLoggerProvider =
         "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider";
+
+    /// <summary>Where telemetry goes in a deployment: Application Insights (<see cref="AddInferenceTelemetry"/>) and,
+    /// when enabled, the Prometheus scrape endpoint (<see cref="AddPrometheusEndpoint"/>).</summary>
+    public static IServiceCollection AddTelemetry(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddInferenceTelemetry().AddPrometheusEndpoint(configuration);
+
+    /// <summary>The app's own meter and events (<see cref="InferenceTelemetry"/>), which every feature reports to, and
+    /// the "Monitoring" section.</summary>
+    public static IServiceCollection AddInferenceMetrics(this IServiceCollection services)
+    {
+        services.AddOptions<MonitoringOptions>()
+            .BindConfiguration(MonitoringOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<InferenceTelemetry>();
+        return services;
+    }
 
     /// <summary>Application Insights for the isolated worker. Works without APPLICATIONINSIGHTS_CONNECTION_STRING
     /// (local runs): telemetry is then simply not sent.</summary>

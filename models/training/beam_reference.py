@@ -2,7 +2,7 @@
 """Beam-search reference in PyTorch for the C# engine (transformers.js 4.3 has no beam search for Marian).
 
 Usage: /usr/bin/python3 models/training/beam_reference.py [--beams 4] [--limit 500] [--model-dir DIR]
-         [--checkpoint models/training/checkpoints/final.pt] [--out FunctionApp.Tests/Fixtures/pytorch-beam4.jsonl]
+         [--checkpoint models/training/checkpoints/final.pt] [--out Engine.Tests/Fixtures/pytorch-beam4.jsonl]
 --beams 1 records greedy decoding (marian.greedy) instead.
 
 Rules (transformers' BeamSearchScorer, stated here so both sides agree): scores are sums of float32 log-softmax
@@ -92,7 +92,7 @@ def main():
     ap.add_argument("--limit", type=int, default=500)
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "final.pt"))
     ap.add_argument("--model-dir", default=MODEL_DIR, help="folder with generation_config.json")
-    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "FunctionApp.Tests", "Fixtures", "pytorch-beam4.jsonl"))
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "Engine.Tests", "Fixtures", "pytorch-beam4.jsonl"))
     args = ap.parse_args()
     torch.set_num_threads(2)
     vocab = Vocab(MODEL_DIR)

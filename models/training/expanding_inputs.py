@@ -1,7 +1,7 @@
 """Prints, one a line, inputs that SentencePiece's nmt_nfkc normalisation rewrites, most of them into text much
 longer than the input (Microsoft.ML.Tokenizers 2.0.1 crashed on those), the rest folding full-width forms,
 ligatures, combining marks and odd spaces, or deleting control characters: the cases of
-FunctionApp.Tests/Fixtures/spm-pieces-expanding.tsv, where make_fixtures.sh pairs each with spm_encode's pieces."""
+Engine.Tests/Fixtures/spm-pieces-expanding.tsv, where make_fixtures.sh pairs each with spm_encode's pieces."""
 import sys
 
 runs = {

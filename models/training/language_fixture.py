@@ -4,7 +4,7 @@ vocabs do, for the tests of the language-token rule and of the targetLanguage AP
 the weights are random (fixed seed), the SentencePiece models small and trained on the committed dev and test
 splits, so the folder is small and rebuilt in seconds.
 
-Usage: /usr/bin/python3 models/training/language_fixture.py [--out FunctionApp.Tests/Fixtures/marian-micro-languages]
+Usage: /usr/bin/python3 models/training/language_fixture.py [--out Engine.Tests/Fixtures/marian-micro-languages]
 """
 import argparse
 import json
@@ -27,7 +27,7 @@ LANGUAGES = ["cmn", "cmn_Hans", "cmn_Hant", "yue_Hans", "yue_Hant", "lzh"]
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "FunctionApp.Tests", "Fixtures",
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "Engine.Tests", "Fixtures",
                                                   "marian-micro-languages"))
     args = ap.parse_args()
     torch.manual_seed(20261126)

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Regenerates every reference fixture the C# engine tests read, from the shipped model and the training checkpoints:
-#   FunctionApp.Tests/Fixtures/spm-pieces.txt             spm_encode pieces of the 500 dev sentences
-#   FunctionApp.Tests/Fixtures/spm-pieces-expanding.tsv   input<TAB>spm_encode pieces, for the inputs of
+#   Engine.Tests/Fixtures/spm-pieces.txt             spm_encode pieces of the 500 dev sentences
+#   Engine.Tests/Fixtures/spm-pieces-expanding.tsv   input<TAB>spm_encode pieces, for the inputs of
 #     expanding_inputs.py (text that NFKC normalisation rewrites, mostly into much longer text)
-#   FunctionApp.Tests/Fixtures/transformersjs-greedy.jsonl transformers.js: source ids, greedy ids and text
-#   FunctionApp.Tests/Fixtures/pytorch-beam4.jsonl        PyTorch beam search (4 beams), same model
-#   FunctionApp.Tests/Fixtures/source-ids.jsonl           text, transformers.js source ids (tokenizer.json) and
+#   Engine.Tests/Fixtures/transformersjs-greedy.jsonl transformers.js: source ids, greedy ids and text
+#   Engine.Tests/Fixtures/pytorch-beam4.jsonl        PyTorch beam search (4 beams), same model
+#   Engine.Tests/Fixtures/source-ids.jsonl           text, transformers.js source ids (tokenizer.json) and
 #     MarianTokenizer's (spm pieces through vocab.json), for the dev sentences and data/tokenizer-cases.txt
-#   FunctionApp.Tests/Fixtures/marian-micro-languages/    a micro model whose vocab holds target-language tokens
+#   Engine.Tests/Fixtures/marian-micro-languages/    a micro model whose vocab holds target-language tokens
 #     (language_fixture.py; only with LANGUAGE_FIXTURE=1, since it writes new random weights), with
 #     source-ids.jsonl, the same comparison on data/language-cases.txt
-#   FunctionApp.Tests/Fixtures/marian-micro-split/        a micro model in the decoder + decoder_with_past layout,
+#   Engine.Tests/Fixtures/marian-micro-split/        a micro model in the decoder + decoder_with_past layout,
 #     with pytorch-greedy.jsonl, its PyTorch greedy outputs (needs MICRO_CHECKPOINT, see models/training/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 py=/usr/bin/python3
-fixtures=FunctionApp.Tests/Fixtures
+fixtures=Engine.Tests/Fixtures
 mkdir -p "$fixtures"
 cut -f1 models/training/data/dev.tsv | spm_encode --model=models/marian-tiny-en-zh/source.spm --output_format=piece > "$fixtures/spm-pieces.txt"
 inputs=$(mktemp)

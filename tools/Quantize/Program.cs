@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using ServerlessInference.Translation;
-using ServerlessInference.Translation.Onnx;
+using ServerlessInference.Engine.Loading;
+using ServerlessInference.ModelTools;
 
 // quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits|fp16 [--block-size 32] [--output-block-size 128]
 //          [--accuracy-level 4|0] [--fuse-bias 1|0]

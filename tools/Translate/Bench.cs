@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.Engine.Loading;
 
 /// <summary>Throughput and latency of the engine on a file of sentences, greedy and beam 4, batch 1 and batched.</summary>
 internal static class Bench
 {
-    public static async Task<int> Run(MarianTranslator translator, Dictionary<string, string> options)
+    public static async Task<int> Run(Translator translator, Dictionary<string, string> options)
     {
         if (!options.TryGetValue("input", out var input))
         {
@@ -19,8 +21,8 @@ internal static class Bench
         // what greedy decoding never touches, and would otherwise land in the beam rows' tail latencies.
         foreach (var warmBeams in new[] { 1, 4 })
         {
-            await translator.TranslateAsync(sentences.Take(8).ToArray(), new TranslationOptions { Beams = warmBeams });
-            await translator.TranslateAsync(sentences.Take(1).ToArray(), new TranslationOptions { Beams = warmBeams });
+            await translator.TranslateAsync(new TranslationRequest(sentences.Take(8).ToArray()) { Beams = warmBeams });
+            await translator.TranslateAsync(new TranslationRequest(sentences.Take(1).ToArray()) { Beams = warmBeams });
         }
 
         var results = new List<Dictionary<string, object>>();
@@ -34,7 +36,7 @@ internal static class Bench
         {
             foreach (var batch in new[] { 1, batchSize })
             {
-                var opts = new TranslationOptions { Beams = beams };
+                var opts = new TranslationRequest([]) { Beams = beams };
                 var latencies = new List<double>();
                 long tokens = 0;
                 double ortSeconds = 0;
@@ -43,7 +45,7 @@ internal static class Bench
                 {
                     var chunk = sentences.Skip(i).Take(batch).ToArray();
                     var sw = Stopwatch.StartNew();
-                    var r = await translator.TranslateAsync(chunk, opts);
+                    var r = await translator.TranslateAsync(opts with { Texts = chunk });
                     latencies.Add(sw.Elapsed.TotalMilliseconds);
                     tokens += r.Translations.Sum(t => t.OutputTokens);
                     ortSeconds += r.OnnxRuntime.TotalSeconds;

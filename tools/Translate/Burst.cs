@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ServerlessInference.Serving;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
 
 /// <summary>A cold burst: right after the model loads in a fresh process, N clients each send one request at once,
-/// through the serving scheduler (as the app does) or each straight to the engine (--direct). What start-up
+/// through the serving scheduler (as the app does) or each run by itself with no merging (--direct). What start-up
 /// settings (tiered compilation, ReadyToRun) change is how long the first requests run as unoptimised code.</summary>
 internal static class Burst
 {
-    public static async Task<int> Run(MarianTranslator translator, Dictionary<string, string> options, TimeSpan loadTime)
+    public static async Task<int> Run(Translator translator, Dictionary<string, string> options, TimeSpan loadTime)
     {
         if (!options.TryGetValue("input", out var input))
         {
@@ -19,19 +19,20 @@ internal static class Burst
         int? beams = options.TryGetValue("beams", out var b) ? int.Parse(b) : null;
         bool direct = options.ContainsKey("direct");
         var sentences = File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(clients).ToArray();
-        var scheduler = new BatchScheduler(translator, new BatchSchedulerOptions
+        var scheduler = new BatchScheduler(translator.Engine, new BatchSchedulerOptions
         {
             MaxConcurrentBatches = options.TryGetValue("concurrency", out var k) ? int.Parse(k) : 1,
+            MaxBatchSize = translator.Scheduler.MaxBatchSize,
+            // --direct: no merging; each request runs by itself at once, as it would without a scheduler.
+            Batching = !direct,
         });
-        var translationOptions = new TranslationOptions { Beams = beams };
+        var translationOptions = new TranslationRequest([]) { Beams = beams };
         var latencies = new double[sentences.Length];
         var total = Stopwatch.StartNew();
         await Task.WhenAll(sentences.Select((s, i) => Task.Run(async () =>
         {
             var sw = Stopwatch.StartNew();
-            _ = direct
-                ? await translator.TranslateAsync([s], translationOptions)
-                : await scheduler.TranslateAsync([s], translationOptions, WorkPriority.Interactive, CancellationToken.None);
+            _ = await scheduler.TranslateAsync(translationOptions with { Texts = [s] }, WorkPriority.Interactive, CancellationToken.None);
             latencies[i] = sw.Elapsed.TotalMilliseconds;
         })));
         double seconds = total.Elapsed.TotalSeconds;
@@ -39,7 +40,7 @@ internal static class Burst
         var row = new Dictionary<string, object>
         {
             ["clients"] = sentences.Length,
-            ["beams"] = beams ?? translator.Generation.NumBeams,
+            ["beams"] = beams ?? translator.Engine.Generation.NumBeams,
             ["path"] = direct ? "direct" : "scheduler",
             ["loadSeconds"] = Math.Round(loadTime.TotalSeconds, 3),
             ["burstSeconds"] = Math.Round(seconds, 3),

@@ -6,11 +6,12 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessInference;
-using ServerlessInference.Models;
-using ServerlessInference.Options;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.Engine.Tokenization;
+using ServerlessInference.ModelHosting;
 using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
-using ServerlessInference.Translation;
 
 /// <summary>
 /// The load benchmark (bench/load.sh). Drives <see cref="TranslationService"/>, the object the translate function
@@ -53,13 +54,13 @@ internal static class Load
         try
         {
             using var app = new BenchApp(storage, cache, batching: true);
-            var translationOptions = new TranslationOptions { Beams = beams };
+            var translationOptions = new TranslationRequest([]) { Beams = beams };
             var latencies = new double[clients];
             var started = Stopwatch.GetTimestamp();
             var calls = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
             {
                 var t0 = Stopwatch.GetTimestamp();
-                await app.Service.TranslateAsync(null, [sentences[i % sentences.Length]], translationOptions, "http",
+                await app.Service.TranslateAsync(null, translationOptions with { Texts = [sentences[i % sentences.Length]] }, "http",
                     WorkPriority.Interactive, CancellationToken.None);
                 latencies[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             })).ToArray();
@@ -161,7 +162,7 @@ internal static class Load
     private static async Task<RunResult> ClosedLoop(BenchApp app, SentenceSource source, int clients, int beams, TimeSpan duration)
     {
         var run = new RunResult(app);
-        var options = new TranslationOptions { Beams = beams };
+        var options = new TranslationRequest([]) { Beams = beams };
         // Engine runs block pool threads (with batching off, one per caller at once); without enough threads most
         // clients would never start, and batching off would be measured with a few clients instead of N.
         ThreadPool.GetMinThreads(out int workers, out int io);
@@ -183,7 +184,7 @@ internal static class Load
     private static async Task<RunResult> OpenLoop(BenchApp app, SentenceSource source, int rate, int beams, TimeSpan duration)
     {
         var run = new RunResult(app);
-        var options = new TranslationOptions { Beams = beams };
+        var options = new TranslationRequest([]) { Beams = beams };
         var calls = new List<Task>();
         var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         long origin = Stopwatch.GetTimestamp();
@@ -268,11 +269,12 @@ internal static class Load
         /// <summary>Requests sent (open loop); the closed loop counts answered and turned-away ones.</summary>
         public long? Sent { get; set; }
 
-        public async Task Call(string text, TranslationOptions options, long arrival)
+        public async Task Call(string text, TranslationRequest options, long arrival)
         {
             try
             {
-                await _app.Service.TranslateAsync(null, [text], options, "http", WorkPriority.Interactive, CancellationToken.None);
+                await _app.Service.TranslateAsync(null, options with { Texts = [text] }, "http", WorkPriority.Interactive,
+                    CancellationToken.None);
                 _latencies.Enqueue(Stopwatch.GetElapsedTime(arrival).TotalMilliseconds);
             }
             catch (ServerBusyException)
@@ -343,10 +345,10 @@ internal static class Load
             services.AddLogging();
             services.AddSingleton<IConfiguration>(configuration);
             services.AddServerlessInference();
-            var registered = services.Single(d => d.ServiceType == typeof(ITranslatorFactory));
+            var registered = services.Single(d => d.ServiceType == typeof(IEngineFactory));
             services.Remove(registered);
-            services.AddSingleton<ITranslatorFactory>(sp => new RecordingFactory(
-                (ITranslatorFactory)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance!), Recorder));
+            services.AddSingleton<IEngineFactory>(sp => new RecordingFactory(
+                (IEngineFactory)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance!), Recorder));
             _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
             Service = _provider.GetRequiredService<TranslationService>();
             Metrics = new MetricTally(_provider.GetRequiredService<InferenceTelemetry>().Meter);
@@ -364,39 +366,38 @@ internal static class Load
         }
     }
 
-    private sealed class RecordingFactory(ITranslatorFactory inner, RunRecorder recorder) : ITranslatorFactory
+    private sealed class RecordingFactory(IEngineFactory inner, RunRecorder recorder) : IEngineFactory
     {
-        public ITranslator Load(string modelName, string modelDirectory, string? dtype = null) =>
+        public ITranslationEngine Load(string modelName, string modelDirectory, string? dtype = null) =>
             new RecordingTranslator(inner.Load(modelName, modelDirectory, dtype), recorder);
 
         public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
             inner.SelectFiles(available, dtype);
 
-        public ITranslatorLoad BeginLoad(string modelName, string? dtype = null) =>
+        public IEngineLoad BeginLoad(string modelName, string? dtype = null) =>
             new RecordingLoad(inner.BeginLoad(modelName, dtype), recorder);
     }
 
-    private sealed class RecordingLoad(ITranslatorLoad inner, RunRecorder recorder) : ITranslatorLoad
+    private sealed class RecordingLoad(IEngineLoad inner, RunRecorder recorder) : IEngineLoad
     {
         public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available) => inner.SelectFiles(available);
 
         public Task? FileReady(string relativePath, string path) => inner.FileReady(relativePath, path);
 
-        public async Task<ITranslator> CompleteAsync(string modelDirectory, CancellationToken cancellationToken) =>
+        public async Task<ITranslationEngine> CompleteAsync(string modelDirectory, CancellationToken cancellationToken) =>
             new RecordingTranslator(await inner.CompleteAsync(modelDirectory, cancellationToken), recorder);
 
         public void Dispose() => inner.Dispose();
     }
 
-    private sealed class RecordingTranslator(ITranslator inner, RunRecorder recorder) : ITranslator
+    private sealed class RecordingTranslator(ITranslationEngine inner, RunRecorder recorder) : ITranslationEngine
     {
         public string ModelName => inner.ModelName;
-        public GenerationLimits Limits => inner.Limits;
+        public ModelLimits Limits => inner.Limits;
+        public MarianTokenizer Tokenizer => inner.Tokenizer;
+        public int MaxInputTokens => inner.MaxInputTokens;
 
-        public Task<TranslationBatchResult> TranslateAsync(IReadOnlyList<string> texts, TranslationOptions options,
-            CancellationToken cancellationToken = default) => inner.TranslateAsync(texts, options, cancellationToken);
-
-        public PlannedTranslation Plan(IReadOnlyList<string> texts, TranslationOptions options) => inner.Plan(texts, options);
+        public GenerationSettings Resolve(TranslationRequest request) => inner.Resolve(request);
 
         public BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
 
 /// <summary>
 /// What loading a model costs: load time, the process's peak resident memory (VmHWM) and its resident memory
@@ -8,15 +9,15 @@ using ServerlessInference.Translation;
 /// </summary>
 internal static class Memory
 {
-    public static async Task<int> Run(MarianTranslator translator, Dictionary<string, string> options, TimeSpan loading)
+    public static async Task<int> Run(Translator translator, Dictionary<string, string> options, TimeSpan loading)
     {
         var afterLoad = Status();
         var sentences = options.TryGetValue("input", out var input)
             ? File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(8).ToArray()
             : ["The weather is nice today.", "Where is the station?"];
-        await translator.TranslateAsync(sentences, new TranslationOptions { Beams = 1 });
+        await translator.TranslateAsync(new TranslationRequest(sentences) { Beams = 1 });
         var afterTranslate = Status();
-        await translator.TranslateAsync(sentences, new TranslationOptions { Beams = 4 });
+        await translator.TranslateAsync(new TranslationRequest(sentences) { Beams = 4 });
         var afterBeam = Status();
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {

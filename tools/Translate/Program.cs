@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.Engine.Loading;
 
 // translate --model <dir> [--beams N] [--batch N] [--max-new-tokens N] [--target-language CODE]
 //   (stdin: one text a line; stdout: JSONL)
@@ -31,8 +33,8 @@ if (command is null || !options.TryGetValue("model", out var modelDir))
 try
 {
     var loading = System.Diagnostics.Stopwatch.StartNew();
-    using var translator = MarianTranslator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir,
-        new MarianTranslatorOptions
+    using var translator = Translator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir,
+        new EngineOptions
         {
             IntraOpThreads = Int(options, "threads", 0),
             MaxBatchSize = Int(options, "batch", 32),
@@ -61,16 +63,20 @@ catch (ArgumentException e)
 {
     return Fail(e.Message);
 }
-
-static async Task<int> TranslateLines(MarianTranslator translator, Dictionary<string, string> options)
+catch (InvalidRequestException e)
 {
-    var translationOptions = new TranslationOptions
+    return Fail(e.Message);
+}
+
+static async Task<int> TranslateLines(Translator translator, Dictionary<string, string> options)
+{
+    var translationOptions = new TranslationRequest([])
     {
         Beams = options.ContainsKey("beams") ? Int(options, "beams", 1) : null,
         MaxNewTokens = options.ContainsKey("max-new-tokens") ? Int(options, "max-new-tokens", 1) : null,
         TargetLanguage = options.GetValueOrDefault("target-language"),
     };
-    translator.Limits.Check(translationOptions);
+    translator.Engine.Resolve(translationOptions);
     int batch = Int(options, "batch", 32);
     var json = new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     using var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
@@ -83,7 +89,7 @@ static async Task<int> TranslateLines(MarianTranslator translator, Dictionary<st
             return;
         }
 
-        var result = await translator.TranslateAsync(lines, translationOptions);
+        var result = await translator.TranslateAsync(translationOptions with { Texts = lines });
         for (int i = 0; i < lines.Count; i++)
         {
             var t = result.Translations[i];

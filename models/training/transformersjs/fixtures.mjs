@@ -3,7 +3,7 @@
 //
 //   cd models/training/transformersjs && ONNXRUNTIME_NODE_INSTALL=skip npm ci && node fixtures.mjs [modelDir] [out] [dtype]
 //
-// Defaults: ../../marian-tiny-en-zh, ../../../FunctionApp.Tests/Fixtures/transformersjs-greedy.jsonl and fp32; a dtype
+// Defaults: ../../marian-tiny-en-zh, ../../../Engine.Tests/Fixtures/transformersjs-greedy.jsonl and fp32; a dtype
 // (q4, q8, int8, uint8, fp16) loads that variant's files (onnx/encoder_model_q4.onnx, …), as the app's Dtype does.
 // Each sentence is generated on its own (batch 1): transformers.js' batched generate keeps appending tokens to
 // sequences that already ended, so batch 1 is its exact behaviour. transformers.js 4.3 has no beam search
@@ -15,7 +15,7 @@ import { env, AutoTokenizer, AutoModelForSeq2SeqLM } from '@huggingface/transfor
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelDir = path.resolve(process.argv[2] ?? path.join(here, '..', '..', 'marian-tiny-en-zh'));
-const out = path.resolve(process.argv[3] ?? path.join(here, '..', '..', '..', 'FunctionApp.Tests', 'Fixtures', 'transformersjs-greedy.jsonl'));
+const out = path.resolve(process.argv[3] ?? path.join(here, '..', '..', '..', 'Engine.Tests', 'Fixtures', 'transformersjs-greedy.jsonl'));
 const dtype = process.argv[4] ?? 'fp32';
 const devPath = path.join(here, '..', 'data', 'dev.tsv');
 

@@ -1,0 +1,149 @@
+using ServerlessInference.Engine.Batching;
+using ServerlessInference.Engine.Loading;
+
+namespace ServerlessInference.Engine.Tests.Loading;
+
+public sealed class MarianModelFolderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("model-folder-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private void CopyShipped()
+    {
+        foreach (var file in Directory.EnumerateFiles(RepoPaths.ShippedModel, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(_dir, Path.GetRelativePath(RepoPaths.ShippedModel, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    [Fact]
+    public void ShippedFolderReadsItsGenerationSettings()
+    {
+        var folder = MarianModelFolder.Read(RepoPaths.ShippedModel);
+        Assert.NotNull(folder.MergedDecoderPath);
+        Assert.Equal(0, folder.Generation.EosTokenId);
+        Assert.Equal(folder.VocabSize - 1, folder.Generation.PadTokenId);
+        Assert.Equal(folder.Generation.PadTokenId, folder.Generation.DecoderStartTokenId);
+        Assert.Equal([folder.Generation.PadTokenId], folder.Generation.BadTokenIds);
+    }
+
+    [Theory]
+    [InlineData("config.json")]
+    [InlineData("source.spm")]
+    [InlineData("vocab.json")]
+    [InlineData("onnx/encoder_model.onnx")]
+    [InlineData("onnx/decoder_model_merged.onnx")]
+    public void MissingFileIsNamedInTheError(string file)
+    {
+        CopyShipped();
+        File.Delete(Path.Combine(_dir, file));
+        var e = Assert.Throws<ModelFormatException>(() => Translator.Load("m", _dir));
+        Assert.Contains(Path.GetFileName(file), e.Message);
+    }
+
+    [Fact]
+    public void MalformedConfigIsReportedAsSuch()
+    {
+        CopyShipped();
+        File.WriteAllText(Path.Combine(_dir, "config.json"), "{ not json");
+        var e = Assert.Throws<ModelFormatException>(() => Translator.Load("m", _dir));
+        Assert.Contains("config.json", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedOnnxFileIsReportedWithItsName()
+    {
+        CopyShipped();
+        var path = Path.Combine(_dir, "onnx", "decoder_model_merged.onnx");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 3)]);
+        var e = Assert.Throws<ModelFormatException>(() => Translator.Load("m", _dir));
+        Assert.Contains("decoder_model_merged.onnx", e.Message);
+    }
+
+    [Fact]
+    public void OnnxFilesMaySitAtTheTopOfTheFolder()
+    {
+        CopyShipped();
+        foreach (var file in Directory.GetFiles(Path.Combine(_dir, "onnx")))
+        {
+            File.Move(file, Path.Combine(_dir, Path.GetFileName(file)));
+        }
+
+        Directory.Delete(Path.Combine(_dir, "onnx"));
+        using var translator = Translator.Load("m", _dir);
+        Assert.Equal("m", translator.ModelName);
+    }
+
+    private void CopyShippedWithout(string suffix)
+    {
+        CopyShipped();
+        foreach (var file in Directory.GetFiles(Path.Combine(_dir, "onnx"), "*" + suffix + ".onnx"))
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void MissingVariantFileIsNamedWithItsDtype()
+    {
+        CopyShippedWithout("_q4");
+        var e = Assert.Throws<ModelFormatException>(() => Translator.Load("m", _dir, dtype: "q4"));
+        Assert.Contains("onnx/encoder_model_q4.onnx", e.Message);
+        Assert.Contains("dtype q4", e.Message);
+
+        File.Copy(Path.Combine(_dir, "onnx", "encoder_model.onnx"), Path.Combine(_dir, "onnx", "encoder_model_q4.onnx"));
+        e = Assert.Throws<ModelFormatException>(() => Translator.Load("m", _dir, dtype: "q4"));
+        Assert.Contains("onnx/decoder_model_merged_q4.onnx", e.Message);
+    }
+
+    [Theory]
+    [InlineData("q8", "_quantized")]
+    [InlineData("int8", "_int8")]
+    [InlineData("uint8", "_uint8")]
+    [InlineData("fp16", "_fp16")]
+    [InlineData("q4", "_q4")]
+    public void DtypeSelectsTheTransformersJsFileNames(string dtype, string suffix)
+    {
+        CopyShippedWithout(suffix);
+        foreach (var graph in new[] { "encoder_model", "decoder_model_merged" })
+        {
+            File.Copy(Path.Combine(_dir, "onnx", graph + ".onnx"), Path.Combine(_dir, "onnx", graph + suffix + ".onnx"));
+        }
+
+        var folder = MarianModelFolder.Read(_dir, dtype);
+        Assert.Equal(Path.Combine(_dir, "onnx", "encoder_model" + suffix + ".onnx"), folder.EncoderPath);
+        Assert.Equal(Path.Combine(_dir, "onnx", "decoder_model_merged" + suffix + ".onnx"), folder.MergedDecoderPath);
+        Assert.Equal(dtype, folder.Dtype);
+    }
+
+    [Fact]
+    public void UnknownDtypeIsRefusedListingTheKnownOnes()
+    {
+        var e = Assert.Throws<ModelFormatException>(() => MarianModelFolder.Read(RepoPaths.ShippedModel, "q5"));
+        Assert.Contains("'q5'", e.Message);
+        Assert.Contains("q4", e.Message);
+    }
+
+    [Theory]
+    [InlineData(null, "")]
+    [InlineData("fp32", "")]
+    [InlineData("q4", "_q4")]
+    [InlineData("q8", "_quantized")]
+    public void OnlyTheChosenVariantsGraphsAreDownloaded(string? dtype, string suffix)
+    {
+        string[] graphs = ["encoder_model", "decoder_model_merged", "decoder_model", "decoder_with_past_model"];
+        string[] suffixes = ["", "_q4", "_quantized", "_int8", "_fp16"];
+        var listing = graphs.SelectMany(g => suffixes.Select(s => $"onnx/{g}{s}.onnx"))
+            .Concat(["config.json", "generation_config.json", "source.spm", "vocab.json", "target.spm", "tokenizer.json"])
+            .ToList();
+        var selected = MarianModelFolder.SelectFiles(listing, dtype);
+        Assert.Equal(
+            ["config.json", "generation_config.json", "source.spm", "vocab.json",
+             $"onnx/encoder_model{suffix}.onnx", $"onnx/decoder_model_merged{suffix}.onnx"],
+            selected);
+    }
+}

@@ -1,0 +1,4 @@
+namespace ServerlessInference.Engine.Batching;
+
+/// <summary>Who is waiting: interactive callers (HTTP) are served before background work (queue chunks).</summary>
+public enum WorkPriority { Interactive, Background }

@@ -1,0 +1,92 @@
+using ServerlessInference.Engine.Kernels;
+
+namespace ServerlessInference.Engine.Generation.Decoding;
+
+/// <summary>
+/// One step's 2·beams best (beam, token) candidates of each running source, best first; a candidate's id is
+/// beam · vocab + token and its score the beam's sum plus the token's log-probability.
+/// </summary>
+internal sealed class BeamCandidates
+{
+    private readonly int _perSource;
+    private readonly float[] _scores;
+    private readonly int[] _ids;
+    private readonly int[] _counts;
+
+    private BeamCandidates(int sources, int perSource)
+    {
+        _perSource = perSource;
+        _scores = new float[sources * perSource];
+        _ids = new int[sources * perSource];
+        _counts = new int[sources];
+    }
+
+    /// <summary>The candidate scores of source <paramref name="source"/>: the first <see cref="Count"/> are set.</summary>
+    public ReadOnlySpan<float> Scores(int source) => _scores.AsSpan(source * _perSource, _perSource);
+
+    public ReadOnlySpan<int> Ids(int source) => _ids.AsSpan(source * _perSource, _perSource);
+
+    public int Count(int source) => _counts[source];
+
+    /// <summary>Selects the candidates of every source whose `beams` rows lie consecutively in
+    /// <paramref name="logits"/> ([sources · beams, 1, vocab]).</summary>
+    /// <param name="beamScores">Each source's running beam scores.</param>
+    /// <param name="forced">The token this step must take, if a rule forces one.</param>
+    public static BeamCandidates Select(ReadOnlySpan<float> logits, int vocab, int beams,
+        IReadOnlyList<float[]> beamScores, int? forced, IReadOnlyList<int> suppressed)
+    {
+        int sources = beamScores.Count;
+        var result = new BeamCandidates(sources, 2 * beams);
+        // Selection reads every logit of a source's rows (a log-sum-exp and a scan per row): the bulk of the search's
+        // time, independent across sources, so it runs on all cores while ONNX Runtime waits.
+        unsafe
+        {
+            fixed (float* logitsPtr = logits)
+            {
+                var all = (IntPtr)logitsPtr;
+                int length = logits.Length;
+                void SelectSource(int s) => result._counts[s] = SelectForSource(
+                    new ReadOnlySpan<float>((float*)all, length).Slice(s * beams * vocab, beams * vocab), vocab, beams,
+                    beamScores[s], forced, suppressed,
+                    result._scores.AsSpan(s * result._perSource, result._perSource),
+                    result._ids.AsSpan(s * result._perSource, result._perSource));
+                if (sources > 1)
+                {
+                    Parallel.For(0, sources, SelectSource);
+                }
+                else
+                {
+                    SelectSource(0);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The best candidates of one source's rows, best first; returns how many.</summary>
+    private static int SelectForSource(ReadOnlySpan<float> rows, int vocab, int beams, float[] beamScores, int? forced,
+        IReadOnlyList<int> suppressed, Span<float> candScores, Span<int> candIds)
+    {
+        int filled = 0;
+        for (int k = 0; k < beams; k++)
+        {
+            // log_softmax over the whole vocabulary first, then the rules (as transformers orders its processors):
+            // suppressed ids drop out, and a forced token keeps its own log-probability.
+            var row = rows.Slice(k * vocab, vocab);
+            var (max, logSum) = RowKernels.LogSumExpParts(row);
+            float beamScore = beamScores[k];
+            if (forced is { } token)
+            {
+                float lp = row[token] - max - logSum;
+                filled = TopK.Insert(candScores, candIds, filled,
+                    beamScore + (float.IsNegativeInfinity(lp) ? 0 : lp), k * vocab + token);
+                continue;
+            }
+
+            filled = TopK.Scan(row, beamScore, max, logSum, suppressed, k * vocab, candScores, candIds, filled);
+        }
+
+        return filled;
+    }
+}

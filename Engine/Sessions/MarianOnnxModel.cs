@@ -1,0 +1,254 @@
+using Microsoft.ML.OnnxRuntime;
+using ServerlessInference.Engine.Loading;
+
+namespace ServerlessInference.Engine.Sessions;
+
+/// <summary>
+/// The encoder and decoder sessions of one model, created once and shared by concurrent callers (InferenceSession.Run
+/// is thread-safe). Hides whether the folder has a merged decoder or the decoder + decoder-with-past pair.
+/// </summary>
+internal sealed class MarianOnnxModel : IDisposable
+{
+    private readonly InferenceSession _encoder;
+    private readonly InferenceSession _decoder;          // merged, or the no-past decoder
+    private readonly InferenceSession? _decoderWithPast; // only in the split layout
+    private readonly string[] _firstInputNames;
+    private readonly string[] _nextInputNames;
+    private readonly string[] _firstOutputNames;
+    private readonly string[] _nextOutputNames;
+    private readonly int _layers;
+
+    public MarianModelFolder Folder { get; }
+    public bool IsMerged => _decoderWithPast is null;
+
+    /// <summary>The output projection split off the decoder graphs (they then return hidden states, not logits);
+    /// null when the graphs did not have the expected shape and return logits themselves.</summary>
+    public OutputProjection? Projection { get; }
+
+    /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
+    /// <param name="splitOutputProjection">Try to split the output projection off the decoder graphs.</param>
+    /// <param name="encoder">An encoder session already opened from this folder's encoder graph; the model owns it
+    /// from here on, also when this constructor throws.</param>
+    public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection = true,
+        InferenceSession? encoder = null)
+    {
+        Folder = folder;
+        _layers = folder.DecoderLayers;
+        using var sessionOptions = CreateSessionOptions(intraOpThreads);
+        var created = new List<InferenceSession>();
+        if (encoder is not null)
+        {
+            created.Add(encoder);
+        }
+
+        int vocab = folder.VocabSize;
+        int hidden = folder.DecoderHeads * folder.HeadDim;
+        try
+        {
+            _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
+            // A split decoder keeps its weights in the original file as external data: its sessions (and the float32
+            // projection's, which reads W from the same file) are told where that file is.
+            using var splitOptions = CreateSessionOptions(intraOpThreads);
+            ProjectionWeights? weights;
+            if (folder.MergedDecoderPath is { } merged)
+            {
+                var split = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden) : null;
+                WithExternalData(splitOptions, split);
+                _decoder = Open(merged, split?.Model, splitOptions, created);
+                weights = split?.Weights;
+            }
+            else
+            {
+                // Both graphs lose their projection, or neither does (it must be the same one).
+                var first = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden) : null;
+                var next = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden) : null;
+                bool split = first is not null && next is not null && first.Weights.SameAs(next.Weights)
+                    && first.Folder == next.Folder;
+                WithExternalData(splitOptions, split ? first : null);
+                _decoder = Open(folder.DecoderPath!, split ? first!.Model : null, splitOptions, created);
+                _decoderWithPast = Open(folder.DecoderWithPastPath!, split ? next!.Model : null, splitOptions, created);
+                weights = split ? first!.Weights : null;
+            }
+
+            Projection = weights is null ? null : new OutputProjection(weights, splitOptions);
+            ReturnLoadMemory();
+
+            string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
+            var past = KvNames("past_key_values", "decoder").Concat(KvNames("past_key_values", "encoder")).ToArray();
+            _firstInputNames = IsMerged ? [.. common, .. past, "use_cache_branch"] : common;
+            // Optimum's decoder_with_past_model.onnx has no encoder_hidden_states input (the cross-attention cache
+            // replaces it), so the split layout passes what the graph declares.
+            _nextInputNames = IsMerged
+                ? [.. common, .. past, "use_cache_branch"]
+                : [.. common.Where(_decoderWithPast!.InputMetadata.ContainsKey), .. past];
+            string stepOutput = Projection is null ? "logits" : DecoderGraph.HiddenOutput;
+            _firstOutputNames = [stepOutput, .. KvNames("present", "decoder"), .. KvNames("present", "encoder")];
+            _nextOutputNames = [stepOutput, .. KvNames("present", "decoder")];
+            CheckNames(_encoder, ["input_ids", "attention_mask"], ["last_hidden_state"], folder.EncoderPath);
+            CheckNames(_decoder, _firstInputNames, _firstOutputNames, folder.MergedDecoderPath ?? folder.DecoderPath!);
+            if (_decoderWithPast is not null)
+            {
+                CheckNames(_decoderWithPast, _nextInputNames, _nextOutputNames, folder.DecoderWithPastPath!);
+            }
+        }
+        catch
+        {
+            // Everything opened so far is released here: the constructor's caller never gets an object to dispose.
+            Projection?.Dispose();
+            foreach (var s in created)
+            {
+                OnnxSessions.Close(s);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Opens an encoder graph on its own, so that it can be created while the decoder still downloads.</summary>
+    public static InferenceSession OpenEncoder(string path, int intraOpThreads)
+    {
+        using var options = CreateSessionOptions(intraOpThreads);
+        return Open(path, null, options, []);
+    }
+
+    private static SessionOptions CreateSessionOptions(int intraOpThreads)
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableCpuMemArena = true,
+            EnableMemoryPattern = true,
+            InterOpNumThreads = 1,
+        };
+        if (intraOpThreads > 0)
+        {
+            options.IntraOpNumThreads = intraOpThreads;
+        }
+
+        return options;
+    }
+
+    private static void WithExternalData(SessionOptions options, SplitDecoder? split)
+    {
+        if (split is not null)
+        {
+            options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, split.Folder);
+        }
+    }
+
+    /// <summary>
+    /// Loading allocates far more than the sessions keep (file reads, the projection's float32 and 4-bit copies on
+    /// their way into ONNX Runtime, ONNX Runtime's own parse of each graph). Neither the GC nor glibc's allocator
+    /// gives that memory back to the system by itself, so a loaded model would stay resident at its loading peak.
+    /// </summary>
+    private static void ReturnLoadMemory()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeMemory.Trim();
+    }
+
+    /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>
+    private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, List<InferenceSession> created)
+    {
+        try
+        {
+            var session = rewritten is null ? OnnxSessions.Create(path, options) : OnnxSessions.Create(rewritten, options);
+            created.Add(session);
+            return session;
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException($"{Path.GetFileName(path)} could not be loaded by ONNX Runtime: {e.Message}", e);
+        }
+    }
+
+    private static void CheckNames(InferenceSession session, IEnumerable<string> inputs, IEnumerable<string> outputs, string path)
+    {
+        var missingIn = inputs.Where(n => !session.InputMetadata.ContainsKey(n)).ToArray();
+        var missingOut = outputs.Where(n => !session.OutputMetadata.ContainsKey(n)).ToArray();
+        if (missingIn.Length > 0 || missingOut.Length > 0)
+        {
+            throw new ModelFormatException(
+                $"{Path.GetFileName(path)} is not an Optimum Marian export: missing " +
+                string.Join(", ", missingIn.Select(n => $"input '{n}'").Concat(missingOut.Select(n => $"output '{n}'"))) + ".");
+        }
+    }
+
+    private IEnumerable<string> KvNames(string prefix, string part) =>
+        Enumerable.Range(0, _layers).SelectMany(i => new[] { $"{prefix}.{i}.{part}.key", $"{prefix}.{i}.{part}.value" });
+
+    /// <summary>Runs the encoder; the caller owns the returned last_hidden_state.</summary>
+    public OrtValue Encode(OrtValue inputIds, OrtValue attentionMask, InferenceCall call)
+    {
+        var outputs = call.Run(_encoder, ["input_ids", "attention_mask"], [inputIds, attentionMask], ["last_hidden_state"]);
+        return outputs[0];
+    }
+
+    /// <summary>
+    /// First decoder step (no cache). Returns logits and the full cache: the caller owns both.
+    /// <paramref name="emptyPast"/> supplies zero-length past tensors for the merged decoder's unused branch inputs.
+    /// </summary>
+    public DecoderStep DecodeFirst(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue? emptyPast,
+        OrtValue? useCacheFalse, InferenceCall call)
+    {
+        var inputs = new List<OrtValue>(_firstInputNames.Length) { inputIds, encoderMask, encoderHidden };
+        if (IsMerged)
+        {
+            for (int i = 0; i < 4 * _layers; i++)
+            {
+                inputs.Add(emptyPast!);
+            }
+
+            inputs.Add(useCacheFalse!);
+        }
+
+        var outputs = call.Run(_decoder, _firstInputNames, inputs, _firstOutputNames);
+        var decoderKv = new OrtValue[2 * _layers];
+        var encoderKv = new OrtValue[2 * _layers];
+        for (int i = 0; i < 2 * _layers; i++)
+        {
+            decoderKv[i] = outputs[1 + i];
+            encoderKv[i] = outputs[1 + 2 * _layers + i];
+        }
+
+        return new DecoderStep(outputs[0], decoderKv, encoderKv);
+    }
+
+    /// <summary>A step with the cache. Returns logits and the grown self-attention cache (caller owns them); the
+    /// cross-attention cache does not change after the first step, so the merged decoder's copy of it is dropped.</summary>
+    public DecoderStep DecodeNext(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue[] decoderKv,
+        OrtValue[] encoderKv, OrtValue? useCacheTrue, InferenceCall call)
+    {
+        var inputs = new List<OrtValue>(_nextInputNames.Length) { inputIds, encoderMask };
+        if (_nextInputNames[2] == "encoder_hidden_states")
+        {
+            inputs.Add(encoderHidden);
+        }
+
+        inputs.AddRange(decoderKv);
+        inputs.AddRange(encoderKv);
+        if (IsMerged)
+        {
+            inputs.Add(useCacheTrue!);
+        }
+
+        var outputs = call.Run(_decoderWithPast ?? _decoder, _nextInputNames, inputs, _nextOutputNames);
+        var newKv = new OrtValue[2 * _layers];
+        for (int i = 0; i < newKv.Length; i++)
+        {
+            newKv[i] = outputs[1 + i];
+        }
+
+        return new DecoderStep(outputs[0], newKv, null);
+    }
+
+    public void Dispose()
+    {
+        Projection?.Dispose();
+        OnnxSessions.Close(_encoder);
+        OnnxSessions.Close(_decoder);
+        OnnxSessions.Close(_decoderWithPast);
+    }
+}

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ServerlessInference.Serving;
+
+public static class ServingRegistration
+{
+    /// <summary>The translation service the HTTP API and batch jobs share, with the per-request limits
+    /// ("Translation" section).</summary>
+    public static IServiceCollection AddServing(this IServiceCollection services)
+    {
+        services.AddOptions<RequestLimitsOptions>()
+            .BindConfiguration(RequestLimitsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>();
+        services.AddSingleton<TranslationService>();
+        return services;
+    }
+}

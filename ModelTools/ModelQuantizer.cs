@@ -1,0 +1,419 @@
+using Google.Protobuf;
+using ServerlessInference.Engine.Onnx;
+using ServerlessInference.Engine.Sessions;
+
+namespace ServerlessInference.ModelTools;
+
+/// <summary>How <see cref="ModelQuantizer"/> rewrites a MatMul whose weight is stored in the file.</summary>
+public enum WeightQuantization
+{
+    /// <summary>com.microsoft MatMulNBits, 4-bit symmetric blocks (transformers.js <c>q4</c>, ONNX Runtime's
+    /// MatMulNBitsQuantizer with is_symmetric).</summary>
+    Q4,
+
+    /// <summary>com.microsoft MatMulNBits with 8 bits, symmetric blocks.</summary>
+    Q8Blockwise,
+
+    /// <summary>DynamicQuantizeLinear + MatMulInteger with a per-tensor uint8 weight (ONNX Runtime's
+    /// quantize_dynamic with QUInt8; transformers.js <c>q8</c>/<c>uint8</c>).</summary>
+    DynamicUInt8,
+
+    /// <summary>As <see cref="DynamicUInt8"/> with a symmetric int8 weight (quantize_dynamic with QInt8;
+    /// transformers.js <c>int8</c>).</summary>
+    DynamicInt8,
+}
+
+/// <summary>How <see cref="ModelQuantizer"/> rewrites a graph.</summary>
+/// <param name="Kind">The operator family the MatMuls become.</param>
+/// <param name="BlockSize">MatMulNBits' block (rows of the weight sharing a scale).</param>
+/// <param name="AccuracyLevel">MatMulNBits' accuracy_level: 0 leaves it unset (float32 compute, as transformers.js' q4
+/// files), 4 lets ONNX Runtime quantize activations to int8.</param>
+public sealed record QuantizationSettings(WeightQuantization Kind, int BlockSize = 32, int AccuracyLevel = 0)
+{
+    /// <summary>The output projection's width (the vocabulary size; 0: none is singled out). The weight with this
+    /// many columns is by far the largest, and at batch 32 its MatMul is ~40% of a decoder step; it gets
+    /// <see cref="OutputProjectionBlockSize"/>.</summary>
+    public int Vocab { get; init; }
+
+    /// <summary>The output projection's block (0: <see cref="BlockSize"/>). Larger blocks mean fewer scales to apply
+    /// per dot product (bench/results/quantized-recipe-2026-11-26.md).</summary>
+    public int OutputProjectionBlockSize { get; init; }
+
+    /// <summary>Fold the bias Add that follows a MatMulNBits into the operator's own bias input (ONNX Runtime's
+    /// quantizer leaves it a separate Add, a full pass over the output: over the logits at batch 32, 12% of a step).</summary>
+    public bool FuseBias { get; init; }
+
+    internal bool Blockwise => Kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise;
+}
+
+/// <summary>What a quantisation changed.</summary>
+public sealed record QuantizationReport(int MatMulsQuantized, int MatMulsKept, long WeightBytesBefore, long WeightBytesAfter,
+    int BiasesFused = 0);
+
+/// <summary>
+/// Rewrites an ONNX graph's MatMuls over float32 weights stored in the file (in the main graph and in subgraphs such as
+/// the merged decoder's If branches, which read the outer graph's weights) into quantized operators. The rule is ONNX
+/// Runtime's: only a MatMul whose second input is a 2-D float initializer is quantized; a weight computed in the graph
+/// (the tied output projection, Transpose of the embeddings) stays float32. A weight shared by several MatMuls is
+/// quantized once.
+/// </summary>
+public static class ModelQuantizer
+{
+    public const int DefaultBlockSize = 32;
+    public const int DefaultOutputProjectionBlockSize = 128;
+
+    public static QuantizationReport QuantizeFile(string input, string output, QuantizationSettings settings)
+    {
+        ModelProto model;
+        using (var file = File.OpenRead(input))
+        {
+            model = ModelProto.Parser.ParseFrom(file);
+        }
+
+        var report = Quantize(model, settings);
+        using (var file = File.Create(output))
+        {
+            model.WriteTo(file);
+        }
+
+        return report;
+    }
+
+    internal static QuantizationReport Quantize(ModelProto model, QuantizationSettings settings)
+    {
+        var rewriter = new Rewriter(settings);
+        rewriter.Visit(model.Graph, outer: []);
+        GraphPruning.RemoveUnusedInitializers(model.Graph);
+        if (settings.Blockwise && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        }
+
+        return new QuantizationReport(rewriter.Quantized, rewriter.Kept, rewriter.BytesBefore, rewriter.BytesAfter, rewriter.Fused);
+    }
+
+    private sealed class Rewriter(QuantizationSettings settings)
+    {
+        private readonly Dictionary<string, string[]> _done = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _vectors = new(StringComparer.Ordinal);
+        public int Quantized { get; private set; }
+        public int Kept { get; private set; }
+        public long BytesBefore { get; private set; }
+        public long BytesAfter { get; private set; }
+        public int Fused { get; private set; }
+
+        /// <param name="outer">Initializers of the enclosing graphs, with the graph that holds each.</param>
+        /// <param name="outerAliases">Values of the enclosing graphs that are an Identity of an initializer (an export
+        /// stores identical tensors once and reads the copy through Identity, as torch does with equal biases).</param>
+        public void Visit(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> outer,
+            Dictionary<string, (TensorProto Tensor, GraphProto Owner)>? outerAliases = null)
+        {
+            var scope = new Dictionary<string, (TensorProto, GraphProto)>(outer, StringComparer.Ordinal);
+            foreach (var t in graph.Initializer)
+            {
+                scope[t.Name] = (t, graph);
+            }
+
+            var aliases = new Dictionary<string, (TensorProto Tensor, GraphProto Owner)>(outerAliases ?? [], StringComparer.Ordinal);
+            foreach (var n in graph.Node)
+            {
+                if (n.OpType == "Identity" && n.Domain is "" or "ai.onnx" && scope.TryGetValue(n.Input[0], out var source))
+                {
+                    aliases[n.Output[0]] = source;
+                }
+            }
+
+            var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+            foreach (var n in graph.Node)
+            {
+                foreach (var o in n.Output)
+                {
+                    producers[o] = n;
+                }
+            }
+
+            var bypassed = new HashSet<NodeProto>();
+            for (int i = 0; i < graph.Node.Count; i++)
+            {
+                var node = graph.Node[i];
+                foreach (var sub in GraphWalk.Subgraphs(node))
+                {
+                    Visit(sub, scope, aliases);
+                }
+
+                if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 2)
+                {
+                    continue;
+                }
+
+                var weight = Weight(node.Input[1], scope, producers, out var transpose);
+                if (weight is null || (settings.Blockwise && weight.K % BlockSize(weight) != 0))
+                {
+                    Kept++;
+                    continue;
+                }
+
+                var replacement = settings.Blockwise
+                    ? Blockwise(node, weight)
+                    : Dynamic(node, weight);
+                graph.Node.RemoveAt(i);
+                for (int j = 0; j < replacement.Count; j++)
+                {
+                    graph.Node.Insert(i + j, replacement[j]);
+                }
+
+                if (transpose is not null)
+                {
+                    bypassed.Add(transpose);
+                }
+
+                i += replacement.Count - 1;
+                Quantized++;
+            }
+
+            // A Transpose whose only readers were quantized MatMuls computes nothing any more.
+            foreach (var t in bypassed)
+            {
+                if (!graph.Node.Any(n => n.Input.Contains(t.Output[0])) && graph.Output.All(o => o.Name != t.Output[0]))
+                {
+                    graph.Node.Remove(t);
+                }
+            }
+
+            if (settings.FuseBias && settings.Blockwise)
+            {
+                FuseBiases(graph, scope, aliases);
+            }
+        }
+
+        private int BlockSize(Weight weight) =>
+            settings.Vocab > 0 && weight.N == settings.Vocab && settings.OutputProjectionBlockSize > 0
+                ? settings.OutputProjectionBlockSize
+                : settings.BlockSize;
+
+        /// <summary>MatMulNBits → Add(bias) becomes MatMulNBits with its bias input, where the Add is the product's
+        /// only reader and the bias a float initializer of N values (Optimum's Linear bias [N], Marian's
+        /// final_logits_bias [1, N]). The sum is the same one: the kernel adds the bias to the finished dot product.</summary>
+        private void FuseBiases(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> scope,
+            Dictionary<string, (TensorProto Tensor, GraphProto Owner)> aliases)
+        {
+            var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var name in GraphWalk.Reads(graph))
+            {
+                readers[name] = readers.GetValueOrDefault(name) + 1;
+            }
+
+            var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            var adds = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+            foreach (var n in graph.Node)
+            {
+                if (n.OpType == "Add" && n.Domain is "" or "ai.onnx" && n.Input.Count == 2)
+                {
+                    adds.TryAdd(n.Input[0], n);
+                    adds.TryAdd(n.Input[1], n);
+                }
+            }
+
+            foreach (var node in graph.Node.Where(n => n.OpType == "MatMulNBits" && n.Input.Count == 3).ToList())
+            {
+                string product = node.Output[0];
+                if (readers.GetValueOrDefault(product) != 1 || outputs.Contains(product) || !adds.TryGetValue(product, out var add))
+                {
+                    continue;
+                }
+
+                long n = node.Attribute.Single(a => a.Name == "N").I;
+                string other = add.Input[0] == product ? add.Input[1] : add.Input[0];
+                if (!(scope.TryGetValue(other, out var bias) || aliases.TryGetValue(other, out bias))
+                    || bias.Tensor.DataType != (int)TensorProto.Types.DataType.Float
+                    || bias.Tensor.DataLocation == TensorProto.Types.DataLocation.External
+                    || bias.Tensor.Dims.Aggregate(1L, (a, d) => a * d) != n || bias.Tensor.Dims.Any(d => d != 1 && d != n))
+                {
+                    continue;
+                }
+
+                node.Input.Add("");   // zero_points
+                node.Input.Add("");   // g_idx
+                node.Input.Add(Vector(bias.Tensor, bias.Owner, n));
+                node.Output[0] = add.Output[0];
+                graph.Node.Remove(add);
+                Fused++;
+            }
+
+            // An Identity that only fed fused Adds computes nothing any more (subgraphs were fused before this graph).
+            var read = GraphWalk.Reads(graph).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+            foreach (var dead in graph.Node.Where(n => n.OpType == "Identity" && aliases.ContainsKey(n.Output[0])
+                && !read.Contains(n.Output[0])).ToList())
+            {
+                graph.Node.Remove(dead);
+            }
+        }
+
+        /// <summary>The bias as MatMulNBits reads it, 1-D [N]: the tensor itself, or a reshaped copy made once.</summary>
+        private string Vector(TensorProto bias, GraphProto owner, long n)
+        {
+            if (bias.Dims.Count == 1)
+            {
+                return bias.Name;
+            }
+
+            if (!_vectors.TryGetValue(bias.Name, out var name))
+            {
+                var vector = bias.Clone();
+                vector.Name = name = bias.Name + "_vector";
+                vector.Dims.Clear();
+                vector.Dims.Add(n);
+                owner.Initializer.Add(vector);
+                _vectors[bias.Name] = name;
+            }
+
+            return name;
+        }
+
+        /// <summary>A MatMul's weight B [K, N]: a 2-D float initializer, or the Transpose of one (an export without
+        /// constant folding stores torch's [N, K] Linear weights and transposes them in the graph; quantizing the
+        /// transposed values is what folding first and then quantizing gives).</summary>
+        private static Weight? Weight(string input, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> scope,
+            Dictionary<string, NodeProto> producers, out NodeProto? transpose)
+        {
+            transpose = null;
+            static bool Usable(TensorProto t) => t.DataType == (int)TensorProto.Types.DataType.Float && t.Dims.Count == 2
+                && t.DataLocation != TensorProto.Types.DataLocation.External;
+            if (scope.TryGetValue(input, out var direct))
+            {
+                return Usable(direct.Tensor) ? new Weight(direct.Tensor, direct.Owner, Transposed: false) : null;
+            }
+
+            if (producers.TryGetValue(input, out var node) && node.OpType == "Transpose" && node.Domain is "" or "ai.onnx"
+                && node.Attribute.All(a => a.Name != "perm" || a.Ints.SequenceEqual([1L, 0L]))
+                && scope.TryGetValue(node.Input[0], out var source) && Usable(source.Tensor))
+            {
+                transpose = node;
+                return new Weight(source.Tensor, source.Owner, Transposed: true);
+            }
+
+            return null;
+        }
+
+        private List<NodeProto> Blockwise(NodeProto matMul, Weight weight)
+        {
+            int blockSize = BlockSize(weight);
+            int bits = settings.Kind == WeightQuantization.Q4 ? 4 : 8;
+            int k = weight.K;
+            int n = weight.N;
+            var names = Once(weight, () =>
+            {
+                var (packed, scales) = WeightQuantizer.QuantizeBlockwise(weight.Values(), k, n, bits, blockSize);
+                string suffix = bits == 4 ? "_Q4" : "_Q8";
+                return
+                [
+                    OnnxTensors.Bytes(weight.Name + suffix, TensorProto.Types.DataType.Uint8, packed,
+                        n, k / blockSize, blockSize * bits / 8),
+                    OnnxTensors.Floats(weight.Name + "_scales", scales, scales.Length),
+                ];
+            });
+            var node = new NodeProto
+            {
+                OpType = "MatMulNBits",
+                Domain = "com.microsoft",
+                Name = string.IsNullOrEmpty(matMul.Name) ? matMul.Output[0] + "_Q" : matMul.Name + "_Q",
+                Input = { matMul.Input[0], names[0], names[1] },
+                Output = { matMul.Output[0] },
+                Attribute =
+                {
+                    OnnxTensors.Int("K", k), OnnxTensors.Int("N", n), OnnxTensors.Int("bits", bits),
+                    OnnxTensors.Int("block_size", blockSize),
+                },
+            };
+            if (settings.AccuracyLevel > 0)
+            {
+                node.Attribute.Add(OnnxTensors.Int("accuracy_level", settings.AccuracyLevel));
+            }
+
+            return [node];
+        }
+
+        /// <summary>quantize_dynamic's pattern, which ONNX Runtime fuses into DynamicQuantizeMatMul /
+        /// MatMulIntegerToFloat when it optimises the graph.</summary>
+        private List<NodeProto> Dynamic(NodeProto matMul, Weight weight)
+        {
+            bool signed = settings.Kind == WeightQuantization.DynamicInt8;
+            var names = Once(weight, () =>
+            {
+                var (levels, scale, zeroPoint) = WeightQuantizer.QuantizePerTensor(weight.Values(), signed);
+                var type = signed ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8;
+                return
+                [
+                    OnnxTensors.Bytes(weight.Name + "_quantized", type, levels, weight.K, weight.N),
+                    OnnxTensors.Floats(weight.Name + "_scale", [scale]),
+                    OnnxTensors.Bytes(weight.Name + "_zero_point", type, [zeroPoint]),
+                ];
+            });
+            string a = matMul.Input[0];
+            string p = (string.IsNullOrEmpty(matMul.Name) ? matMul.Output[0] : matMul.Name) + "_quant";
+            return
+            [
+                new NodeProto
+                {
+                    OpType = "DynamicQuantizeLinear", Name = p + "/DynamicQuantizeLinear", Input = { a },
+                    Output = { a + "_quantized_" + p, a + "_scale_" + p, a + "_zero_point_" + p },
+                },
+                new NodeProto
+                {
+                    OpType = "MatMulInteger", Name = p + "/MatMulInteger",
+                    Input = { a + "_quantized_" + p, names[0], a + "_zero_point_" + p, names[2] },
+                    Output = { p + "_int32" },
+                },
+                new NodeProto
+                {
+                    OpType = "Cast", Name = p + "/Cast", Input = { p + "_int32" }, Output = { p + "_float" },
+                    Attribute = { OnnxTensors.Int("to", (int)TensorProto.Types.DataType.Float) },
+                },
+                new NodeProto
+                {
+                    OpType = "Mul", Name = p + "/ScaleMul", Input = { a + "_scale_" + p, names[1] }, Output = { p + "_scale" },
+                },
+                new NodeProto
+                {
+                    OpType = "Mul", Name = p + "/OutputMul", Input = { p + "_float", p + "_scale" }, Output = { matMul.Output[0] },
+                },
+            ];
+        }
+
+        /// <summary>Quantizes a weight the first time a MatMul reads it and stores the tensors beside it (where every
+        /// reader can see them); later readers get the same names.</summary>
+        private string[] Once(Weight weight, Func<TensorProto[]> make)
+        {
+            if (!_done.TryGetValue(weight.Name, out var names))
+            {
+                var tensors = make();
+                weight.Owner.Initializer.AddRange(tensors);
+                names = tensors.Select(t => t.Name).ToArray();
+                _done[weight.Name] = names;
+                BytesBefore += weight.Tensor.RawData.Length + weight.Tensor.FloatData.Count * 4L;
+                BytesAfter += tensors.Sum(t => (long)t.RawData.Length);
+            }
+
+            return names;
+        }
+    }
+
+    /// <summary>B of a MatMul: <paramref name="Tensor"/> as stored, or its transpose.</summary>
+    private sealed record Weight(TensorProto Tensor, GraphProto Owner, bool Transposed)
+    {
+        public int K => (int)Tensor.Dims[Transposed ? 1 : 0];
+        public int N => (int)Tensor.Dims[Transposed ? 0 : 1];
+
+        /// <summary>Names the quantized tensors; the transposed one differs from the stored one, which other nodes
+        /// (the embedding's Gather) may still read.</summary>
+        public string Name => Transposed ? Tensor.Name + "_transposed" : Tensor.Name;
+
+        /// <summary>Row-major [K, N].</summary>
+        public float[] Values()
+        {
+            var stored = WeightQuantizer.ReadFloats(Tensor);
+            return Transposed ? DecoderGraph.Transposed(stored, N, K) : stored;
+        }
+    }
+
+}
