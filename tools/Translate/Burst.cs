@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ServerlessInference.Serving;
+using ServerlessInference.Tools;
 using ServerlessInference.Translation;
 
 /// <summary>A cold burst: right after the model loads in a fresh process, N clients each send one request at once,
@@ -10,18 +11,14 @@ internal static class Burst
 {
     public static async Task<int> Run(MarianTranslator translator, Dictionary<string, string> options, TimeSpan loadTime)
     {
-        if (!options.TryGetValue("input", out var input))
-        {
-            throw new ArgumentException("burst needs --input <file> (one sentence a line, or a TSV whose first column is the sentence).");
-        }
-
-        int clients = options.TryGetValue("clients", out var c) ? int.Parse(c) : 50;
-        int? beams = options.TryGetValue("beams", out var b) ? int.Parse(b) : null;
+        var input = options["input"];
+        int clients = options.Int("clients");
+        int? beams = options.IntOrNull("beams");
         bool direct = options.ContainsKey("direct");
         var sentences = File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(clients).ToArray();
         var scheduler = new BatchScheduler(translator, new BatchSchedulerOptions
         {
-            MaxConcurrentBatches = options.TryGetValue("concurrency", out var k) ? int.Parse(k) : 1,
+            MaxConcurrentBatches = options.Int("concurrency"),
         });
         var translationOptions = new TranslationOptions { Beams = beams };
         var latencies = new double[sentences.Length];
