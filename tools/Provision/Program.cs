@@ -2,17 +2,29 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using ServerlessInference.Jobs;
 using ServerlessInference.ModelHosting;
+using ServerlessInference.Tools;
 
-// Usage: Provision <connection-string> <model-dir> <model-prefix> [models-container] [jobs-container]
-if (args.Length < 3)
+// Usage: Provision <connection-string> <model-dir> <model-prefix> [models-container] [jobs-container]; --help says more.
+var parsed = new CommandLine("Provision", "",
+[
+    new Verb("", "Creates the app's containers and queues in the storage account and uploads a model folder to the "
+        + "models container (scripts/start-local.sh runs it against Azurite).", [],
+    [
+        new Positional("connection-string", "the storage connection string"),
+        new Positional("model-dir", "the model folder to upload"),
+        new Positional("model-prefix", "the blob prefix to upload it under (the model's name and a slash)"),
+        new Positional("models-container", "the models container", Required: false, Default: "models"),
+        new Positional("jobs-container", "the jobs container", Required: false, Default: "jobs"),
+    ]),
+]).Parse(args);
+if (parsed.Finished(out int exitCode))
 {
-    Console.Error.WriteLine(
-        "usage: Provision <connection-string> <model-dir> <model-prefix> [models-container=models] [jobs-container=jobs]");
-    return 2;
+    return exitCode;
 }
-var (connection, modelDir, prefix) = (args[0], args[1], args[2]);
-var modelsContainer = args.Length > 3 ? args[3] : "models";
-var jobsContainer = args.Length > 4 ? args[4] : "jobs";
+
+var values = parsed.Values;
+var (connection, modelDir, prefix) = (values["connection-string"], values["model-dir"], values["model-prefix"]);
+var (modelsContainer, jobsContainer) = (values["models-container"], values["jobs-container"]);
 if (!Directory.Exists(modelDir))
 {
     Console.Error.WriteLine($"Model folder {modelDir} does not exist.");

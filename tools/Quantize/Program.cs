@@ -1,34 +1,26 @@
 using System.Diagnostics;
 using ServerlessInference.Engine.Loading;
 using ServerlessInference.ModelTools;
+using ServerlessInference.Tools;
 
-// quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits|fp16 [--block-size 32] [--output-block-size 128]
-//          [--accuracy-level 4|0] [--fuse-bias 1|0]
+// Flags: QuantizeCommandLine.cs, or `quantize --help`.
 // MatMulNBits' accuracy_level defaults to 4 (int8 activations per block: the fastest here, and batch-invariant);
 // 0 leaves it unset as transformers.js' own q4 files do (float32 compute). The output projection (the weight as wide
 // as the vocabulary) gets its own block size, and each MatMulNBits takes the bias Add after it as its bias input:
 // both chosen by measurement (models/marian-tiny-en-zh/README.md, "Quantized variants"). fp16 converts every float
 // tensor to float16 and keeps the graphs' inputs and outputs float32, as transformers.js' own fp16 files.
 // Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
-// variant beside it under the transformers.js name of the dtype (encoder_model_q4.onnx, …).
-var options = new Dictionary<string, string>();
-for (int i = 0; i + 1 < args.Length; i += 2)
+// variant beside it (or in --output) under the transformers.js name of the dtype (encoder_model_q4.onnx, …), never
+// over a file that exists unless --force.
+var commandLine = QuantizeCommandLine.Create(ModelQuantizer.DefaultBlockSize, ModelQuantizer.DefaultOutputProjectionBlockSize);
+var parsed = commandLine.Parse(args);
+if (parsed.Finished(out int exitCode))
 {
-    if (!args[i].StartsWith("--", StringComparison.Ordinal))
-    {
-        return Fail($"unexpected argument '{args[i]}'");
-    }
-
-    options[args[i][2..]] = args[i + 1];
+    return exitCode;
 }
 
-if (!options.TryGetValue("model", out var modelDir) || !options.TryGetValue("dtype", out var dtype))
-{
-    Console.Error.WriteLine("usage: quantize --model <dir> --dtype q4|q8|int8|uint8|q8-nbits|fp16 [--block-size 32] "
-        + "[--output-block-size 128] [--accuracy-level 4|0] [--fuse-bias 1|0]");
-    return 2;
-}
-
+var options = parsed.Values;
+var (modelDir, dtype) = (options["model"], options["dtype"]);
 // q8-nbits writes MatMulNBits with 8 bits under the q8 name, to compare it with quantize_dynamic's pattern.
 var (kind, fileDtype) = dtype switch
 {
@@ -45,27 +37,35 @@ if (fileDtype == "")
     return Fail($"--dtype must be q4, q8, int8, uint8, q8-nbits or fp16, not '{dtype}'.");
 }
 
-int Option(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
 try
 {
     var folder = MarianModelFolder.Read(modelDir);
-    var blockSize = Option("block-size", ModelQuantizer.DefaultBlockSize);
+    var blockSize = options.Int("block-size");
     // fp16 is a conversion, not a quantisation: no settings.
-    var settings = kind is null ? null : new QuantizationSettings(kind.Value, blockSize, Option("accuracy-level", 4))
+    var settings = kind is null ? null : new QuantizationSettings(kind.Value, blockSize, options.Int("accuracy-level"))
     {
         Vocab = folder.VocabSize,
-        OutputProjectionBlockSize = Option("output-block-size", ModelQuantizer.DefaultOutputProjectionBlockSize),
-        FuseBias = Option("fuse-bias", 1) != 0,
+        OutputProjectionBlockSize = options.Int("output-block-size"),
+        FuseBias = options.Int("fuse-bias") != 0,
     };
     var suffix = ModelDtype.Suffix(fileDtype);
-    foreach (var graph in new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath })
+    var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
+        .OfType<string>().ToArray();
+    var outputDirectory = options.GetValueOrDefault("output");
+    var outputs = graphs.Select(g => QuantizeCommandLine.OutputPath(g, suffix, outputDirectory)).ToArray();
+    if (QuantizeCommandLine.Refused(outputs, options.ContainsKey("force")) is [_, ..] refused)
     {
-        if (graph is null)
-        {
-            continue;
-        }
+        return Fail($"{string.Join(", ", refused)} already exist{(refused.Count == 1 ? "s" : "")}; nothing written. "
+            + "Pass --force to overwrite, or --output <dir> to write elsewhere.");
+    }
 
-        var output = Path.Combine(Path.GetDirectoryName(graph)!, Path.GetFileNameWithoutExtension(graph) + suffix + ".onnx");
+    if (outputDirectory is not null)
+    {
+        Directory.CreateDirectory(outputDirectory);
+    }
+
+    foreach (var (graph, output) in graphs.Zip(outputs))
+    {
         var watch = Stopwatch.StartNew();
         if (settings is null)
         {
@@ -86,6 +86,10 @@ try
     return 0;
 }
 catch (ModelFormatException e)
+{
+    return Fail(e.Message);
+}
+catch (IOException e)
 {
     return Fail(e.Message);
 }

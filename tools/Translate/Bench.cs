@@ -3,19 +3,16 @@ using System.Text.Json;
 using ServerlessInference.Engine;
 using ServerlessInference.Engine.Batching;
 using ServerlessInference.Engine.Loading;
+using ServerlessInference.Tools;
 
 /// <summary>Throughput and latency of the engine on a file of sentences, greedy and beam 4, batch 1 and batched.</summary>
 internal static class Bench
 {
     public static async Task<int> Run(Translator translator, Dictionary<string, string> options)
     {
-        if (!options.TryGetValue("input", out var input))
-        {
-            throw new ArgumentException("bench needs --input <file> (one sentence a line, or a TSV whose first column is the sentence).");
-        }
-
-        int limit = options.TryGetValue("limit", out var l) ? int.Parse(l) : int.MaxValue;
-        int batchSize = options.TryGetValue("batch", out var b) ? int.Parse(b) : 32;
+        var input = options["input"];
+        int limit = options.IntOrNull("limit") ?? int.MaxValue;
+        int batchSize = options.Int("batch");
         var sentences = File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(limit).ToArray();
         // Warm-up of every path measured below: the first beam-search calls of a process allocate and initialise
         // what greedy decoding never touches, and would otherwise land in the beam rows' tail latencies.
@@ -31,7 +28,7 @@ internal static class Bench
         Console.WriteLine($"{sentences.Length} sentences; intra-op threads={threads}, cores={Environment.ProcessorCount}");
         Console.WriteLine("config           sent/s   tok/s   p50 ms   p90 ms   p99 ms   ort share");
         // --beams 1 leaves beam search out (a large model's beam rows take longest and have no transformers.js peer).
-        var beamWidths = options.TryGetValue("beams", out var bw) ? bw.Split(',').Select(int.Parse).ToArray() : [1, 4];
+        var beamWidths = options.Ints("beams");
         foreach (var beams in beamWidths)
         {
             foreach (var batch in new[] { 1, batchSize })
@@ -62,7 +59,7 @@ internal static class Bench
                     ["beams"] = beams,
                     ["batch"] = batch,
                     ["sentences"] = sentences.Length,
-                    ["threads"] = options.TryGetValue("threads", out var th) ? int.Parse(th) : 0,
+                    ["threads"] = options.IntOrNull("threads") ?? 0,
                     ["seconds"] = seconds,
                     ["sentencesPerSecond"] = sentences.Length / seconds,
                     ["tokensPerSecond"] = tokens / seconds,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using ServerlessInference.Engine;
 using ServerlessInference.Engine.Batching;
+using ServerlessInference.Tools;
 
 /// <summary>A cold burst: right after the model loads in a fresh process, N clients each send one request at once,
 /// through the serving scheduler (as the app does) or each run by itself with no merging (--direct). What start-up
@@ -10,18 +11,14 @@ internal static class Burst
 {
     public static async Task<int> Run(Translator translator, Dictionary<string, string> options, TimeSpan loadTime)
     {
-        if (!options.TryGetValue("input", out var input))
-        {
-            throw new ArgumentException("burst needs --input <file> (one sentence a line, or a TSV whose first column is the sentence).");
-        }
-
-        int clients = options.TryGetValue("clients", out var c) ? int.Parse(c) : 50;
-        int? beams = options.TryGetValue("beams", out var b) ? int.Parse(b) : null;
+        var input = options["input"];
+        int clients = options.Int("clients");
+        int? beams = options.IntOrNull("beams");
         bool direct = options.ContainsKey("direct");
         var sentences = File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(clients).ToArray();
         var scheduler = new BatchScheduler(translator.Engine, new BatchSchedulerOptions
         {
-            MaxConcurrentBatches = options.TryGetValue("concurrency", out var k) ? int.Parse(k) : 1,
+            MaxConcurrentBatches = options.Int("concurrency"),
             MaxBatchSize = translator.Scheduler.MaxBatchSize,
             // --direct: no merging; each request runs by itself at once, as it would without a scheduler.
             Batching = !direct,

@@ -12,6 +12,7 @@ using ServerlessInference.Engine.Tokenization;
 using ServerlessInference.ModelHosting;
 using ServerlessInference.Serving;
 using ServerlessInference.Telemetry;
+using ServerlessInference.Tools;
 
 /// <summary>
 /// The load benchmark (bench/load.sh). Drives <see cref="TranslationService"/>, the object the translate function
@@ -31,10 +32,10 @@ internal static class Load
 {
     public static async Task<int> Run(string command, Dictionary<string, string> options)
     {
-        string storage = Required(options, "storage");
-        var sentences = File.ReadLines(Required(options, "input")).Where(x => x.Trim().Length > 0)
+        string storage = options["storage"];
+        var sentences = File.ReadLines(options["input"]).Where(x => x.Trim().Length > 0)
             .Select(x => x.Split('\t')[0]).ToArray();
-        string output = Required(options, "out");
+        string output = options["out"];
         if (options.TryGetValue("upload", out var modelDir))
         {
             var container = new BlobServiceClient(storage).GetBlobContainerClient(new ModelsOptions().Container);
@@ -48,8 +49,8 @@ internal static class Load
 
     private static async Task<int> Cold(string storage, string[] sentences, Dictionary<string, string> options, string output)
     {
-        int clients = Int(options, "clients", 50);
-        int beams = Int(options, "beams", 1);
+        int clients = options.Int("clients");
+        int beams = options.Int("beams");
         var cache = Path.Combine(Path.GetTempPath(), "si-load-cold-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -96,13 +97,12 @@ internal static class Load
 
     private static async Task<int> Points(string storage, string[] sentences, Dictionary<string, string> options, string output)
     {
-        var invariant = System.Globalization.CultureInfo.InvariantCulture;
-        var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("duration", "60"), invariant));
-        var warmup = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("warmup", "5"), invariant));
-        int[] concurrency = Ints(options.GetValueOrDefault("concurrency", "1,4,16,64"));
-        int[] beamsList = Ints(options.GetValueOrDefault("beams", "1,4"));
-        int[] rates = Ints(options.GetValueOrDefault("rates", ""));
-        int[] rateBeams = Ints(options.GetValueOrDefault("rate-beams", "1"));
+        var duration = TimeSpan.FromSeconds(options.Number("duration"));
+        var warmup = TimeSpan.FromSeconds(options.Number("warmup"));
+        int[] concurrency = options.Ints("concurrency");
+        int[] beamsList = options.Ints("beams");
+        int[] rates = options.Ints("rates");
+        int[] rateBeams = options.Ints("rate-beams");
         var cache = Path.Combine(Path.GetTempPath(), "si-load-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -231,15 +231,6 @@ internal static class Load
 
     private static double LoadAverage() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Required(Dictionary<string, string> options, string name) =>
-        options.TryGetValue(name, out var value) ? value : throw new ArgumentException($"load needs --{name}.");
-
-    private static int Int(Dictionary<string, string> options, string name, int fallback) =>
-        options.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
-
-    private static int[] Ints(string list) =>
-        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
 
     private sealed class SentenceSource(string[] sentences)
     {

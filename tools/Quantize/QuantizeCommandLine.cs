@@ -1,0 +1,43 @@
+using ServerlessInference.Tools;
+
+/// <summary>tools/Quantize's flags (tools/Shared/CommandLine.cs parses them) and where its variant files go.</summary>
+internal static class QuantizeCommandLine
+{
+    public static readonly IReadOnlyList<string> Dtypes = ["q4", "q8", "int8", "uint8", "q8-nbits", "fp16"];
+
+    /// <param name="blockSize">The default --block-size (ModelQuantizer's).</param>
+    /// <param name="outputBlockSize">The default --output-block-size (ModelQuantizer's).</param>
+    public static CommandLine Create(int blockSize, int outputBlockSize) => new("quantize",
+        "Writes quantized variants of a model folder's ONNX graphs in the transformers.js naming.",
+        [
+            new Verb("", "Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and "
+                + "writes each graph's variant under the transformers.js name of the dtype (encoder_model_q4.onnx, "
+                + "decoder_model_merged_q4.onnx; q8: _quantized), beside the graph or in --output. It writes only those "
+                + "files, and refuses to overwrite any that exists (the committed variants among them) unless --force.",
+                [
+                    Flag.Text("model", "<dir>", "the model folder", required: true),
+                    Flag.Choice("dtype", Dtypes, "fp16 converts every float tensor to float16; q8-nbits writes 8-bit "
+                        + "MatMulNBits under the q8 name", required: true),
+                    Flag.Text("output", "<dir>", "write the variants into this folder (made if missing) instead of "
+                        + "beside the graphs in <dir>/onnx; copy them there to load them"),
+                    Flag.Switch("force", "overwrite variant files that exist"),
+                    Flag.Int("block-size", "MatMulNBits' block size", Invariant(blockSize)),
+                    Flag.Int("output-block-size", "the output projection's block size", Invariant(outputBlockSize)),
+                    Flag.Int("accuracy-level", "MatMulNBits' accuracy_level: 4, int8 activations per block; 0 leaves it "
+                        + "unset (float32 compute)", "4"),
+                    Flag.Int("fuse-bias", "1: each MatMulNBits takes the bias Add after it as its bias input; 0: not", "1"),
+                ]),
+        ]);
+
+    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Where the variant of <paramref name="graph"/> goes: beside it, or in <paramref name="outputDirectory"/>
+    /// when given, named as the graph plus the dtype's suffix.</summary>
+    public static string OutputPath(string graph, string suffix, string? outputDirectory) =>
+        Path.Combine(outputDirectory ?? Path.GetDirectoryName(graph)!, Path.GetFileNameWithoutExtension(graph) + suffix + ".onnx");
+
+    /// <summary>The outputs that would overwrite a file that exists: none with <paramref name="force"/>. The tool
+    /// writes nothing while this is not empty.</summary>
+    public static IReadOnlyList<string> Refused(IEnumerable<string> outputs, bool force) =>
+        force ? [] : outputs.Where(File.Exists).ToList();
+}
