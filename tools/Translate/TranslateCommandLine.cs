@@ -26,7 +26,7 @@ internal static class TranslateCommandLine
                 + "translating a few sentences greedy and with beam 4. One JSON line.",
                 [.. Engine(), Flag.Text("input", "<file>", InputFile + "; its first 8 (default: two built-in sentences)")]),
             new Verb("burst", "A cold burst: right after the model loads, N clients each send one request at once, "
-                + "through the serving scheduler or straight to the engine. One JSON line.",
+                + "through the serving scheduler, with or without batching. One JSON line.",
                 [
                     .. Engine(),
                     Flag.Text("input", "<file>", InputFile, required: true),
