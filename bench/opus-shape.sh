@@ -1,45 +1,60 @@
 #!/usr/bin/env bash
-# Production-size figures. Builds, with models/training/, a randomly initialised Marian with Helsinki-NLP/opus-mt-en-zh's
-# exact shapes (d_model 512, 6+6 layers, 8 heads, FFN 2048, vocab 65,001; generation capped at 64 tokens) in two
-# exports, constant folding on (lm_head as its own [512, 65001] initializer, as torch/Optimum write it by default) and
-# off, into bench/opus-shape/model/ (git-ignored); then, in one run beside the embedded model:
+# Production-size figures. Builds, with models/training/ and PyTorch, a randomly initialised Marian with
+# Helsinki-NLP/opus-mt-en-zh's exact shapes (d_model 512, 6+6 layers, 8 heads, FFN 2048, vocab 65,001; generation
+# capped at 64 tokens) in two exports, constant folding on (lm_head as its own [512, 65001] initializer, as
+# torch/Optimum write it by default) and off, into MODELS (default bench/opus-shape/model/, git-ignored): about 1 GB
+# of ONNX (578 + 445 MB), plus the q4/q8 variants tools/Quantize writes beside them. Built once and reused by later
+# runs. Then, in one run beside the embedded model:
 #   1. load time, peak RSS and resident RSS: C# with the split output projection (the default), C# running the graphs
 #      as they are, transformers.js;
 #   2. the engine benchmark (bench/run.sh) on the embedded model and on the opus-shaped ones, for each graph variant in
 #      DTYPES: the opus-shaped q4 and q8 files are made by tools/Quantize with its defaults (the recipe a user runs).
-#   bash bench/opus-shape.sh
+#   bash bench/opus-shape.sh                          (needs PyTorch: builds the opus-shaped models first)
+#   OUT=bench/results bash bench/opus-shape.sh        (also keep the results in a folder)
+#   LOAD=0 SPEED=embedded bash bench/opus-shape.sh    (the embedded model only: no PyTorch, nothing built)
+# The opus-shaped models (and PyTorch) are needed unless LOAD=0 and SPEED names only "embedded".
 # Environment: REPEAT (3) runs of each, medians; LIMIT (40) dev sentences for the speed runs (all 500: LIMIT=500);
 # THREADS (1) intra-op threads for both engines; SPEED ("embedded unfolded folded") which models get speed runs;
 # DTYPES ("fp32 q4 q8") the variants in the speed runs; LOAD (1) runs part 1, LOAD=0 skips it;
-# BASELINE: another build's translate.dll, whose split load is measured too (engine "csharp, baseline build").
+# BASELINE=0 is passed on to bench/run.sh (skips its logits-from-the-graph rows);
+# OTHER_BUILD: another build's translate.dll, whose split load is measured too (engine "csharp, baseline build");
+# OUT: a folder for the results (<date>-opus-shape-load[-n].json/.md and bench/run.sh's files); without it the
+# tables are only printed; MODELS: where the opus-shaped models are built.
 # Needs: apt-get install -y python3-torch python3-onnx python3-sentencepiece sentencepiece python3-numpy libopenblas0-openmp
+# (only for the opus-shaped models), the .NET 10 SDK, Node.js 20+.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-models=bench/opus-shape/model
+models=${MODELS:-bench/opus-shape/model}
 repeat=${REPEAT:-3}
 limit=${LIMIT:-40}
 threads=${THREADS:-1}
 speed=${SPEED:-embedded unfolded folded}
-dev=models/training/data/dev.tsv
-/usr/bin/python3 -c 'import torch, onnx, sentencepiece' 2>/dev/null \
-  || { echo "needs Debian's python3-torch python3-onnx python3-sentencepiece (see models/training/README.md)" >&2; exit 1; }
-(cd models/training/transformersjs && { [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error; })
-if [ ! -f "$models/folded/onnx/decoder_model_merged.onnx" ] || [ ! -f "$models/unfolded/onnx/decoder_model_merged.onnx" ]; then
-  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/opus_shape_model.py "$models"
-fi
-dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
-dotnet build tools/Quantize -c Release -v quiet -nologo >/dev/null
-translate=tools/Translate/bin/Release/net10.0/translate.dll
 dtypes=${DTYPES:-fp32 q4 q8}
-for export in folded unfolded; do
-  for dtype in $dtypes; do
-    [ "$dtype" = fp32 ] || [ -f "$models/$export/onnx/decoder_model_merged_$([ "$dtype" = q8 ] && echo quantized || echo "$dtype").onnx" ] \
-      || dotnet tools/Quantize/bin/Release/net10.0/quantize.dll --model "$models/$export" --dtype "$dtype"
+dev=models/training/data/dev.tsv
+opus=0
+[ "${LOAD:-1}" != 0 ] && opus=1
+for which in $speed; do [ "$which" = embedded ] || opus=1; done
+(cd models/training/transformersjs && { [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error; })
+dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
+translate=tools/Translate/bin/Release/net10.0/translate.dll
+if [ "$opus" = 1 ]; then
+  /usr/bin/python3 -c 'import torch, onnx, sentencepiece' 2>/dev/null \
+    || { echo "the opus-shaped models need Debian's python3-torch python3-onnx python3-sentencepiece" \
+      "(see models/training/README.md); LOAD=0 SPEED=embedded measures the embedded model alone" >&2; exit 1; }
+  if [ ! -f "$models/folded/onnx/decoder_model_merged.onnx" ] || [ ! -f "$models/unfolded/onnx/decoder_model_merged.onnx" ]; then
+    echo "building two opus-mt-en-zh-shaped models with PyTorch into $models (about 1 GB of ONNX) before measuring" >&2
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/opus_shape_model.py "$models"
+  fi
+  dotnet build tools/Quantize -c Release -v quiet -nologo >/dev/null
+  for export in folded unfolded; do
+    for dtype in $dtypes; do
+      [ "$dtype" = fp32 ] || [ -f "$models/$export/onnx/decoder_model_merged_$([ "$dtype" = q8 ] && echo quantized || echo "$dtype").onnx" ] \
+        || dotnet tools/Quantize/bin/Release/net10.0/quantize.dll --model "$models/$export" --dtype "$dtype"
+    done
   done
-done
-mkdir -p bench/results
+fi
 stamp=$(date -u +%Y-%m-%d)
-unique() { local f="bench/results/$stamp-$1.json" n=1; while [ -e "$f" ]; do n=$((n + 1)); f="bench/results/$stamp-$1-$n.json"; done; echo "$f"; }
+unique() { local f="$OUT/$stamp-$1.json" n=1; while [ -e "$f" ]; do n=$((n + 1)); f="$OUT/$stamp-$1-$n.json"; done; echo "$f"; }
 
 # 1. Loading. Each row is a fresh process; runs of one model interleave the three engines so that load on the
 # machine (shared, noisy) hits them alike.
@@ -55,17 +70,22 @@ for model in models/marian-tiny-en-zh "$models/folded" "$models/unfolded"; do
     for logits in split graph; do
       dotnet "$translate" memory --model "$model" --input "$dev" --threads "$threads" --logits "$logits" | tag >> "$raw"
     done
-    if [ -n "${BASELINE:-}" ]; then
-      dotnet "$BASELINE" memory --model "$model" --input "$dev" --threads "$threads" \
+    if [ -n "${OTHER_BUILD:-}" ]; then
+      dotnet "$OTHER_BUILD" memory --model "$model" --input "$dev" --threads "$threads" \
         | sed 's/"engine":"csharp"/"engine":"csharp, baseline build"/' | tag >> "$raw"
     fi
     node bench/transformersjs-memory.mjs "$model" "$dev" "$threads" 2>/dev/null | tag >> "$raw"
   done
 done
-out=$(unique opus-shape-load)
-/usr/bin/python3 bench/summarize_memory.py "$raw" "$out" "$before / $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${out%.json}.md"
+if [ -n "${OUT:-}" ]; then
+  mkdir -p "$OUT"
+  out=$(unique opus-shape-load)
+  /usr/bin/python3 bench/summarize_memory.py "$raw" "$out" "$before / $(cut -d' ' -f1-3 /proc/loadavg)" | tee "${out%.json}.md"
+else
+  /usr/bin/python3 bench/summarize_memory.py "$raw" "$raw.json" "$before / $(cut -d' ' -f1-3 /proc/loadavg)" | sed '/^wrote /d'  # the JSON is temporary
 fi
-rm -f "$raw"
+fi
+rm -f "$raw" "$raw.json"
 
 # 2. Speed, the first LIMIT dev sentences through both engines.
 head -n "$limit" "$dev" > "$raw.tsv"

@@ -14,8 +14,8 @@ param tags object = {}
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound for scale-out.')
-@minValue(1)
+@description('Upper bound for scale-out. Flex Consumption accepts 40 to 1000; 40 is its lowest maximum instance count.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 

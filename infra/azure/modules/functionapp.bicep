@@ -22,7 +22,8 @@ param applicationInsightsConnectionString string
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
 
-@minValue(1)
+@description('Flex Consumption accepts 40 to 1000 (40 is its lowest maximum instance count).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
