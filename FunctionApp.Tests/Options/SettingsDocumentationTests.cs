@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using ServerlessInference.Options;
-using ServerlessInference.Translation;
+using ServerlessInference.Engine;
+using ServerlessInference.ModelHosting;
 
 namespace ServerlessInference.Tests.Options;
 
@@ -48,7 +48,7 @@ public sealed class SettingsDocumentationTests
     [Fact]
     public void EverySettingsSectionOfTheAppIsDocumented()
     {
-        var sections = typeof(ModelsOptions).Assembly.GetTypes().Concat(typeof(MarianTranslatorOptions).Assembly.GetTypes())
+        var sections = typeof(ModelsOptions).Assembly.GetTypes().Concat(typeof(EngineOptions).Assembly.GetTypes())
             .Distinct()
             .Select(type => type.GetField("Section", BindingFlags.Public | BindingFlags.Static))
             .Where(field => field is { IsLiteral: true } && field.FieldType == typeof(string))

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Engine;
+using ServerlessInference.Engine.Loading;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
 using ServerlessInference.ModelHosting;
