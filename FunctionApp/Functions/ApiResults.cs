@@ -83,11 +83,11 @@ public static class ApiResults
                     ? "The body is too large." : "The request could not be read.");
             case not null when StorageFailures.IsUnavailable(exception):
                 // One line per failed call: an outage fails every call, and the stack says nothing new each time.
-                logger.LogWarning("Storage unavailable; answered 503: {Reason}", StorageFailures.Describe(exception));
-                logger.LogDebug(exception, "Storage unavailable");
+                logger.StorageUnavailable(StorageFailures.Describe(exception));
+                logger.StorageUnavailableDetail(exception);
                 return Unavailable("Storage is unavailable; retry later.", storageRetryAfter);
             default:
-                logger.LogError(exception, "Unhandled error");
+                logger.UnhandledError(exception);
                 return Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred; it has been logged.");
         }
     }

@@ -62,8 +62,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             };
             await store.Queue.SendMessageAsync(message.ToJson(), ct);
         });
-        logger.LogInformation("Submitted job {JobId}: {Items} items in {Chunks} chunks for {Model}", jobId, items.Count, chunks.Count,
-            modelName);
+        logger.JobSubmitted(jobId, items.Count, chunks.Count, modelName);
         return status;
     }
 
@@ -194,7 +193,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         if (!ChunkMessage.TryParse(JobQueueMessage.Decode(messageBody), out var m, out var reason))
         {
             // Counted as poison once, by the poison handler that reads it from there.
-            logger.LogWarning("Malformed job message moved to the poison queue: {Reason}", reason);
+            logger.MalformedMessagePoisoned(reason);
             await store.PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             // As received, so the poison handler reads it exactly as it would have been read here.
             await store.PoisonQueue.SendMessageAsync(messageBody, cancellationToken);
@@ -210,7 +209,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             var current = await store.GetStatusAsync(m.JobId, cancellationToken);
             if (current is { State: JobStates.Failed or JobStates.Completed })
             {
-                logger.LogInformation("Job {JobId} is {State}; chunk {Chunk} skipped", m.JobId, current.State, m.Chunk);
+                logger.ChunkSkipped(m.JobId, current.State, m.Chunk);
                 telemetry.JobChunkProcessed(m.JobId, m.Chunk, 0, stopwatch.Elapsed, "skipped");
                 return ChunkOutcome.Skipped;
             }
@@ -283,8 +282,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
                 ? $"cancelled by the host after {stopwatch.Elapsed.TotalSeconds:F0} s (functionTimeout or shutdown)."
                 : Describe(ex);
             telemetry.JobChunkProcessed(m.JobId, m.Chunk, itemCount, stopwatch.Elapsed, "retry");
-            logger.LogWarning("Job {JobId} chunk {Chunk} attempt {Attempt} failed; the queue delivers it again: {Reason}",
-                m.JobId, m.Chunk, dequeueCount, why);
+            logger.ChunkAttemptFailed(m.JobId, m.Chunk, dequeueCount, why);
             await RecordAttemptAsync(m, dequeueCount, why);
             throw;
         }
@@ -297,8 +295,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
     private async Task DeferAsync(ChunkMessage m, string messageBody, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
         await store.Queue.SendMessageAsync(messageBody, visibilityTimeout: retryAfter, cancellationToken: cancellationToken);
-        logger.LogInformation("Job {JobId} chunk {Chunk} deferred for {RetryAfterSeconds:F0} s: the instance is busy",
-            m.JobId, m.Chunk, retryAfter.TotalSeconds);
+        logger.ChunkDeferred(m.JobId, m.Chunk, retryAfter.TotalSeconds);
     }
 
     /// <summary>Keeps the chunk's latest failed attempt on the job. Not cancellable: it runs when the invocation's
@@ -316,8 +313,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         }
         catch (Exception ex)
         {
-            logger.LogWarning("Could not record attempt {Attempt} of job {JobId} chunk {Chunk} ({Why}): {Error}",
-                dequeueCount, m.JobId, m.Chunk, why, Describe(ex));
+            logger.AttemptNotRecorded(dequeueCount, m.JobId, m.Chunk, why, Describe(ex));
         }
     }
 
@@ -342,7 +338,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
         telemetry.PoisonMessage(malformed: reason is not null, reason ?? "retries exhausted");
         if (jobId is null)
         {
-            logger.LogWarning("Poison message dropped: it names no valid job id ({Reason})", reason);
+            logger.PoisonMessageDropped(reason);
             return;
         }
         var failed = false;
@@ -376,7 +372,7 @@ public sealed class JobService(JobStore store, TranslationService translation,
             telemetry.JobFinished("failed");
         }
 
-        logger.LogError("Job {JobId} failed: chunk message poisoned ({Reason})", jobId, reason ?? "retries exhausted");
+        logger.JobPoisoned(jobId, reason ?? "retries exhausted");
     }
 
     private async Task AssembleAsync(ChunkMessage m, int chunksTotal, CancellationToken cancellationToken)
@@ -407,12 +403,12 @@ public sealed class JobService(JobStore store, TranslationService translation,
             telemetry.JobFinished("completed");
         }
 
-        logger.LogInformation("Job {JobId} completed: {Chunks} chunks assembled", m.JobId, chunksTotal);
+        logger.JobCompleted(m.JobId, chunksTotal);
     }
 
     private async Task FailAsync(ChunkMessage m, string reason, CancellationToken cancellationToken)
     {
-        logger.LogWarning("Job {JobId} failed at chunk {Chunk}: {Reason}", m.JobId, m.Chunk, reason);
+        logger.JobFailed(m.JobId, m.Chunk, reason);
         var failed = false;
         await store.UpdateStatusAsync(m.JobId, () => NewStatus(m), s =>
         {

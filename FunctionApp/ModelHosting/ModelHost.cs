@@ -164,12 +164,12 @@ public sealed class ModelHost : IDisposable
             if (StorageFailures.IsUnavailable(ex))
             {
                 // An outage fails every retry the same way; the reason says it, the stack adds nothing each time.
-                _logger.LogWarning("Loading model {Model} failed ({FailureKind}): {Reason}", name, kind, reason);
-                _logger.LogDebug(ex, "Loading model {Model} failed", name);
+                _logger.ModelLoadStorageUnavailable(name, kind, reason);
+                _logger.ModelLoadStorageUnavailableDetail(ex, name);
             }
             else
             {
-                _logger.LogError(ex, "Loading model {Model} failed ({FailureKind}): {Reason}", name, kind, reason);
+                _logger.ModelLoadFailed(ex, name, kind, reason);
             }
             lock (entry)
             {
@@ -218,7 +218,7 @@ public sealed class ModelHost : IDisposable
                 continue;
             }
 
-            _logger.LogInformation("Evicting model {Model}: more than {MaxLoaded} models loaded", victim.Catalog.Name, _maxLoaded);
+            _logger.ModelEvicted(victim.Catalog.Name, _maxLoaded);
             evicted.Evict();
         }
     }

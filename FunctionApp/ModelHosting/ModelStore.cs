@@ -247,7 +247,7 @@ public sealed class ModelStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _logger.LogWarning(ex, "Could not delete model cache folder {Directory}", directory);
+            _logger.CacheFolderNotDeleted(ex, directory);
         }
     }
 

@@ -165,14 +165,13 @@ public sealed class InferenceTelemetry : IBatchObserver, IDisposable
         var tags = new TagList { { Attributes.Model, model } };
         _downloadSize.Add(bytes, tags);
         _downloadDuration.Record(duration.TotalSeconds, tags);
-        _logger.LogInformation("Downloaded model {Model}: {Files} files, {Bytes} bytes in {DurationMs:F0} ms",
-            model, files, bytes, duration.TotalMilliseconds);
+        _logger.ModelDownloaded(model, files, bytes, duration.TotalMilliseconds);
     }
 
     public void ModelCacheHit(string model, string directory)
     {
         _cacheHits.Add(1, new TagList { { Attributes.Model, model } });
-        _logger.LogInformation("Model {Model} found in local cache {Directory}", model, directory);
+        _logger.ModelCacheHit(model, directory);
     }
 
     public void ModelLoaded(string model, TimeSpan sessionCreation, TimeSpan total)
@@ -183,8 +182,7 @@ public sealed class InferenceTelemetry : IBatchObserver, IDisposable
             _coldStarts.Add(1, new TagList { { Attributes.Model, model } });
         }
 
-        _logger.LogInformation("Loaded model {Model} in {DurationMs:F0} ms ({SessionMs:F0} ms creating sessions)",
-            model, total.TotalMilliseconds, sessionCreation.TotalMilliseconds);
+        _logger.ModelLoaded(model, total.TotalMilliseconds, sessionCreation.TotalMilliseconds);
     }
 
     /// <summary>The failure itself is logged, with its exception, by the model host.</summary>
@@ -205,16 +203,14 @@ public sealed class InferenceTelemetry : IBatchObserver, IDisposable
         _texts.Add(texts, tags);
         _tokens.Add(inputTokens, [.. tags, new(Attributes.TokenType, "input")]);
         _tokens.Add(outputTokens, [.. tags, new(Attributes.TokenType, "output")]);
-        _logger.LogInformation(
-            "Translated {Texts} texts with {Model} ({Source}): {InputTokens} -> {OutputTokens} tokens in {DurationMs:F0} ms",
-            texts, model, source, inputTokens, outputTokens, duration.TotalMilliseconds);
+        _logger.Translated(texts, model, source, inputTokens, outputTokens, duration.TotalMilliseconds);
     }
 
     /// <summary>A translation call that did not succeed; <paramref name="outcome"/> is one of <see cref="Outcomes"/>.</summary>
     public void TranslationFailed(string model, string source, string outcome, string reason, TimeSpan duration)
     {
         _translationDuration.Record(duration.TotalSeconds, TranslationTags(model, source, outcome));
-        _logger.LogWarning("Translation with {Model} ({Source}) ended {Outcome}: {Reason}", model, source, outcome, reason);
+        _logger.TranslationFailed(model, source, outcome, reason);
     }
 
     /// <summary>An engine run of the scheduler: its size, duration, and how long each of its sentences waited.</summary>
@@ -246,15 +242,14 @@ public sealed class InferenceTelemetry : IBatchObserver, IDisposable
         var tags = new TagList { { Attributes.ChunkOutcome, outcome } };
         _chunks.Add(1, tags);
         _chunkDuration.Record(duration.TotalSeconds, tags);
-        _logger.LogInformation("Job {JobId} chunk {Chunk}: {Items} items, {Outcome} after {DurationMs:F0} ms",
-            jobId, chunk, items, outcome, duration.TotalMilliseconds);
+        _logger.JobChunkProcessed(jobId, chunk, items, outcome, duration.TotalMilliseconds);
     }
 
     /// <param name="malformed">The message could not be read, as opposed to a valid one whose retries ran out.</param>
     public void PoisonMessage(bool malformed, string reason)
     {
         _poison.Add(1, new TagList { { Attributes.PoisonReason, malformed ? "malformed" : "retries_exhausted" } });
-        _logger.LogWarning("Poison job message ({PoisonReason}): {Reason}", malformed ? "malformed" : "retries exhausted", reason);
+        _logger.PoisonMessage(malformed ? "malformed" : "retries exhausted", reason);
     }
 
     /// <param name="state">"completed" or "failed".</param>
