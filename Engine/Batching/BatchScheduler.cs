@@ -185,20 +185,24 @@ public sealed class BatchScheduler
         Exception? failure = null;
         try
         {
-            output = _engine.Generate(sources, batch.Settings, batch.Stop.Token);
-            _backlog.Completed(sources.Length, Stopwatch.GetElapsedTime(started), measured: true);
-        }
-        catch (Exception ex)
-        {
-            failure ??= ex;
-            _backlog.Completed(sources.Length, Stopwatch.GetElapsedTime(started), measured: false);
+            try
+            {
+                output = _engine.Generate(sources, batch.Settings, batch.Stop.Token);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _backlog.Completed(sources.Length, elapsed, measured: failure is null);
+            // Before the callers hear back, so that what a caller then reads (metrics) includes its own batch.
+            Observe(sources.Length, elapsed, failure is null, ordered, started);
         }
         finally
         {
             Finish(batch, ordered, output, failure);
         }
-
-        Observe(sources.Length, Stopwatch.GetElapsedTime(started), failure is null, ordered, started);
     }
 
     private void Finish(Batch batch, (Submission Submission, int Input)[] ordered, BatchOutput? output, Exception? failure)
