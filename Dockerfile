@@ -35,4 +35,4 @@ RUN mkdir -p /home/data /home/LogFiles /cache/models \
 USER 10001:10001
 # 8080: the host's HTTP; 9464: the Prometheus endpoint when Monitoring__PrometheusEnabled is set.
 EXPOSE 8080 9464
-# Health probe (anonymous HTTP function): GET /api/health
+# Probes (anonymous HTTP functions): liveness GET /api/health, readiness GET /api/ready (default model loaded)

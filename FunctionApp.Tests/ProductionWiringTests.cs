@@ -31,6 +31,7 @@ public sealed class ProductionWiringTests
         Assert.IsType<EngineFactory>(provider.GetRequiredService<IEngineFactory>());
         Assert.NotNull(ActivatorUtilities.CreateInstance<TranslateFunction>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<HealthFunction>(provider));
+        Assert.NotNull(ActivatorUtilities.CreateInstance<ReadyFunction>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<JobFunctions>(provider));
     }
 }

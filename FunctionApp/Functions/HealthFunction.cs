@@ -28,16 +28,20 @@ public sealed class HealthFunction(ModelHost models, ServingBacklog backlog)
     [Function("Health")]
     public IActionResult Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
     {
-        var states = models.GetStatuses().Select(s => new ModelHealth(s.Name, s.State switch
-        {
-            ModelState.Ready => "ready",
-            ModelState.Loading => "loading",
-            ModelState.Failed => "failed",
-            _ => "notLoaded",
-        }, s.Reason, s.RetryAfter, s.TargetLanguages, s.DefaultTargetLanguage)).ToList();
+        var states = models.GetStatuses().Select(s => new ModelHealth(s.Name, StateName(s.State), s.Reason, s.RetryAfter,
+            s.TargetLanguages, s.DefaultTargetLanguage)).ToList();
         var speed = backlog.SentencesPerSecond;
         var load = new BacklogHealth(backlog.PendingSentences, backlog.MaxPendingSentences,
             speed is { } s ? Math.Round(s, 1) : null, Math.Round(backlog.EstimatedSeconds, 2));
         return ApiResults.Json(StatusCodes.Status200OK, new HealthResponse("alive", states, load));
     }
+
+    /// <summary>A model state as the API spells it (health and readiness).</summary>
+    internal static string StateName(ModelState state) => state switch
+    {
+        ModelState.Ready => "ready",
+        ModelState.Loading => "loading",
+        ModelState.Failed => "failed",
+        _ => "notLoaded",
+    };
 }

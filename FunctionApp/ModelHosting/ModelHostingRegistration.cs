@@ -9,9 +9,9 @@ namespace ServerlessInference.ModelHosting;
 
 public static class ModelHostingRegistration
 {
-    /// <summary>The model catalog, the blob store with its local cache, the engine factory and the process-wide
-    /// <see cref="ModelHost"/> ("Models", "Engine" and "Serving" sections). An <see cref="IEngineFactory"/> registered
-    /// earlier (a test's) wins over the Marian engine.</summary>
+    /// <summary>The model catalog, the blob store with its local cache, the engine factory, the process-wide
+    /// <see cref="ModelHost"/> and the instance's <see cref="ModelReadiness"/> ("Models", "Engine" and "Serving"
+    /// sections). An <see cref="IEngineFactory"/> registered earlier (a test's) wins over the Marian engine.</summary>
     public static IServiceCollection AddModelHosting(this IServiceCollection services)
     {
         services.AddOptions<ModelsOptions>()
@@ -63,6 +63,7 @@ public static class ModelHostingRegistration
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelStore>();
         services.AddSingleton<ModelHost>();
+        services.AddSingleton<ModelReadiness>();
         return services;
     }
 }
