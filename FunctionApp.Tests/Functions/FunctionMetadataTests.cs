@@ -13,6 +13,7 @@ public sealed class FunctionMetadataTests
     [Theory]
     [InlineData("Translate", "post", "translate", "Function")]
     [InlineData("Health", "get", "health", "Anonymous")]
+    [InlineData("TryPage", "get", "try/{file?}", "Anonymous")]
     [InlineData("SubmitJob", "post", "jobs", "Function")]
     [InlineData("GetJob", "get", "jobs/{jobId}", "Function")]
     public void HttpFunctionIsIndexedWithItsRouteMethodAndAuthLevel(string name, string method, string route, string authLevel)
@@ -35,7 +36,7 @@ public sealed class FunctionMetadataTests
 
     [Fact]
     public void OnlyTheIntendedFunctionsAreIndexed() =>
-        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "SubmitJob", "Translate"],
+        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "SubmitJob", "Translate", "TryPage"],
             Functions.Keys.Order(StringComparer.Ordinal));
 
     [Fact]
