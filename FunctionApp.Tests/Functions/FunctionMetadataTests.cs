@@ -14,6 +14,7 @@ public sealed class FunctionMetadataTests
     [InlineData("Translate", "post", "translate", "Function")]
     [InlineData("Health", "get", "health", "Anonymous")]
     [InlineData("Ready", "get", "ready", "Anonymous")]
+    [InlineData("TryPage", "get", "try/{file?}", "Anonymous")]
     [InlineData("SubmitJob", "post", "jobs", "Function")]
     [InlineData("GetJob", "get", "jobs/{jobId}", "Function")]
     public void HttpFunctionIsIndexedWithItsRouteMethodAndAuthLevel(string name, string method, string route, string authLevel)
@@ -36,7 +37,7 @@ public sealed class FunctionMetadataTests
 
     [Fact]
     public void OnlyTheIntendedFunctionsAreIndexed() =>
-        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "Ready", "SubmitJob", "Translate"],
+        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "Ready", "SubmitJob", "Translate", "TryPage"],
             Functions.Keys.Order(StringComparer.Ordinal));
 
     [Fact]
