@@ -81,7 +81,8 @@ internal sealed class MarkupRules(bool xml)
         }
 
         return IsUntouched(element)
-            ? InlineNames.Contains(element.LocalName) || (UntouchedNames.Contains(element.LocalName) && !BlockUntouchedNames.Contains(element.LocalName))
+            ? InlineNames.Contains(element.LocalName)
+              || (UntouchedNames.Contains(element.LocalName) && !BlockUntouchedNames.Contains(element.LocalName))
             : IsInline(element);
     }
 
