@@ -5,7 +5,7 @@ namespace ServerlessInference.Serving;
 
 public static class ServingRegistration
 {
-    /// <summary>The translation service the HTTP API and batch jobs share, with the per-request limits
+    /// <summary>The translation service the HTTP API and batch jobs share (and its markup-aware front for HTML), with the per-request limits
     /// ("Translation" section).</summary>
     public static IServiceCollection AddServing(this IServiceCollection services)
     {
@@ -15,6 +15,7 @@ public static class ServingRegistration
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>();
         services.AddSingleton<TranslationService>();
+        services.AddSingleton<Markup.MarkupTranslationService>();
         return services;
     }
 }
