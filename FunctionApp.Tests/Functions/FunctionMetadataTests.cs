@@ -15,6 +15,7 @@ public sealed class FunctionMetadataTests
     [InlineData("Health", "get", "health", "Anonymous")]
     [InlineData("SubmitJob", "post", "jobs", "Function")]
     [InlineData("GetJob", "get", "jobs/{jobId}", "Function")]
+    [InlineData("OpenApi", "get", "openapi.json", "Anonymous")]
     public void HttpFunctionIsIndexedWithItsRouteMethodAndAuthLevel(string name, string method, string route, string authLevel)
     {
         var trigger = Trigger(name, "httpTrigger");
@@ -35,7 +36,7 @@ public sealed class FunctionMetadataTests
 
     [Fact]
     public void OnlyTheIntendedFunctionsAreIndexed() =>
-        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "SubmitJob", "Translate"],
+        Assert.Equal(["GetJob", "Health", "OpenApi", "ProcessJobChunk", "ProcessPoisonJobChunk", "SubmitJob", "Translate"],
             Functions.Keys.Order(StringComparer.Ordinal));
 
     [Fact]
