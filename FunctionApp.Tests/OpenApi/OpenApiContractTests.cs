@@ -159,7 +159,8 @@ public sealed class OpenApiContractTests(StorageFixture storage)
         if (request is not null && response.Status < 300)
         {
             using var body = JsonDocument.Parse(request);
-            foreach (var error in Spec.Validate(body.RootElement, "paths", path, method, "requestBody", "content", "application/json", "schema"))
+            string[] schema = ["paths", path, method, "requestBody", "content", "application/json", "schema"];
+            foreach (var error in Spec.Validate(body.RootElement, schema))
             {
                 yield return $"{operation}: the request the app accepted is invalid by the document: {error}";
             }
@@ -175,5 +176,6 @@ public sealed class OpenApiContractTests(StorageFixture storage)
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
             .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
             .SelectMany(m => m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).OfType<HttpTriggerAttribute>())
-            .SelectMany(trigger => (trigger.Methods ?? []).Select(method => ($"{method.ToLowerInvariant()} /{trigger.Route}", trigger.AuthLevel)));
+            .SelectMany(trigger => (trigger.Methods ?? [])
+                .Select(method => ($"{method.ToLowerInvariant()} /{trigger.Route}", trigger.AuthLevel)));
 }

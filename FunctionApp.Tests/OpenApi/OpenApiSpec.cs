@@ -42,7 +42,8 @@ public sealed class OpenApiSpec
 
     /// <summary>The statuses an operation declares.</summary>
     public IEnumerable<int> Statuses(string operation) =>
-        Operation(operation).GetProperty("responses").EnumerateObject().Select(r => int.Parse(r.Name, System.Globalization.CultureInfo.InvariantCulture));
+        Operation(operation).GetProperty("responses").EnumerateObject()
+            .Select(r => int.Parse(r.Name, System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The declared response and where it is (a <c>$ref</c> to components/responses followed); null when
     /// undeclared.</summary>
@@ -88,6 +89,9 @@ public sealed class OpenApiSpec
                 .DefaultIfEmpty("invalid").ToList();
     }
 
-    public static (string Method, string Path) Split(string operation) =>
-        (operation[..operation.IndexOf(' ', StringComparison.Ordinal)], operation[(operation.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+    public static (string Method, string Path) Split(string operation)
+    {
+        var space = operation.IndexOf(' ', StringComparison.Ordinal);
+        return (operation[..space], operation[(space + 1)..]);
+    }
 }
