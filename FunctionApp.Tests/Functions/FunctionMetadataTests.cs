@@ -17,6 +17,7 @@ public sealed class FunctionMetadataTests
     [InlineData("TryPage", "get", "try/{file?}", "Anonymous")]
     [InlineData("SubmitJob", "post", "jobs", "Function")]
     [InlineData("GetJob", "get", "jobs/{jobId}", "Function")]
+    [InlineData("OpenApi", "get", "openapi.json", "Anonymous")]
     public void HttpFunctionIsIndexedWithItsRouteMethodAndAuthLevel(string name, string method, string route, string authLevel)
     {
         var trigger = Trigger(name, "httpTrigger");
@@ -37,7 +38,8 @@ public sealed class FunctionMetadataTests
 
     [Fact]
     public void OnlyTheIntendedFunctionsAreIndexed() =>
-        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "Ready", "SubmitJob", "Translate", "TryPage"],
+        Assert.Equal(["GetJob", "Health", "OpenApi", "ProcessJobChunk", "ProcessPoisonJobChunk", "Ready", "SubmitJob", "Translate",
+                "TryPage"],
             Functions.Keys.Order(StringComparer.Ordinal));
 
     [Fact]
