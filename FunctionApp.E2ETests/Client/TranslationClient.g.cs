@@ -63,6 +63,54 @@ namespace ServerlessInference.Client
         System.Threading.Tasks.Task<HealthResponse> GetHealthAsync(System.Threading.CancellationToken cancellationToken);
 
         /// <summary>
+        /// Readiness: 503 until the catalog's default model is loaded on this instance (the first probe starts its load), then 200.
+        /// </summary>
+        /// <returns>The default model has loaded; this instance can translate.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<ReadyResponse> GetReadyAsync();
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// Readiness: 503 until the catalog's default model is loaded on this instance (the first probe starts its load), then 200.
+        /// </summary>
+        /// <returns>The default model has loaded; this instance can translate.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<ReadyResponse> GetReadyAsync(System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
+        /// A page to try the API in a browser.
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<string> GetTryPageAsync();
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// A page to try the API in a browser.
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<string> GetTryPageAsync(System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
+        /// The try page's script (app.js) and style sheet (style.css).
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<string> GetTryPageFileAsync(string file);
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// The try page's script (app.js) and style sheet (style.css).
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<string> GetTryPageFileAsync(string file, System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
         /// Submit a batch job: texts inline or a JSONL input blob in the jobs container.
         /// </summary>
         /// <returns>Accepted; poll the Location.</returns>
@@ -255,7 +303,7 @@ namespace ServerlessInference.Client
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
                                     null);
                             }
-                            throw new ApiException<Problem>("Unknown model or job.", status_, objectResponse_.Text, headers_,
+                            throw new ApiException<Problem>("Unknown model, job or try-page file.", status_, objectResponse_.Text, headers_,
                                 objectResponse_.Object, null);
                         }
                         else
@@ -424,6 +472,308 @@ namespace ServerlessInference.Client
         }
 
         /// <summary>
+        /// Readiness: 503 until the catalog's default model is loaded on this instance (the first probe starts its load), then 200.
+        /// </summary>
+        /// <returns>The default model has loaded; this instance can translate.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<ReadyResponse> GetReadyAsync()
+        {
+            return GetReadyAsync(System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// Readiness: 503 until the catalog's default model is loaded on this instance (the first probe starts its load), then 200.
+        /// </summary>
+        /// <returns>The default model has loaded; this instance can translate.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<ReadyResponse> GetReadyAsync(System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "ready"
+                    urlBuilder_.Append("ready");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ReadyResponse>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 503)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<Problem>("Model or storage unavailable, or the instance busy; retry after Retry-After.",
+                                status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// A page to try the API in a browser.
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<string> GetTryPageAsync()
+        {
+            return GetTryPageAsync(System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// A page to try the API in a browser.
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<string> GetTryPageAsync(System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("text/html"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "try"
+                    urlBuilder_.Append("try");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<string>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// The try page's script (app.js) and style sheet (style.css).
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<string> GetTryPageFileAsync(string file)
+        {
+            return GetTryPageFileAsync(file, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// The try page's script (app.js) and style sheet (style.css).
+        /// </summary>
+        /// <returns>A file of the try page, sent with a Content-Security-Policy that allows no inline script.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<string> GetTryPageFileAsync(string file,
+            System.Threading.CancellationToken cancellationToken)
+        {
+            if (file == null)
+                throw new System.ArgumentNullException("file");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("text/html"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "try/{file}"
+                    urlBuilder_.Append("try/");
+                    urlBuilder_.Append(System.Uri.EscapeDataString(ConvertToString(file,
+                        System.Globalization.CultureInfo.InvariantCulture)));
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<string>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<Problem>("Unknown model, job or try-page file.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// Submit a batch job: texts inline or a JSONL input blob in the jobs container.
         /// </summary>
         /// <returns>Accepted; poll the Location.</returns>
@@ -530,7 +880,7 @@ namespace ServerlessInference.Client
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
                                     null);
                             }
-                            throw new ApiException<Problem>("Unknown model or job.", status_, objectResponse_.Text, headers_,
+                            throw new ApiException<Problem>("Unknown model, job or try-page file.", status_, objectResponse_.Text, headers_,
                                 objectResponse_.Object, null);
                         }
                         else
@@ -714,7 +1064,7 @@ namespace ServerlessInference.Client
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
                                     null);
                             }
-                            throw new ApiException<Problem>("Unknown model or job.", status_, objectResponse_.Text, headers_,
+                            throw new ApiException<Problem>("Unknown model, job or try-page file.", status_, objectResponse_.Text, headers_,
                                 objectResponse_.Object, null);
                         }
                         else
@@ -1054,6 +1404,37 @@ namespace ServerlessInference.Client
         [System.ComponentModel.DataAnnotations.RegularExpression(@"^[A-Za-z0-9_]+$")]
         public string? TargetLanguage { get; set; } = default!;
 
+        /// <summary>
+        /// text (default) or html: each text is an HTML fragment whose markup is kept and whose text is translated.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("format")]
+        [System.Text.Json.Serialization.JsonConverter(typeof(
+            System.Text.Json.Serialization.JsonStringEnumConverter<TranslateRequestFormat>))]
+        public TranslateRequestFormat? Format { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ReadyResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("status")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ReadyResponseStatus>))]
+        public ReadyResponseStatus Status { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("model")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Model { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("state")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ReadyResponseState>))]
+        public ReadyResponseState State { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("readySince")]
+        public System.DateTimeOffset? ReadySince { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -1283,6 +1664,45 @@ namespace ServerlessInference.Client
         [System.Text.Json.Serialization.JsonPropertyName("at")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset At { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum TranslateRequestFormat
+    {
+
+        [System.Runtime.Serialization.EnumMember(Value = @"text")]
+        Text = 0,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"html")]
+        Html = 1,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum ReadyResponseStatus
+    {
+
+        [System.Runtime.Serialization.EnumMember(Value = @"ready")]
+        Ready = 0,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum ReadyResponseState
+    {
+
+        [System.Runtime.Serialization.EnumMember(Value = @"notLoaded")]
+        NotLoaded = 0,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"loading")]
+        Loading = 1,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"ready")]
+        Ready = 2,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"failed")]
+        Failed = 3,
 
     }
 
