@@ -191,7 +191,8 @@ public sealed class OpenApiContractTests(StorageFixture storage)
             .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
             .SelectMany(m => m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).OfType<HttpTriggerAttribute>())
             .SelectMany(trigger => (trigger.Methods ?? [])
-                .SelectMany(method => Routes(trigger.Route!).Select(route => ($"{method.ToLowerInvariant()} /{route}", trigger.AuthLevel))));
+                .SelectMany(method => Routes(trigger.Route!)
+                    .Select(route => ($"{method.ToLowerInvariant()} /{route}", trigger.AuthLevel))));
 
     /// <summary>A route as OpenAPI paths: an optional last segment ("try/{file?}") is two paths, without and with
     /// it, since an OpenAPI path parameter is always required.</summary>

@@ -5,8 +5,8 @@ namespace ServerlessInference.Serving;
 
 public static class ServingRegistration
 {
-    /// <summary>The translation service the HTTP API and batch jobs share (and its markup-aware front for HTML), with the per-request limits
-    /// ("Translation" section).</summary>
+    /// <summary>The translation service the HTTP API and batch jobs share (and its markup-aware front for HTML), with
+    /// the per-request limits ("Translation" section).</summary>
     public static IServiceCollection AddServing(this IServiceCollection services)
     {
         services.AddOptions<RequestLimitsOptions>()
