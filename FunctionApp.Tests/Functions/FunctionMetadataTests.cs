@@ -15,6 +15,11 @@ public sealed class FunctionMetadataTests
     [InlineData("Health", "get", "health", "Anonymous")]
     [InlineData("SubmitJob", "post", "jobs", "Function")]
     [InlineData("GetJob", "get", "jobs/{jobId}", "Function")]
+    [InlineData("LibreTranslateTranslate", "post", "libretranslate/translate", "Anonymous")]
+    [InlineData("LibreTranslateLanguages", "get", "libretranslate/languages", "Anonymous")]
+    [InlineData("DeepLTranslate", "post", "deepl/v2/translate", "Anonymous")]
+    [InlineData("DeepLLanguages", "get", "deepl/v2/languages", "Anonymous")]
+    [InlineData("DeepLUsage", "get", "deepl/v2/usage", "Anonymous")]
     public void HttpFunctionIsIndexedWithItsRouteMethodAndAuthLevel(string name, string method, string route, string authLevel)
     {
         var trigger = Trigger(name, "httpTrigger");
@@ -35,7 +40,8 @@ public sealed class FunctionMetadataTests
 
     [Fact]
     public void OnlyTheIntendedFunctionsAreIndexed() =>
-        Assert.Equal(["GetJob", "Health", "ProcessJobChunk", "ProcessPoisonJobChunk", "SubmitJob", "Translate"],
+        Assert.Equal(["DeepLLanguages", "DeepLTranslate", "DeepLUsage", "GetJob", "Health", "LibreTranslateLanguages",
+                "LibreTranslateTranslate", "ProcessJobChunk", "ProcessPoisonJobChunk", "SubmitJob", "Translate"],
             Functions.Keys.Order(StringComparer.Ordinal));
 
     [Fact]

@@ -12,10 +12,10 @@ public sealed class CompatApiOptions
 
     /// <summary>Keys callers may present, separated by ';' (several, so a key can be rotated without downtime).
     /// Empty: the compatible APIs are off and their routes answer 404.</summary>
-    public string Keys { get; set; } = "";
+    public string? Keys { get; set; }
 
     public IReadOnlyList<string> KeyList() =>
-        Keys.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        (Keys ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 /// <summary>Refuses keys short enough to guess, and values that are not a list of keys. Never quotes a key: the
