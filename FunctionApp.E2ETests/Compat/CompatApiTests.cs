@@ -131,7 +131,8 @@ public sealed class CompatApiTests(CompatHostFixture fixture)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/deepl/v2/translate")
         {
-            Content = new StringContent("text=Hello.&text=Good%20night.&target_lang=ZH", Encoding.UTF8, "application/x-www-form-urlencoded"),
+            Content = new StringContent("text=Hello.&text=Good%20night.&target_lang=ZH", Encoding.UTF8,
+                "application/x-www-form-urlencoded"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("DeepL-Auth-Key", CompatHostFixture.Key);
 

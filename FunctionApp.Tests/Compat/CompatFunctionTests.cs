@@ -42,7 +42,8 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
     });
 
     private static Task<TestResponse> Libre(TestApp app, string body, string contentType = "application/json") =>
-        Http.ExecuteAsync(app.Function<LibreTranslateFunctions>().Translate(Http.Request("POST", body, contentType), CancellationToken.None));
+        Http.ExecuteAsync(app.Function<LibreTranslateFunctions>().Translate(Http.Request("POST", body, contentType),
+            CancellationToken.None));
 
     private static Task<TestResponse> DeepL(TestApp app, string body, string contentType = "application/x-www-form-urlencoded",
         string? key = Key)
@@ -74,7 +75,8 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
 
         var one = (await Libre(app, $$"""{"q": "Hello.", "source": "en", "target": "zh", "format": "text", "api_key": "{{Key}}"}"""))
             .ShouldBe(200);
-        var many = (await Libre(app, $$"""{"q": ["Hello.", " ", "Thank you."], "source": "auto", "target": "zh-Hans", "api_key": "{{Key}}"}"""))
+        var many = (await Libre(app,
+                $$"""{"q": ["Hello.", " ", "Thank you."], "source": "auto", "target": "zh-Hans", "api_key": "{{Key}}"}"""))
             .ShouldBe(200);
 
         Assert.StartsWith("application/json", one.ContentType);

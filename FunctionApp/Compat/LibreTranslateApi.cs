@@ -85,7 +85,8 @@ public static class LibreTranslateApi
     {
         var asked = request.Alternatives > 0;
         return request.Batch
-            ? new LibreTranslateBatchResponse(translation.Texts, asked ? translation.Texts.Select(_ => (IReadOnlyList<string>)[]).ToList() : null)
+            ? new LibreTranslateBatchResponse(translation.Texts,
+                asked ? translation.Texts.Select(_ => (IReadOnlyList<string>)[]).ToList() : null)
             : new LibreTranslateResponse(translation.Texts[0], asked ? [] : null);
     }
 
