@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ServerlessInference.Compat;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
 using ServerlessInference.ModelHosting;
@@ -22,5 +23,6 @@ public static class ServerlessInferenceRegistration
             .AddModelHosting()
             .AddServing()
             .AddJobs()
+            .AddCompatApis()
             .AddHttpApi();
 }

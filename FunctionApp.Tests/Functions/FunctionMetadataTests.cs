@@ -18,6 +18,11 @@ public sealed class FunctionMetadataTests
     [InlineData("SubmitJob", "post", "jobs", "Function")]
     [InlineData("GetJob", "get", "jobs/{jobId}", "Function")]
     [InlineData("OpenApi", "get", "openapi.json", "Anonymous")]
+    [InlineData("LibreTranslateTranslate", "post", "libretranslate/translate", "Anonymous")]
+    [InlineData("LibreTranslateLanguages", "get", "libretranslate/languages", "Anonymous")]
+    [InlineData("DeepLTranslate", "post", "deepl/v2/translate", "Anonymous")]
+    [InlineData("DeepLLanguages", "get", "deepl/v2/languages", "Anonymous")]
+    [InlineData("DeepLUsage", "get", "deepl/v2/usage", "Anonymous")]
     public void HttpFunctionIsIndexedWithItsRouteMethodAndAuthLevel(string name, string method, string route, string authLevel)
     {
         var trigger = Trigger(name, "httpTrigger");
@@ -38,7 +43,8 @@ public sealed class FunctionMetadataTests
 
     [Fact]
     public void OnlyTheIntendedFunctionsAreIndexed() =>
-        Assert.Equal(["GetJob", "Health", "OpenApi", "ProcessJobChunk", "ProcessPoisonJobChunk", "Ready", "SubmitJob", "Translate",
+        Assert.Equal(["DeepLLanguages", "DeepLTranslate", "DeepLUsage", "GetJob", "Health", "LibreTranslateLanguages",
+                "LibreTranslateTranslate", "OpenApi", "ProcessJobChunk", "ProcessPoisonJobChunk", "Ready", "SubmitJob", "Translate",
                 "TryPage"],
             Functions.Keys.Order(StringComparer.Ordinal));
 

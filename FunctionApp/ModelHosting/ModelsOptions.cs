@@ -53,4 +53,10 @@ public sealed class ModelCatalogEntry
     /// <summary>For a multi-target model (opus-mt-en-zh): the target language used when a request names none, as
     /// the code of its vocab token (cmn_Hans for &gt;&gt;cmn_Hans&lt;&lt;). Empty: the text goes in as it is.</summary>
     public string? TargetLanguage { get; set; }
+
+    /// <summary>What the model translates, for the translation-API-compatible endpoints (LibreTranslate, DeepL):
+    /// <c>en&gt;zh</c>, or for a multi-target model <c>en&gt;zh-Hans=cmn_Hans,zh-Hant=cmn_Hant</c> (each target's
+    /// token as in <see cref="TargetLanguage"/>). Empty: <see cref="ModelLanguages.EmbeddedModel"/> for the shipped
+    /// model, else the model is not offered there. See <see cref="ModelLanguages.Rule"/>.</summary>
+    public string? Languages { get; set; }
 }

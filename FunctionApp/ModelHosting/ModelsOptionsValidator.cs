@@ -31,6 +31,11 @@ public sealed class ModelsOptionsValidator(IConfiguration configuration) : IVali
                 errors.Add($"Models:Catalog:{i}:TargetLanguage '{entry.TargetLanguage}' {TargetLanguageCode.Rule}");
             }
 
+            if (!string.IsNullOrWhiteSpace(entry.Languages) && !ModelLanguages.TryParse(entry.Languages, out _))
+            {
+                errors.Add($"Models:Catalog:{i}:Languages '{entry.Languages}' {ModelLanguages.Rule}");
+            }
+
             if (string.IsNullOrWhiteSpace(entry.Prefix) || entry.Prefix.StartsWith('/') || entry.Prefix.Contains(".."))
             {
                 errors.Add($"Models:Catalog:{i}:Prefix '{entry.Prefix}' must be a relative blob prefix such as 'my-model/'.");

@@ -81,6 +81,17 @@ public static class JsonRequest
     /// <inheritdoc cref="Parse(ReadOnlyMemory{byte})"/>
     public static JsonDocument Parse(string json) => Parse(Encoding.UTF8.GetBytes(json));
 
+    /// <summary>A body of any media type, read under the same limit and with the same 413 as a JSON body.</summary>
+    public static async Task<byte[]> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            throw await TooLargeAsync(request.Body, maxBytes, cancellationToken);
+        }
+
+        return await ReadBoundedAsync(request.Body, maxBytes, cancellationToken);
+    }
+
     /// <summary>Copies with a cap instead of trusting Content-Length: chunked requests have none.</summary>
     private static async Task<byte[]> ReadBoundedAsync(Stream source, long maxBytes, CancellationToken cancellationToken)
     {
@@ -234,7 +245,7 @@ public static class JsonRequest
 
     /// <summary>A property's name; <see cref="JsonProperty.Name"/> and NameEquals throw on a lone surrogate just as
     /// GetString does.</summary>
-    private static string PropertyName(JsonProperty property)
+    public static string PropertyName(JsonProperty property)
     {
         try
         {

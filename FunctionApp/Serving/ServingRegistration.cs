@@ -14,6 +14,7 @@ public static class ServingRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RequestLimitsOptions>, RequestLimitsOptionsValidator>();
+        services.AddSingleton<TranslatedCharacters>();
         services.AddSingleton<TranslationService>();
         services.AddSingleton<Markup.MarkupTranslationService>();
         return services;

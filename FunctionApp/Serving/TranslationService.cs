@@ -12,7 +12,7 @@ public sealed record TranslationOutcome(string Model, TranslationResult Result, 
 /// <summary>Runs one request's texts on a leased model, through the model's <see cref="BatchScheduler"/> (so concurrent
 /// requests and job chunks share engine batches), and reports it; shared by the HTTP API and batch jobs.</summary>
 public sealed class TranslationService(ModelHost models, ModelCatalog catalog, InferenceTelemetry telemetry,
-    IOptions<RequestLimitsOptions> limits)
+    IOptions<RequestLimitsOptions> limits, TranslatedCharacters usage)
 {
     /// <summary>Checks a request's options against the model's own ranges (loading it if needed), so work that runs
     /// later, such as a batch job, is rejected now rather than failing in a queue an hour later. The check is the one
@@ -83,6 +83,7 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
             throw;
         }
         var duration = stopwatch.Elapsed;
+        usage.Add(request.Texts);
         telemetry.Translated(name, source, request.Texts.Count, result.Translations.Sum(t => t.InputTokens),
             result.Translations.Sum(t => t.OutputTokens), duration);
         return new TranslationOutcome(name, result, duration);

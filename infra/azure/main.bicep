@@ -57,6 +57,9 @@ param jobsChunkSize int = 32
 @description('Action group (resource id) the monitoring alerts notify; empty: they only show in the portal.')
 param alertActionGroupId string = ''
 
+@secure()
+@description('Keys of the LibreTranslate/DeepL-compatible APIs (docs/api.md), \';\'-separated, each 16-256 printable ASCII characters; empty (the default) leaves those APIs off. Pass at deployment (az deployment group create ... compatApiKeys=...), never in a committed .bicepparam.')
+param compatApiKeys string = ''
 
 var suffix = uniqueString(resourceGroup().id, baseName)
 var storageAccountName = take('st${toLower(baseName)}${suffix}', 24)
@@ -135,6 +138,7 @@ module functionApp 'modules/functionapp.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     applicationInsightsConnectionString: monitoring.outputs.connectionString
+    compatApiKeys: compatApiKeys
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyHttpInstances: alwaysReadyHttpInstances

@@ -19,6 +19,10 @@ param identityClientId string
 @description('Application Insights connection string (names the component; ingestion is authenticated with the identity).')
 param applicationInsightsConnectionString string
 
+@secure()
+@description('Keys of the LibreTranslate/DeepL-compatible APIs (CompatApi__Keys, \';\'-separated); empty turns them off.')
+param compatApiKeys string = ''
+
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
 
@@ -66,7 +70,10 @@ var identitySettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
 }
 
-var allSettings = union(identitySettings, appOptions)
+// Only when set: an empty CompatApi__Keys is the app's default (compatible APIs off) anyway.
+var compatSettings = empty(compatApiKeys) ? {} : { CompatApi__Keys: compatApiKeys }
+
+var allSettings = union(identitySettings, appOptions, compatSettings)
 
 resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
   name: functionAppName
