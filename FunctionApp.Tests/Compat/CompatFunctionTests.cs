@@ -109,7 +109,6 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
     [InlineData("""{"q": "Hi", "source": "en", "target": "fr"}""", "fr is not supported")]
     [InlineData("""{"q": "Hi", "source": "en", "target": "zt"}""", "zh-Hant is not supported")]
     [InlineData("""{"q": "Hi", "source": "en", "target": "zh", "format": "markdown"}""", "markdown format is not supported")]
-    [InlineData("""{"q": "<p>Hi</p>", "source": "en", "target": "zh", "format": "html"}""", "HTML is not supported yet")]
     [InlineData("""{"q": ["a", "b", "c", "d"], "source": "en", "target": "zh"}""", "4 texts exceed the limit of 3")]
     [InlineData("""{"q": {"a": 1}, "source": "en", "target": "zh"}""", "'q' must be a string or an array of strings")]
     public async Task LibreTranslateAnswersFaultsAs400WithAnErrorField(string body, string error)
@@ -192,8 +191,7 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
     [InlineData("text=Hi&target_lang=ZH-HANT", 400, "Value for 'target_lang' not supported.")]
     [InlineData("text=Hi&target_lang=ZH&source_lang=DE", 400, "Value for 'source_lang' not supported.")]
     [InlineData("text=Hi&target_lang=ZH&tag_handling=markdown", 400, "Value for 'tag_handling' not supported.")]
-    [InlineData("text=<p>Hi</p>&target_lang=ZH&tag_handling=html", 400, "HTML is not supported yet")]
-    [InlineData("text=<p>Hi</p>&target_lang=ZH&tag_handling=xml", 400, "XML is not supported yet")]
+    [InlineData("text=<p>Hi</b>&target_lang=ZH&tag_handling=xml", 400, "")]
     [InlineData("text=Hi&target_lang=ZH&glossary_id=g1", 400, "glossaries")]
     [InlineData("text=a&text=b&text=c&text=d&target_lang=ZH", 413, "4 texts exceed the limit of 3")]
     public async Task DeepLAnswersFaultsWithItsStatusAndAMessageField(string form, int status, string message)
@@ -204,6 +202,39 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
 
         Assert.StartsWith("application/json", response.ContentType);
         Assert.Contains(message, response.Json.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task LibreTranslateFormatHtmlKeepsTheMarkupAndTranslatesTheText()
+    {
+        using var app = NewApp();
+
+        var response = (await Libre(app, $$"""
+            {"api_key": "{{Key}}", "q": ["<p>I like <b>tea</b>.</p>", "<ul><li>Good morning.</li></ul>"],
+             "source": "en", "target": "zh", "format": "html"}
+            """)).ShouldBe(200);
+
+        var texts = response.Json.GetProperty("translatedText").EnumerateArray().Select(t => t.GetString()!).ToList();
+        Assert.StartsWith("<p>", texts[0]);
+        Assert.EndsWith("</p>", texts[0]);
+        Assert.Contains("<b>", texts[0]);
+        Assert.Contains("</b>", texts[0]);
+        Assert.StartsWith("<ul><li>", texts[1]);
+        Assert.All(texts, t => Assert.Contains(t, c => c >= '\u4e00' && c <= '\u9fff'));
+    }
+
+    [Theory]
+    [InlineData("html", "text=%3Cp%3EI%20like%20%3Cem%3Etea%3C%2Fem%3E.%3C%2Fp%3E&target_lang=ZH&tag_handling=html", "<p>", "<em>")]
+    [InlineData("xml", "text=%3Cs%3EI%20like%20%3Cw%3Etea%3C%2Fw%3E.%3C%2Fs%3E&target_lang=ZH&tag_handling=xml", "<s>", "<w>")]
+    public async Task DeepLTagHandlingKeepsTheTagsAndTranslatesTheText(string mode, string form, string outer, string inner)
+    {
+        using var app = NewApp();
+
+        var response = (await DeepL(app, form)).ShouldBe(200);
+
+        var text = response.Json.GetProperty("translations")[0].GetProperty("text").GetString()!;
+        Assert.True(text.StartsWith(outer, StringComparison.Ordinal) && text.Contains(inner, StringComparison.Ordinal), $"{mode}: {text}");
+        Assert.Contains(text, c => c >= '\u4e00' && c <= '\u9fff');
     }
 
     [Fact]

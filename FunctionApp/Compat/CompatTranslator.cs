@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using ServerlessInference.Engine;
 using ServerlessInference.Engine.Batching;
+using ServerlessInference.Markup;
 using ServerlessInference.Requests;
 using ServerlessInference.Serving;
 
@@ -38,15 +39,33 @@ public sealed class CompatTranslator(TranslationService translation, IOptions<Re
         return new CompatTranslation(translated, route);
     }
 
-    /// <summary>The one place marked-up texts go. ServerlessInference.Markup.HtmlMarkup.TranslateAsync(html, xml,
-    /// translate, ct) is to be called here for each document, with <paramref name="translate"/> for the text it
-    /// extracts; until it exists, markup is refused.</summary>
-    private static Task<IReadOnlyList<string>> TranslateMarkupAsync(IReadOnlyList<string> documents, bool xml,
+    /// <summary>The one place marked-up texts go (<see cref="MarkupDocument"/>, <see cref="HtmlMarkup"/>'s rules): the
+    /// segments of every document go to the model in one request, so they batch together.</summary>
+    private static async Task<IReadOnlyList<string>> TranslateMarkupAsync(IReadOnlyList<string> documents, bool xml,
         Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<string>>> translate, CancellationToken cancellationToken)
     {
-        _ = (documents, translate, cancellationToken);
-        throw new RequestRejectedException(StatusCodes.Status400BadRequest,
-            $"{(xml ? "XML" : "HTML")} is not supported yet: send plain text (LibreTranslate format=text, DeepL without tag_handling).");
+        List<MarkupDocument> parsed;
+        try
+        {
+            parsed = documents.Select(document => MarkupDocument.Parse(document, xml)).ToList();
+        }
+        catch (MarkupFormatException e)
+        {
+            throw new RequestRejectedException(StatusCodes.Status400BadRequest, e.Message);
+        }
+
+        var segments = parsed.SelectMany(d => d.Segments).ToList();
+        var translated = segments.Count == 0 ? [] : await translate(segments, cancellationToken);
+        var results = new string[parsed.Count];
+        var offset = 0;
+        for (var i = 0; i < parsed.Count; i++)
+        {
+            var count = parsed[i].Segments.Count;
+            results[i] = parsed[i].Complete([.. translated.Skip(offset).Take(count)]);
+            offset += count;
+        }
+
+        return results;
     }
 
     /// <summary>Blank texts come back as they are, as LibreTranslate answers text it cannot translate; the rest go to
