@@ -145,6 +145,98 @@ namespace ServerlessInference.Client
         System.Threading.Tasks.Task<JobStatus> GetJobAsync(string jobId, System.Threading.CancellationToken cancellationToken);
 
         /// <summary>
+        /// LibreTranslate-compatible translate; the key is api_key in the body (CompatApi__Keys).
+        /// </summary>
+        /// <returns>The translation: a string for a string q, an array for an array q.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<LibreTranslateResponse> LibreTranslateTranslateAsync(LibreTranslateRequest body);
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// LibreTranslate-compatible translate; the key is api_key in the body (CompatApi__Keys).
+        /// </summary>
+        /// <returns>The translation: a string for a string q, an array for an array q.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<LibreTranslateResponse> LibreTranslateTranslateAsync(LibreTranslateRequest body,
+            System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
+        /// Source languages and their targets (no key, as in LibreTranslate).
+        /// </summary>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<System.Collections.Generic.ICollection<LibreTranslateLanguage>> LibreTranslateLanguagesAsync();
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// Source languages and their targets (no key, as in LibreTranslate).
+        /// </summary>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<System.Collections.Generic.ICollection<LibreTranslateLanguage>> LibreTranslateLanguagesAsync(
+            System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
+        /// DeepL API v2-compatible translate; the key is Authorization: DeepL-Auth-Key (CompatApi__Keys).
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The translations, in input order.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<DeepLTranslateResponse> DeepLTranslateAsync(string? authorization, DeepLTranslateRequest body);
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// DeepL API v2-compatible translate; the key is Authorization: DeepL-Auth-Key (CompatApi__Keys).
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The translations, in input order.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<DeepLTranslateResponse> DeepLTranslateAsync(string? authorization, DeepLTranslateRequest body,
+            System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
+        /// DeepL-compatible languages, type=source (default) or target.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<System.Collections.Generic.ICollection<DeepLLanguage>> DeepLLanguagesAsync(string? authorization,
+            Type? type);
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// DeepL-compatible languages, type=source (default) or target.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<System.Collections.Generic.ICollection<DeepLLanguage>> DeepLLanguagesAsync(string? authorization,
+            Type? type, System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
+        /// Characters this instance has translated since it started.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The usage.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<DeepLUsage> DeepLUsageAsync(string? authorization);
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// Characters this instance has translated since it started.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The usage.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        System.Threading.Tasks.Task<DeepLUsage> DeepLUsageAsync(string? authorization,
+            System.Threading.CancellationToken cancellationToken);
+
+        /// <summary>
         /// This document.
         /// </summary>
         /// <returns>The OpenAPI 3.1 document.</returns>
@@ -1116,6 +1208,739 @@ namespace ServerlessInference.Client
         }
 
         /// <summary>
+        /// LibreTranslate-compatible translate; the key is api_key in the body (CompatApi__Keys).
+        /// </summary>
+        /// <returns>The translation: a string for a string q, an array for an array q.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<LibreTranslateResponse> LibreTranslateTranslateAsync(LibreTranslateRequest body)
+        {
+            return LibreTranslateTranslateAsync(body, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// LibreTranslate-compatible translate; the key is api_key in the body (CompatApi__Keys).
+        /// </summary>
+        /// <returns>The translation: a string for a string q, an array for an array q.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<LibreTranslateResponse> LibreTranslateTranslateAsync(LibreTranslateRequest body,
+            System.Threading.CancellationToken cancellationToken)
+        {
+            if (body == null)
+                throw new System.ArgumentNullException("body");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
+                    var content_ = new System.Net.Http.ByteArrayContent(json_);
+                    content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
+                    request_.Content = content_;
+                    request_.Method = new System.Net.Http.HttpMethod("POST");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "libretranslate/translate"
+                    urlBuilder_.Append("libretranslate/translate");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateResponse>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<LibreTranslateError>(
+                                "The request is invalid (LibreTranslate answers every request fault, size limits included, with 400).",
+                                status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<LibreTranslateError>("Missing or wrong api_key.", status_, objectResponse_.Text,
+                                headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<LibreTranslateError>("The compatible APIs are off (no CompatApi__Keys).", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 429)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<LibreTranslateError>("The instance is busy; retry after Retry-After.", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 503)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<LibreTranslateError>("The model or storage is unavailable; retry after Retry-After.",
+                                status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Source languages and their targets (no key, as in LibreTranslate).
+        /// </summary>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<System.Collections.Generic.ICollection<LibreTranslateLanguage>>
+            LibreTranslateLanguagesAsync()
+        {
+            return LibreTranslateLanguagesAsync(System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// Source languages and their targets (no key, as in LibreTranslate).
+        /// </summary>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<System.Collections.Generic.ICollection<LibreTranslateLanguage>>
+            LibreTranslateLanguagesAsync(System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "libretranslate/languages"
+                    urlBuilder_.Append("libretranslate/languages");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ =
+                                await ReadObjectResponseAsync<System.Collections.Generic.ICollection<LibreTranslateLanguage>>(response_,
+                                headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<LibreTranslateError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<LibreTranslateError>("The compatible APIs are off (no CompatApi__Keys).", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// DeepL API v2-compatible translate; the key is Authorization: DeepL-Auth-Key (CompatApi__Keys).
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The translations, in input order.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<DeepLTranslateResponse> DeepLTranslateAsync(string? authorization,
+            DeepLTranslateRequest body)
+        {
+            return DeepLTranslateAsync(authorization, body, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// DeepL API v2-compatible translate; the key is Authorization: DeepL-Auth-Key (CompatApi__Keys).
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The translations, in input order.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<DeepLTranslateResponse> DeepLTranslateAsync(string? authorization,
+            DeepLTranslateRequest body, System.Threading.CancellationToken cancellationToken)
+        {
+            if (body == null)
+                throw new System.ArgumentNullException("body");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+
+                    if (authorization != null)
+                        request_.Headers.TryAddWithoutValidation("Authorization", ConvertToString(authorization,
+                            System.Globalization.CultureInfo.InvariantCulture));
+                    var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
+                    var content_ = new System.Net.Http.ByteArrayContent(json_);
+                    content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
+                    request_.Content = content_;
+                    request_.Method = new System.Net.Http.HttpMethod("POST");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "deepl/v2/translate"
+                    urlBuilder_.Append("deepl/v2/translate");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLTranslateResponse>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("The request is invalid.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("Missing or wrong key.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("The compatible APIs are off (no CompatApi__Keys).", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 413)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("Too many texts or characters.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 415)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("Neither JSON nor form-encoded.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 429)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("The instance is busy; retry after Retry-After.", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 503)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("The model or storage is unavailable; retry after Retry-After.", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// DeepL-compatible languages, type=source (default) or target.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<System.Collections.Generic.ICollection<DeepLLanguage>> DeepLLanguagesAsync(
+            string? authorization, Type? type)
+        {
+            return DeepLLanguagesAsync(authorization, type, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// DeepL-compatible languages, type=source (default) or target.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The languages.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<System.Collections.Generic.ICollection<DeepLLanguage>> DeepLLanguagesAsync(
+            string? authorization, Type? type, System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+
+                    if (authorization != null)
+                        request_.Headers.TryAddWithoutValidation("Authorization", ConvertToString(authorization,
+                            System.Globalization.CultureInfo.InvariantCulture));
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "deepl/v2/languages"
+                    urlBuilder_.Append("deepl/v2/languages");
+                    urlBuilder_.Append('?');
+                    if (type != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("type")).Append('=').Append(System.Uri.EscapeDataString(
+                            ConvertToString(type, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    urlBuilder_.Length--;
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<System.Collections.Generic.ICollection<DeepLLanguage>>(
+                                response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("type is neither source nor target.", status_, objectResponse_.Text,
+                                headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("Missing or wrong key.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("The compatible APIs are off (no CompatApi__Keys).", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Characters this instance has translated since it started.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The usage.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<DeepLUsage> DeepLUsageAsync(string? authorization)
+        {
+            return DeepLUsageAsync(authorization, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of
+        /// cancellation.</param>
+        /// <summary>
+        /// Characters this instance has translated since it started.
+        /// </summary>
+        /// <param name="authorization">DeepL-Auth-Key &lt;key&gt;: one of CompatApi__Keys.</param>
+        /// <returns>The usage.</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<DeepLUsage> DeepLUsageAsync(string? authorization,
+            System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+
+                    if (authorization != null)
+                        request_.Headers.TryAddWithoutValidation("Authorization", ConvertToString(authorization,
+                            System.Globalization.CultureInfo.InvariantCulture));
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+
+                    // Operation Path: "deepl/v2/usage"
+                    urlBuilder_.Append("deepl/v2/usage");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead,
+                        cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLUsage>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("Missing or wrong key.", status_, objectResponse_.Text, headers_,
+                                objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DeepLError>(response_, headers_,
+                                cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_,
+                                    null);
+                            }
+                            throw new ApiException<DeepLError>("The compatible APIs are off (no CompatApi__Keys).", status_,
+                                objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content,
+                                cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_,
+                                responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// This document.
         /// </summary>
         /// <returns>The OpenAPI 3.1 document.</returns>
@@ -1340,6 +2165,172 @@ namespace ServerlessInference.Client
             var result = System.Convert.ToString(value, cultureInfo);
             return result == null ? "" : result;
         }
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class LibreTranslateRequest
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("q")]
+        public Q Q { get; set; } = default!;
+
+        /// <summary>
+        /// A code, or auto.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("source")]
+        public string? Source { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("target")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Target { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("format")]
+        [System.Text.Json.Serialization.JsonConverter(typeof(
+            System.Text.Json.Serialization.JsonStringEnumConverter<LibreTranslateRequestFormat>))]
+        public LibreTranslateRequestFormat? Format { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("api_key")]
+        public string? Api_key { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("alternatives")]
+        public int? Alternatives { get; set; } = default!;
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class LibreTranslateResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("translatedText")]
+        public TranslatedText2 TranslatedText { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("alternatives")]
+        public System.Collections.Generic.ICollection<Alternatives>? Alternatives { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class LibreTranslateLanguage
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("code")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Code { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("name")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Name { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("targets")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Targets { get; set; } = new System.Collections.ObjectModel.Collection<string>(
+            );
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class LibreTranslateError
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("error")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Error { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class DeepLTranslateRequest
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("text")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Text { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("target_lang")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Target_lang { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("source_lang")]
+        public string? Source_lang { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("tag_handling")]
+        [System.Text.Json.Serialization.JsonConverter(typeof(
+            System.Text.Json.Serialization.JsonStringEnumConverter<DeepLTranslateRequestTag_handling>))]
+        public DeepLTranslateRequestTag_handling? Tag_handling { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("show_billed_characters")]
+        public bool? Show_billed_characters { get; set; } = default!;
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class DeepLTranslateResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("translations")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<Translations> Translations { get; set; } =
+            new System.Collections.ObjectModel.Collection<Translations>();
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class DeepLLanguage
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("language")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Language { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("name")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Name { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("supports_formality")]
+        public bool? Supports_formality { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class DeepLUsage
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("character_count")]
+        [System.ComponentModel.DataAnnotations.Range(0, int.MaxValue)]
+        public int Character_count { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("character_limit")]
+        [System.ComponentModel.DataAnnotations.Range(0, int.MaxValue)]
+        public int Character_limit { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class DeepLError
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("message")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Message { get; set; } = default!;
+
     }
 
     /// <summary>
@@ -1668,6 +2659,104 @@ namespace ServerlessInference.Client
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum Type
+    {
+
+        [System.Runtime.Serialization.EnumMember(Value = @"source")]
+        Source = 0,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"target")]
+        Target = 1,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class Q
+    {
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum LibreTranslateRequestFormat
+    {
+
+        [System.Runtime.Serialization.EnumMember(Value = @"text")]
+        Text = 0,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"html")]
+        Html = 1,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class TranslatedText2
+    {
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class Alternatives
+    {
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum DeepLTranslateRequestTag_handling
+    {
+
+        [System.Runtime.Serialization.EnumMember(Value = @"html")]
+        Html = 0,
+
+        [System.Runtime.Serialization.EnumMember(Value = @"xml")]
+        Xml = 1,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class Translations
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("detected_source_language")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Detected_source_language { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("text")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Text { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("billed_characters")]
+        public int? Billed_characters { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum TranslateRequestFormat
     {
 
@@ -1760,8 +2849,8 @@ namespace ServerlessInference.Client
 
         public string? Response { get; private set; }
 
-        public System.Collections.Generic.IReadOnlyDictionary<string,
-            System.Collections.Generic.IEnumerable<string>> Headers { get; private set; }
+        public System.Collections.Generic.IReadOnlyDictionary<string, System.Collections.Generic.IEnumerable<string>>
+            Headers { get; private set; }
 
         public ApiException(string message, int statusCode, string? response, System.Collections.Generic.IReadOnlyDictionary<string,
             System.Collections.Generic.IEnumerable<string>> headers, System.Exception? innerException)

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using ServerlessInference.Engine.Batching;
 using ServerlessInference.Functions;
 using ServerlessInference.Jobs;
 
@@ -60,12 +61,19 @@ public sealed class OpenApiContractTests(StorageFixture storage)
     [Fact]
     public async Task EveryAnswerIsDeclaredWithItsContentTypeHeadersAndBodySchema()
     {
-        var jobs = new Dictionary<string, string?> { ["Jobs:Container"] = StorageFixture.UniqueContainer("jobs") };
+        const string key = "contract-test-key-0123456789";
+        var jobs = new Dictionary<string, string?>
+        {
+            ["Jobs:Container"] = StorageFixture.UniqueContainer("jobs"),
+            ["CompatApi:Keys"] = key,
+        };
         using var app = new TestApp(storage, jobs);
         using var down = new TestApp(storage, new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = StorageFixture.UnreachableConnectionString(),
+            ["CompatApi:Keys"] = key,
         });
+        using var off = new TestApp(storage); // no CompatApi__Keys: the compatible APIs are off
         var answers = new List<(string Operation, string? Request, TestResponse Response)>();
 
         async Task<TestResponse> Call(string operation, string? body, Func<Microsoft.AspNetCore.Http.HttpRequest, Task<IActionResult>> run,
@@ -120,6 +128,69 @@ public sealed class OpenApiContractTests(StorageFixture storage)
         (await GetJob(app, "not-a-job")).ShouldBe(400);
         (await GetJob(app, JobBlobNames.NewJobId())).ShouldBe(404);
         (await GetJob(down, JobBlobNames.NewJobId())).ShouldBe(503);
+
+        async Task<TestResponse> Compat(string operation, string? body,
+            Func<Microsoft.AspNetCore.Http.HttpRequest, Task<IActionResult>> run, string contentType = "application/json",
+            string? deeplKey = key, string? query = null)
+        {
+            var request = Http.Request(body is null ? "GET" : "POST", body, body is null ? null : contentType);
+            if (deeplKey is not null)
+            {
+                request.Headers.Authorization = "DeepL-Auth-Key " + deeplKey;
+            }
+
+            if (query is not null)
+            {
+                request.QueryString = new Microsoft.AspNetCore.Http.QueryString(query);
+            }
+
+            var response = await Http.ExecuteAsync(run(request));
+            answers.Add((operation, contentType == "application/json" ? body : null, response));
+            return response;
+        }
+
+        Task<TestResponse> Libre(TestApp on, string body, string contentType = "application/json") =>
+            Compat("post /libretranslate/translate", body, r => on.Function<LibreTranslateFunctions>().Translate(r, CancellationToken.None),
+                contentType, deeplKey: null);
+        Task<TestResponse> LibreLanguages(TestApp on) => Compat("get /libretranslate/languages", null,
+            r => on.Function<LibreTranslateFunctions>().Languages(r, CancellationToken.None), deeplKey: null);
+        Task<TestResponse> DeepL(TestApp on, string body, string contentType = "application/json", string? deeplKey = key) =>
+            Compat("post /deepl/v2/translate", body, r => on.Function<DeepLFunctions>().Translate(r, CancellationToken.None),
+                contentType, deeplKey);
+        Task<TestResponse> DeepLLanguages(TestApp on, string? query = null, string? deeplKey = key) => Compat("get /deepl/v2/languages",
+            null, r => on.Function<DeepLFunctions>().Languages(r, CancellationToken.None), deeplKey: deeplKey, query: query);
+        Task<TestResponse> DeepLUsage(TestApp on, string? deeplKey = key) => Compat("get /deepl/v2/usage", null,
+            r => on.Function<DeepLFunctions>().Usage(r, CancellationToken.None), deeplKey: deeplKey);
+
+        var libre = $$"""{"api_key": "{{key}}", "q": ["Hello.", "<p>I like <b>tea</b>.</p>"], "source": "en", "target": "zh"}""";
+        (await Libre(app, libre)).ShouldBe(200);
+        (await Libre(app, $$"""{"api_key": "{{key}}", "q": "Hello.", "source": "auto", "target": "zh", "format": "html"}""")).ShouldBe(200);
+        (await Libre(app, $$"""{"api_key": "{{key}}", "source": "en", "target": "zh"}""")).ShouldBe(400);
+        (await Libre(app, """{"api_key": "wrong-key-0123456789", "q": "Hello.", "source": "en", "target": "zh"}""")).ShouldBe(403);
+        (await Libre(off, libre)).ShouldBe(404);
+        (await Libre(down, libre)).ShouldBe(503);
+        (await LibreLanguages(app)).ShouldBe(200);
+        (await LibreLanguages(off)).ShouldBe(404);
+        (await DeepL(app, """{"text": ["Hello.", "Good night."], "target_lang": "ZH"}""")).ShouldBe(200);
+        (await DeepL(app, """{"text": ["Hello."], "target_lang": "FR"}""")).ShouldBe(400);
+        (await DeepL(app, """{"text": ["Hello."], "target_lang": "ZH"}""", deeplKey: "wrong-key-0123456789")).ShouldBe(403);
+        (await DeepL(off, """{"text": ["Hello."], "target_lang": "ZH"}""")).ShouldBe(404);
+        (await DeepL(app, JsonSerializer.Serialize(new { text = Enumerable.Repeat("Hi.", 65), target_lang = "ZH" }))).ShouldBe(413);
+        (await DeepL(app, "Hello.", "text/plain")).ShouldBe(415);
+        (await DeepL(down, """{"text": ["Hello."], "target_lang": "ZH"}""")).ShouldBe(503);
+        (await DeepLLanguages(app, "?type=target")).ShouldBe(200);
+        (await DeepLLanguages(app, "?type=sideways")).ShouldBe(400);
+        (await DeepLLanguages(app, deeplKey: null)).ShouldBe(403);
+        (await DeepLLanguages(off)).ShouldBe(404);
+        (await DeepLUsage(app)).ShouldBe(200);
+        (await DeepLUsage(app, deeplKey: "wrong-key-0123456789")).ShouldBe(403);
+        (await DeepLUsage(off)).ShouldBe(404);
+        // Shedding: with the backlog full, both compatible APIs answer 429 with Retry-After, as DeepL's clients expect.
+        var backlog = app.Get<ServingBacklog>();
+        backlog.Admit(backlog.MaxPendingSentences, WorkPriority.Interactive);
+        (await Libre(app, libre)).ShouldBe(429);
+        (await DeepL(app, """{"text": ["Hello."], "target_lang": "ZH"}""")).ShouldBe(429);
+        backlog.Withdrawn(backlog.MaxPendingSentences);
 
         var document = await Http.ExecuteAsync(new OpenApiFunction().Run(Http.Request("GET")));
         answers.Add(("get /openapi.json", null, document));

@@ -34,9 +34,9 @@ public static partial class ClientGenerator
         return Wrap(new CSharpClientGenerator(document, settings).GenerateFile());
     }
 
-    /// <summary>Breaks lines over <see cref="MaxLineLength"/> where C# allows a line break (after a comma or an
-    /// opening parenthesis or an assignment's <c>=</c>, before a binary <c>+</c>, outside
-    /// literals); comment lines break between words.</summary>
+    /// <summary>Breaks lines over <see cref="MaxLineLength"/> where C# allows a line break (after a comma, an
+    /// opening parenthesis, a closing angle bracket followed by a space, or an assignment's <c>=</c>, before a binary
+    /// <c>+</c>, outside literals); comment lines break between words.</summary>
     public static string Wrap(string code)
     {
         var output = new StringBuilder();
@@ -104,6 +104,11 @@ public static partial class ClientGenerator
             }
             else if (c is ',' or '(' && i + 1 <= MaxLineLength)
             {
+                best = i + 1;
+            }
+            else if (c == '>' && i + 1 < line.Length && line[i + 1] == ' ' && i + 1 <= MaxLineLength)
+            {
+                // After a generic return type, before the member's name (a method with no parameters to break at).
                 best = i + 1;
             }
             else if (c == '+' && Spaced(line, i))
