@@ -108,7 +108,7 @@ public sealed class CompatApiTests(CompatHostFixture fixture)
     }
 
     [HostFact]
-    public async Task TheOfficialDeepLClientTranslatesAndReadsUsageAndLanguages()
+    public async Task TheOfficialDeepLClientTranslatesTextAndHtmlAndReadsUsageAndLanguages()
     {
         var output = await RunDeepLClientAsync($"http://127.0.0.1:{Host.Port}/api/deepl", CompatHostFixture.Key);
         var result = JsonDocument.Parse(output).RootElement;
@@ -118,6 +118,12 @@ public sealed class CompatApiTests(CompatHostFixture fixture)
         Assert.Equal("en", one.GetProperty("detectedSourceLang").GetString());
         Assert.Equal("Hello.".Length, one.GetProperty("billedCharacters").GetInt32());
         Assert.Equal(2, result.GetProperty("many").GetArrayLength());
+        // tag_handling=html: the markup comes back whole around translated text.
+        var html = result.GetProperty("html").GetString()!;
+        Assert.True(html.StartsWith("<p>", StringComparison.Ordinal) && html.EndsWith("</p>", StringComparison.Ordinal), html);
+        Assert.Contains("<b>", html);
+        Assert.Contains("</b>", html);
+        Assert.Contains(html, c => c >= '\u4e00' && c <= '\u9fff');
         var usage = result.GetProperty("usage");
         Assert.True(usage.GetProperty("count").GetInt64() >= "Hello.Thank you.Good night.".Length, output);
         Assert.False(usage.GetProperty("anyLimitReached").GetBoolean());
