@@ -69,6 +69,19 @@ public sealed class EndpointTests(HostFixture fixture)
     }
 
     [HostFact]
+    public async Task HtmlFormatKeepsTheMarkupAndTranslatesTheText()
+    {
+        var html = "<ul><li>I like <b>tea</b>.</li><li><code>x = 1</code></li></ul>";
+        var json = (await Host.SendAsync(HttpMethod.Post, "api/translate", new { text = html, format = "html" })).ShouldBe(200);
+
+        var text = json.GetProperty("translations")[0].GetProperty("text").GetString()!;
+        Assert.StartsWith("<ul><li>", text);
+        Assert.EndsWith("<li><code>x = 1</code></li></ul>", text); // code is left as it is
+        Assert.Contains("<b>", text);
+        Assert.Contains(text, c => c >= '\u4e00' && c <= '\u9fff');
+    }
+
+    [HostFact]
     public async Task EveryDocumentedErrorStatusIsProblemJson()
     {
         Assert.Contains("not valid JSON", (await PostRawAsync("api/translate", "{\"text\":", "application/json")).ShouldBeProblem(400));
