@@ -80,6 +80,26 @@ public sealed class CompatApiTests(CompatHostFixture fixture)
     }
 
     [HostFact]
+    public async Task LibreTranslateFormatHtmlKeepsTheMarkupOfAFragment()
+    {
+        var html = await PostAsync("api/libretranslate/translate", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["q"] = "<p>Good <em>morning</em>, <a href=\"https://example.com/a?b=1&amp;c=2\">my friend</a>.</p>",
+            ["source"] = "en",
+            ["target"] = "zh",
+            ["format"] = "html",
+            ["api_key"] = CompatHostFixture.Key,
+        }));
+
+        Assert.True(html.Status == 200, html.Text);
+        var text = html.Json.GetProperty("translatedText").GetString()!;
+        Assert.True(text.StartsWith("<p>", StringComparison.Ordinal) && text.EndsWith("</p>", StringComparison.Ordinal), text);
+        Assert.Contains("<em>", text);
+        Assert.Contains("<a href=\"https://example.com/a?b=1&amp;c=2\">", text); // attributes and entities kept
+        Assert.Contains(text, c => c >= '\u4e00' && c <= '\u9fff');
+    }
+
+    [HostFact]
     public async Task LibreTranslateRefusesAWrongKeyAndAnUnsupportedTargetInItsOwnShape()
     {
         var wrong = await PostAsync("api/libretranslate/translate", new FormUrlEncodedContent(new Dictionary<string, string>
