@@ -92,17 +92,6 @@ public sealed class CompatTranslator(TranslationService translation, IOptions<Re
     private void CheckLimits(IReadOnlyList<string> texts)
     {
         var limit = limits.Value;
-        if (texts.Count > limit.MaxTexts)
-        {
-            throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
-                $"{texts.Count} texts exceed the limit of {limit.MaxTexts} per request.");
-        }
-
-        var characters = texts.Sum(t => (long)t.Length);
-        if (characters > limit.MaxCharacters)
-        {
-            throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
-                $"{characters} characters exceed the limit of {limit.MaxCharacters} per request.");
-        }
+        TextChecks.RejectOverLimits(texts, limit.MaxTexts, limit.MaxCharacters);
     }
 }

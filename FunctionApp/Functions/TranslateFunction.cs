@@ -44,18 +44,7 @@ public sealed class TranslateFunction(MarkupTranslationService translation, IOpt
         var root = document.RootElement;
         JsonRequest.RejectUnknownFields(root, Fields);
         var texts = JsonRequest.Texts(root) ?? throw JsonRequest.BadRequest("Send 'text' (a string) or 'texts' (an array of strings).");
-        if (texts.Count > limit.MaxTexts)
-        {
-            throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
-                $"{texts.Count} texts exceed the limit of {limit.MaxTexts} per request.");
-        }
-
-        var characters = texts.Sum(t => (long)t.Length);
-        if (characters > limit.MaxCharacters)
-        {
-            throw new RequestRejectedException(StatusCodes.Status413PayloadTooLarge,
-                $"{characters} characters exceed the limit of {limit.MaxCharacters} per request.");
-        }
+        TextChecks.RejectOverLimits(texts, limit.MaxTexts, limit.MaxCharacters);
 
         TextChecks.RejectBlank(texts);
         var format = Format(root);
