@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using ServerlessInference.Engine;
@@ -123,14 +124,42 @@ public sealed class TargetLanguageTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CatalogDefaultTheModelLacksIs503NamingTheSetting()
+    public async Task CatalogDefaultTheModelLacksFailsTheLoadNamingTheCodeAndTheModelsCodes()
     {
         using var app = NewApp(defaultLanguage: "deu");
 
         var response = await Translate(app, new { text = "Hello.", model = Multi });
 
+        // The load itself fails (once, for every caller), with the setting and what would be valid; health shows it.
         response.ShouldBe(503);
         Assert.Contains("TargetLanguage 'deu'", Detail(response));
+        Assert.Contains(Supported, Detail(response));
+        var status = app.Services.GetRequiredService<ModelHost>().GetStatuses().Single(s => s.Name == Multi);
+        Assert.Equal(ModelState.Failed, status.State);
+        Assert.Contains("TargetLanguage 'deu'", status.Reason);
+        Assert.Contains(Supported, status.Reason);
+        // Another caller inside the back-off gets the remembered reason without a second load.
+        var loads = app.Factory.Loads;
+        Assert.Contains("TargetLanguage 'deu'", Detail((await Translate(app, new { text = "Hi.", model = Multi })).ShouldBe(503)));
+        Assert.Equal(loads, app.Factory.Loads);
+    }
+
+    [Fact]
+    public async Task DeclaredLanguageTokenTheModelLacksFailsTheLoad()
+    {
+        using var app = new TestApp(storage, new Dictionary<string, string?>
+        {
+            ["Jobs:Container"] = _jobsContainer,
+            ["Models:Catalog:0:Name"] = Multi,
+            ["Models:Catalog:0:Prefix"] = "marian-micro-languages/",
+            ["Models:Catalog:0:Languages"] = "en>zh-Hans=cmn_Hans,de=deu_Latn",
+            ["Models:DefaultModel"] = Multi,
+        });
+
+        var response = await Translate(app, new { text = "Hello.", model = Multi });
+
+        response.ShouldBe(503);
+        Assert.Contains("'deu_Latn'", Detail(response));
         Assert.Contains(Supported, Detail(response));
     }
 

@@ -22,3 +22,7 @@ public sealed class ModelNotProvisionedException(string message) : Exception(mes
 
 /// <summary>A downloaded blob does not match its listed size or Content-MD5.</summary>
 public sealed class ModelIntegrityException(string message) : Exception(message);
+
+/// <summary>A catalog entry asks for something the loaded model cannot do (a target language its vocab lacks): only a
+/// change of settings fixes it, so the load fails with the setting named instead of every request failing later.</summary>
+public sealed class ModelConfigurationException(string message) : Exception(message);

@@ -134,6 +134,16 @@ public sealed class ModelHost : IDisposable
             directory = await _store.EnsureLocalAsync(entry.Catalog, load.SelectFiles, load.FileReady, CancellationToken.None);
             var stopwatch = Stopwatch.StartNew();
             var engine = await load.CompleteAsync(directory, CancellationToken.None);
+            try
+            {
+                CheckCatalogAgainst(entry.Catalog, engine.Limits);
+            }
+            catch
+            {
+                engine.Dispose();
+                throw;
+            }
+
             _telemetry.ModelLoaded(name, stopwatch.Elapsed, started.Elapsed);
             var loaded = new LoadedModel(new BatchScheduler(engine, _scheduling, _backlog, _telemetry));
             lock (entry)
@@ -171,12 +181,14 @@ public sealed class ModelHost : IDisposable
             {
                 _logger.ModelLoadFailed(ex, name, kind, reason);
             }
+            // Settings do not change under a running app: retrying a misconfigured entry soon would only reload it.
+            var backOff = ex is ModelConfigurationException && _backOff < MisconfiguredBackOff ? MisconfiguredBackOff : _backOff;
             lock (entry)
             {
-                entry.Failure = new Failure(reason, _time.GetUtcNow() + _backOff);
+                entry.Failure = new Failure(reason, _time.GetUtcNow() + backOff);
                 entry.Loading = null;
             }
-            throw new ModelUnavailableException(name, reason, _backOff, ex);
+            throw new ModelUnavailableException(name, reason, backOff, ex);
         }
     }
 
@@ -223,8 +235,37 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    private static readonly TimeSpan MisconfiguredBackOff = TimeSpan.FromMinutes(5);
+
+    /// <summary>The entry's target-language settings name only tokens the model's vocab has; found at load, the
+    /// first moment the vocab is known, and reported with the codes the model does have.</summary>
+    /// <exception cref="ModelConfigurationException"/>
+    private static void CheckCatalogAgainst(ModelCatalogEntry catalog, ModelLimits limits)
+    {
+        var known = limits.TargetLanguages;
+        var supported = known.Count == 0 ? "none: it has a single target language" : string.Join(", ", known);
+        if (!string.IsNullOrEmpty(catalog.TargetLanguage) && !known.Contains(catalog.TargetLanguage, StringComparer.Ordinal))
+        {
+            throw new ModelConfigurationException(
+                $"its catalog entry's TargetLanguage '{catalog.TargetLanguage}' is not a target-language token of the " +
+                $"model's vocab (the model has: {supported}).");
+        }
+
+        var declared = ModelLanguages.Of(catalog)?.Targets.Where(t => t.Token is not null).Select(t => t.Token!) ?? [];
+        foreach (var token in declared)
+        {
+            if (!known.Contains(token, StringComparer.Ordinal))
+            {
+                throw new ModelConfigurationException(
+                    $"its catalog entry's Languages names the token '{token}', which is not a target-language token of " +
+                    $"the model's vocab (the model has: {supported}).");
+            }
+        }
+    }
+
     private static (string Kind, string Reason) Describe(Exception ex) => ex switch
     {
+        ModelConfigurationException => (InferenceTelemetry.FailureKinds.Configuration, ex.Message),
         ModelNotProvisionedException => (InferenceTelemetry.FailureKinds.ModelMissing, ex.Message),
         ModelIntegrityException => (InferenceTelemetry.FailureKinds.Integrity, ex.Message),
         ModelFormatException => (InferenceTelemetry.FailureKinds.ModelFormat, ex.Message),

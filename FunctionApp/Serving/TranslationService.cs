@@ -27,33 +27,17 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
     {
         var entry = catalog.Resolve(model);
         using var lease = await models.AcquireAsync(entry.Name, cancellationToken);
-        var effective = WithDefaults(entry, lease.Engine.Limits, request);
+        var effective = WithDefaults(entry, request);
         lease.Engine.Resolve(effective);
         return (entry.Name, effective);
     }
 
-    /// <summary>The catalog entry's target language where the caller named none. A default the model's vocab
-    /// lacks is the deployment's mistake, not the caller's: the model cannot be served until it is fixed.</summary>
-    private static TranslationRequest WithDefaults(ModelCatalogEntry entry, ModelLimits limits, TranslationRequest request)
-    {
-        if (request.TargetLanguage is not null || string.IsNullOrEmpty(entry.TargetLanguage))
-        {
-            return request;
-        }
-
-        if (!limits.TargetLanguages.Contains(entry.TargetLanguage, StringComparer.Ordinal))
-        {
-            var supported = limits.TargetLanguages.Count == 0 ? "none" : string.Join(", ", limits.TargetLanguages);
-            throw new ModelUnavailableException(entry.Name,
-                $"its catalog entry's TargetLanguage '{entry.TargetLanguage}' is not in its vocab (supported: {supported}).",
-                MisconfiguredRetryAfter);
-        }
-
-        return request with { TargetLanguage = entry.TargetLanguage };
-    }
-
-    /// <summary>Retry-After for a catalog mistake: only a redeployment fixes it, so callers should not hurry back.</summary>
-    private static readonly TimeSpan MisconfiguredRetryAfter = TimeSpan.FromMinutes(5);
+    /// <summary>The catalog entry's target language where the caller named none. The model's load has already
+    /// checked that its vocab has it (<see cref="ModelHost"/>), so a misconfigured default never gets this far.</summary>
+    private static TranslationRequest WithDefaults(ModelCatalogEntry entry, TranslationRequest request) =>
+        request.TargetLanguage is not null || string.IsNullOrEmpty(entry.TargetLanguage)
+            ? request
+            : request with { TargetLanguage = entry.TargetLanguage };
 
     /// <exception cref="UnknownModelException"/>
     /// <exception cref="ModelUnavailableException"/>
@@ -73,7 +57,7 @@ public sealed class TranslationService(ModelHost models, ModelCatalog catalog, I
         try
         {
             using var lease = await models.AcquireAsync(name, cancellationToken);
-            request = WithDefaults(entry, lease.Engine.Limits, request);
+            request = WithDefaults(entry, request);
             var maxSourceTokens = priority == WorkPriority.Interactive ? limits.Value.MaxSourceTokens : int.MaxValue;
             result = await lease.Scheduler.TranslateAsync(request, priority, cancellationToken, maxSourceTokens);
         }

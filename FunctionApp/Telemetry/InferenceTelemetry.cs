@@ -72,6 +72,7 @@ public sealed class InferenceTelemetry : IBatchObserver, IDisposable
         public const string ModelMissing = "model_missing";
         public const string Integrity = "integrity";
         public const string ModelFormat = "model_format";
+        public const string Configuration = "configuration";
         public const string Unexpected = "unexpected";
     }
 
