@@ -19,7 +19,8 @@
 # BASELINE=0 is passed on to bench/run.sh (skips its logits-from-the-graph rows);
 # OTHER_BUILD: another build's translate.dll, whose split load is measured too (engine "csharp, baseline build");
 # OUT: a folder for the results (<date>-opus-shape-load[-n].json/.md and bench/run.sh's files); without it the
-# tables are only printed; MODELS: where the opus-shaped models are built.
+# tables are only printed; MODELS: where the opus-shaped models are built; CT2: CTranslate2's build (bench/run.sh),
+# which then runs beside the C# engine on every model.
 # Needs: apt-get install -y python3-torch python3-onnx python3-sentencepiece sentencepiece python3-numpy libopenblas0-openmp
 # (only for the opus-shaped models), the .NET 10 SDK, Node.js 20+.
 set -euo pipefail
@@ -92,7 +93,16 @@ head -n "$limit" "$dev" > "$raw.tsv"
 for which in $speed; do
   case $which in
     embedded) NAME=embedded REPEAT=$repeat THREADS=$threads DTYPES=$dtypes bash bench/run.sh models/marian-tiny-en-zh "$raw.tsv" ;;
-    *) NAME="opus-shape-$which" REPEAT=$repeat THREADS=$threads DTYPES=$dtypes BEAMS=${BEAMS:-1,4} \
+    *)
+      state=
+      if [ -n "${CT2:-}" ]; then
+        # torch stored the random init's identical zero biases / unit norms once: CT2's converter rebuilds the state
+        # dict from the seed (checked against every ONNX initializer), see ../shared/ctranslate2/README.md.
+        state=$models/ct2-state.npz
+        [ -f "$state" ] || PYTHONPATH="$CT2/python" /usr/bin/python3 "${CT2_TOOLS:-../shared/ctranslate2}/marian_to_ct2.py" \
+          state-from-seed "$models/$which" "$state" --marian-dir models/training --seed 11 >&2
+      fi
+      NAME="opus-shape-$which" REPEAT=$repeat THREADS=$threads DTYPES=$dtypes BEAMS=${BEAMS:-1,4} CT2_STATE=$state \
       bash bench/run.sh "$models/$which" "$raw.tsv" ;;
   esac
 done

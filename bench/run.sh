@@ -10,6 +10,11 @@
 # the logits-from-the-graph baseline). LIMIT (default 0 = all) takes the first N sentences. BEAMS (default 1,4) the
 # C# beam widths. BASELINE=0 skips the logits-from-the-graph baseline rows (C# with the output projection left in the
 # decoder graph).
+# CT2=<dir>: also run CTranslate2 (float32 and int8) on the same weights and sentences, greedy and beam 4, batch 1 and
+# 32; <dir> is the OUT_DIR of ../shared/ctranslate2/build.sh (its python/ holds the module). The model is converted
+# once with ../shared/ctranslate2/marian_to_ct2.py into bench/ct2/ (git-ignored); CT2_STATE passes a state dict to the
+# converter (a random-init export: see that README), CT2_TOOLS the folder holding the converter (default
+# ../shared/ctranslate2). The summary then gains C# / CT2 ratios.
 # Needs: the .NET 10 SDK, Node.js 20+ (transformers.js is installed into models/training/transformersjs/node_modules,
 # git-ignored, on first use), python3.
 set -euo pipefail
@@ -22,6 +27,14 @@ dtypes=${DTYPES:-fp32}
 limit=${LIMIT:-0}
 (cd models/training/transformersjs && { [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error; })
 dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
+ct2_tools=${CT2_TOOLS:-../shared/ctranslate2}
+if [ -n "${CT2:-}" ]; then
+  ct2_model=bench/ct2/$(echo "$model" | tr '/' '_')
+  if [ ! -f "$ct2_model/model.bin" ]; then
+    PYTHONPATH="$CT2/python" /usr/bin/python3 "$ct2_tools/marian_to_ct2.py" convert "$model" "$ct2_model" \
+      ${CT2_STATE:+--state "$CT2_STATE"} >&2
+  fi
+fi
 raw=$(mktemp)
 before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$repeat"); do
@@ -35,6 +48,14 @@ for i in $(seq "$repeat"); do
     done
     node bench/transformersjs.mjs "$model" "$input" 32 "$limit" "$threads" "$dtype" 2>/dev/null >> "$raw"
   done
+  if [ -n "${CT2:-}" ]; then
+    # A float32 CT2 model runs as int8 by its compute type (weights quantized per row at load, as CT2 users run it).
+    for compute in float32 int8; do
+      PYTHONPATH="$CT2/python" /usr/bin/python3 "$ct2_tools/bench.py" "$model" "$ct2_model" "$input" "$compute" \
+        --threads "$threads" --beams "${BEAMS:-1,4}" --batch 1,32 --no-ids $([ "$limit" -gt 0 ] && echo --limit "$limit") \
+        2>/dev/null >> "$raw"
+    done
+  fi
 done
 if [ -n "${OUT:-}" ]; then
   # One file per run: a second run on the same day must not overwrite the first (or a committed one).

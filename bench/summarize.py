@@ -70,6 +70,23 @@ for dtype in variants:
                 key = f"{dtype} greedy batch {batch} vs {peer_name}"
                 ratios[key] = ours["sentencesPerSecond"] / peer["sentencesPerSecond"]
                 print(f"C# {dtype} / {peer_name} throughput, greedy, batch {batch}: {ratios[key]:.2f}x")
+# CTranslate2 on the same weights: C# fp32 against CT2 float32, and the fastest C# quantized variant against CT2 int8
+# (above 1: the C# engine is ahead).
+for beams, batch in sorted({(m["beams"], m["batch"]) for m in summary}):
+    fp32, ct2 = by.get(("csharp", beams, batch)), by.get(("ct2 float32", beams, batch))
+    if fp32 and ct2:
+        key = f"fp32 beams {beams} batch {batch} vs ct2 float32"
+        ratios[key] = fp32["tokensPerSecond"] / ct2["tokensPerSecond"]
+        print(f"C# fp32 / CT2 float32 output tokens/s, beams {beams}, batch {batch}: {ratios[key]:.2f}x")
+    quantized = [m for m in summary if m["engine"].startswith("csharp ") and m["dtype"] != "fp32"
+                 and m["beams"] == beams and m["batch"] == batch]
+    ct2_int8 = by.get(("ct2 int8", beams, batch))
+    if quantized and ct2_int8:
+        best = max(quantized, key=lambda m: m["tokensPerSecond"])
+        key = f"best quantized beams {beams} batch {batch} vs ct2 int8"
+        ratios[key] = best["tokensPerSecond"] / ct2_int8["tokensPerSecond"]
+        print(f"best C# quantized ({best['dtype']}) / CT2 int8 output tokens/s, beams {beams}, batch {batch}: "
+              f"{ratios[key]:.2f}x")
 for m in summary:
     if m["engine"] == "csharp":
         print(f"C# engine overhead above ORT Run, beams {m['beams']} batch {m['batch']}: "
