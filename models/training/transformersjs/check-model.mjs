@@ -86,9 +86,10 @@ const console_warn = console.warn;
 console.warn = (...a) => { if (!String(a[0]).includes('not yet supported by Hugging Face')) console_warn(...a); };
 const tokenizer = await AutoTokenizer.from_pretrained(name);
 
+const shown = path.relative(process.cwd(), modelDir) || '.';
 const report = { model: modelDir, sentences: sentences.length, opusMtEnZh: isOpusEnZh, variants: [] };
 let failed = false;
-console.log(`${modelDir}: ${sentences.length} sentences, greedy, one at a time; variants: ${variants.map(v => v.name).join(', ')}`);
+console.log(`${shown}: ${sentences.length} sentences, greedy, one at a time; variants: ${variants.map(v => v.name).join(', ')}`);
 for (const v of variants) {
   const row = { dtype: v.name, identical: 0, mismatches: [] };
   report.variants.push(row);
