@@ -66,6 +66,8 @@ def model_config(hf):
         if hf.get(key):
             raise ConversionError(f"config.json sets {key} (true: {meaning}); Marian's post-norm layout without it "
                                   "is the only one this converter implements")
+    # static_position_embeddings is not read: transformers' MarianMTModel always builds the sinusoidal table (and
+    # loads a stored one over it), and so does build_model.
     vocab_size = hf.get("vocab_size", 50265)
     decoder_vocab = hf.get("decoder_vocab_size") or vocab_size
     if decoder_vocab != vocab_size:
