@@ -73,7 +73,7 @@ def kv_names(prefix, n_layers, parts=("decoder", "encoder")):
 
 def export(model, config, out_dir, layout, fold_decoders=False):
     model.eval()
-    L, H, Dh = config.decoder_layers, config.heads, config.d_model // config.heads
+    L, H, Dh = config.decoder_layers, config.decoder_heads, config.d_model // config.decoder_heads
     b, s, t = 2, 7, 3
     ids = torch.randint(2, config.vocab_size - 1, (b, s))
     mask = torch.ones(b, s, dtype=torch.long)

@@ -1,6 +1,9 @@
 """A Marian encoder-decoder in plain PyTorch with Hugging Face MarianMTModel's parameter names and semantics:
 sinusoidal positions (sin | cos halves), embeddings scaled by sqrt(d_model), post-norm, swish, embeddings shared
-by encoder, decoder and lm_head, and a final_logits_bias buffer. The state dict loads into MarianMTModel."""
+by encoder, decoder and lm_head, and a final_logits_bias buffer. The state dict loads into MarianMTModel.
+The defaults are the model trained here; convert_checkpoint.py sets the rest from a checkpoint's config.json
+(other activations, unscaled embeddings, encoder and decoder embeddings of their own, an untied lm_head, per-stack
+head counts and FFN widths)."""
 import math
 
 import torch
@@ -8,9 +11,23 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def _gelu_tanh(x):
+    # transformers' gelu_new / gelu_pytorch_tanh, written out so that the ONNX export is plain arithmetic.
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+# transformers' ACT2FN names this model can run; convert_checkpoint.py refuses any other.
+ACTIVATIONS = {
+    "swish": F.silu, "silu": F.silu, "gelu": F.gelu, "relu": F.relu,
+    "gelu_new": _gelu_tanh, "gelu_pytorch_tanh": _gelu_tanh, "tanh": torch.tanh,
+}
+
+
 class Config:
     def __init__(self, vocab_size, pad_token_id, d_model=256, encoder_layers=3, decoder_layers=3,
-                 heads=4, ffn_dim=1024, max_position_embeddings=512, dropout=0.1):
+                 heads=4, ffn_dim=1024, max_position_embeddings=512, dropout=0.1, activation="swish",
+                 scale_embedding=True, share_embeddings=True, tie_word_embeddings=True,
+                 encoder_heads=None, decoder_heads=None, encoder_ffn_dim=None, decoder_ffn_dim=None):
         self.vocab_size = vocab_size
         self.pad_token_id = pad_token_id
         self.d_model = d_model
@@ -20,23 +37,32 @@ class Config:
         self.ffn_dim = ffn_dim
         self.max_position_embeddings = max_position_embeddings
         self.dropout = dropout
+        self.activation = activation
+        self.scale_embedding = scale_embedding
+        self.share_embeddings = share_embeddings
+        self.tie_word_embeddings = tie_word_embeddings
+        self.encoder_heads = encoder_heads or heads
+        self.decoder_heads = decoder_heads or heads
+        self.encoder_ffn_dim = encoder_ffn_dim or ffn_dim
+        self.decoder_ffn_dim = decoder_ffn_dim or ffn_dim
 
     def hf_config(self):
         """config.json in the layout of Helsinki-NLP/opus-mt-* (MarianConfig)."""
         pad = self.pad_token_id
         return {
             "_name_or_path": "marian-tiny-en-zh", "architectures": ["MarianMTModel"], "model_type": "marian",
-            "activation_function": "swish", "activation_dropout": 0.0, "attention_dropout": 0.0,
+            "activation_function": self.activation, "activation_dropout": 0.0, "attention_dropout": 0.0,
             "dropout": self.dropout, "d_model": self.d_model, "vocab_size": self.vocab_size,
-            "decoder_vocab_size": self.vocab_size, "share_encoder_decoder_embeddings": True,
+            "decoder_vocab_size": self.vocab_size, "share_encoder_decoder_embeddings": self.share_embeddings,
             "encoder_layers": self.encoder_layers, "decoder_layers": self.decoder_layers,
-            "encoder_attention_heads": self.heads, "decoder_attention_heads": self.heads,
-            "encoder_ffn_dim": self.ffn_dim, "decoder_ffn_dim": self.ffn_dim,
+            "encoder_attention_heads": self.encoder_heads, "decoder_attention_heads": self.decoder_heads,
+            "encoder_ffn_dim": self.encoder_ffn_dim, "decoder_ffn_dim": self.decoder_ffn_dim,
             "encoder_layerdrop": 0.0, "decoder_layerdrop": 0.0, "init_std": 0.02,
             "max_position_embeddings": self.max_position_embeddings, "max_length": 128, "num_beams": 4,
-            "num_hidden_layers": self.encoder_layers, "scale_embedding": True, "static_position_embeddings": True,
+            "num_hidden_layers": self.encoder_layers, "scale_embedding": self.scale_embedding,
+            "static_position_embeddings": True,
             "normalize_embedding": False, "normalize_before": False, "add_final_layer_norm": False,
-            "is_encoder_decoder": True, "tie_word_embeddings": True, "use_cache": True,
+            "is_encoder_decoder": True, "tie_word_embeddings": self.tie_word_embeddings, "use_cache": True,
             "pad_token_id": pad, "decoder_start_token_id": pad, "eos_token_id": 0, "forced_eos_token_id": 0,
             "bos_token_id": 0, "bad_words_ids": [[pad]], "classifier_dropout": 0.0,
             "transformers_version": "4.46.0",
@@ -101,46 +127,48 @@ class Attention(nn.Module):
 class EncoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.self_attn = Attention(c.d_model, c.heads)
+        self.self_attn = Attention(c.d_model, c.encoder_heads)
         self.self_attn_layer_norm = nn.LayerNorm(c.d_model)
-        self.fc1, self.fc2 = nn.Linear(c.d_model, c.ffn_dim), nn.Linear(c.ffn_dim, c.d_model)
+        self.fc1, self.fc2 = nn.Linear(c.d_model, c.encoder_ffn_dim), nn.Linear(c.encoder_ffn_dim, c.d_model)
         self.final_layer_norm = nn.LayerNorm(c.d_model)
         self.dropout = c.dropout
+        self.act = ACTIVATIONS[c.activation]
 
     def forward(self, x, mask):
         h, _ = self.self_attn(x, mask=mask)
         x = self.self_attn_layer_norm(x + F.dropout(h, self.dropout, self.training))
-        h = self.fc2(F.silu(self.fc1(x)))
+        h = self.fc2(self.act(self.fc1(x)))
         return self.final_layer_norm(x + F.dropout(h, self.dropout, self.training))
 
 
 class DecoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.self_attn = Attention(c.d_model, c.heads)
+        self.self_attn = Attention(c.d_model, c.decoder_heads)
         self.self_attn_layer_norm = nn.LayerNorm(c.d_model)
-        self.encoder_attn = Attention(c.d_model, c.heads)
+        self.encoder_attn = Attention(c.d_model, c.decoder_heads)
         self.encoder_attn_layer_norm = nn.LayerNorm(c.d_model)
-        self.fc1, self.fc2 = nn.Linear(c.d_model, c.ffn_dim), nn.Linear(c.ffn_dim, c.d_model)
+        self.fc1, self.fc2 = nn.Linear(c.d_model, c.decoder_ffn_dim), nn.Linear(c.decoder_ffn_dim, c.d_model)
         self.final_layer_norm = nn.LayerNorm(c.d_model)
         self.dropout = c.dropout
+        self.act = ACTIVATIONS[c.activation]
 
     def forward(self, x, self_mask, enc, enc_mask, past=None, static_kv=None):
         h, self_kv = self.self_attn(x, mask=self_mask, past=past)
         x = self.self_attn_layer_norm(x + F.dropout(h, self.dropout, self.training))
         h, cross_kv = self.encoder_attn(x, kv=enc, mask=enc_mask, static_kv=static_kv)
         x = self.encoder_attn_layer_norm(x + F.dropout(h, self.dropout, self.training))
-        h = self.fc2(F.silu(self.fc1(x)))
+        h = self.fc2(self.act(self.fc1(x)))
         return self.final_layer_norm(x + F.dropout(h, self.dropout, self.training)), self_kv, cross_kv
 
 
 class Stack(nn.Module):
-    def __init__(self, c, shared, layer_type, n):
+    def __init__(self, c, embed_tokens, layer_type, n):
         super().__init__()
-        self.embed_tokens = shared
+        self.embed_tokens = embed_tokens
         self.embed_positions = PositionalEmbedding(c.max_position_embeddings, c.d_model)
         self.layers = nn.ModuleList([layer_type(c) for _ in range(n)])
-        self.embed_scale = math.sqrt(c.d_model)
+        self.embed_scale = math.sqrt(c.d_model) if c.scale_embedding else 1.0
         self.dropout = c.dropout
 
     def embed(self, ids, past_len=0):
@@ -159,9 +187,16 @@ def padding_mask(attention_mask):
 class MarianModel(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.shared = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_token_id)
-        self.encoder = Stack(c, self.shared, EncoderLayer, c.encoder_layers)
-        self.decoder = Stack(c, self.shared, DecoderLayer, c.decoder_layers)
+        if c.share_embeddings:
+            self.shared = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_token_id)
+            encoder_embed = decoder_embed = self.shared
+        else:
+            # MarianModel with share_encoder_decoder_embeddings false: no model.shared, one table per stack.
+            self.shared = None
+            encoder_embed = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_token_id)
+            decoder_embed = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_token_id)
+        self.encoder = Stack(c, encoder_embed, EncoderLayer, c.encoder_layers)
+        self.decoder = Stack(c, decoder_embed, DecoderLayer, c.decoder_layers)
 
 
 class MarianMT(nn.Module):
@@ -170,7 +205,8 @@ class MarianMT(nn.Module):
         self.config = c
         self.model = MarianModel(c)
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
-        self.lm_head.weight = self.model.shared.weight
+        if c.tie_word_embeddings:
+            self.lm_head.weight = self.model.decoder.embed_tokens.weight
         self.register_buffer("final_logits_bias", torch.zeros(1, c.vocab_size))
         self.apply(self._init)
 

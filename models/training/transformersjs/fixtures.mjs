@@ -1,10 +1,11 @@
 // Records what transformers.js (an implementation nobody on this team wrote) does with the shipped model, so the
 // C# engine is held to it: source token ids, greedy output ids and text for every dev sentence.
 //
-//   cd models/training/transformersjs && ONNXRUNTIME_NODE_INSTALL=skip npm ci && node fixtures.mjs [modelDir] [out] [dtype]
+//   cd models/training/transformersjs && ONNXRUNTIME_NODE_INSTALL=skip npm ci && node fixtures.mjs [modelDir] [out] [dtype] [sentences]
 //
 // Defaults: ../../marian-tiny-en-zh, ../../../Engine.Tests/Fixtures/transformersjs-greedy.jsonl and fp32; a dtype
 // (q4, q8, int8, uint8, fp16) loads that variant's files (onnx/encoder_model_q4.onnx, …), as the app's Dtype does.
+// sentences: a file of one sentence a line (or a TSV whose first column is the sentence); default the dev split.
 // Each sentence is generated on its own (batch 1): transformers.js' batched generate keeps appending tokens to
 // sequences that already ended, so batch 1 is its exact behaviour. transformers.js 4.3 has no beam search
 // (its BeamSearchSampler keeps only the top token), so beam fixtures come from models/training/beam_reference.py.
@@ -17,7 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const modelDir = path.resolve(process.argv[2] ?? path.join(here, '..', '..', 'marian-tiny-en-zh'));
 const out = path.resolve(process.argv[3] ?? path.join(here, '..', '..', '..', 'Engine.Tests', 'Fixtures', 'transformersjs-greedy.jsonl'));
 const dtype = process.argv[4] ?? 'fp32';
-const devPath = path.join(here, '..', 'data', 'dev.tsv');
+const devPath = path.resolve(process.argv[5] ?? path.join(here, '..', 'data', 'dev.tsv'));
 
 env.allowRemoteModels = false;
 env.localModelPath = path.dirname(modelDir) + path.sep;
