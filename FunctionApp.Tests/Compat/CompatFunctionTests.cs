@@ -205,6 +205,20 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwentyThousandCharactersThatNormalisationExpandsAre413ForTheirSourceTokens()
+    {
+        using var app = NewApp();
+        var text = new string('\uFDFA', 20_000); // within MaxCharacters; NFKC makes each 18 characters
+
+        var deepl = (await DeepL(app, "target_lang=ZH&text=" + Uri.EscapeDataString(text))).ShouldBe(413);
+        var libre = (await Libre(app, System.Text.Json.JsonSerializer.Serialize(
+            new { q = text, source = "en", target = "zh", api_key = Key }))).ShouldBe(413);
+
+        Assert.Contains("Translation__MaxSourceTokens", deepl.Json.GetProperty("message").GetString());
+        Assert.Contains("Translation__MaxSourceTokens", libre.Json.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task LibreTranslateFormatHtmlKeepsTheMarkupAndTranslatesTheText()
     {
         using var app = NewApp();

@@ -135,6 +135,11 @@ public sealed class ModelHost : IDisposable
             var stopwatch = Stopwatch.StartNew();
             var engine = await load.CompleteAsync(directory, CancellationToken.None);
             _telemetry.ModelLoaded(name, stopwatch.Elapsed, started.Elapsed);
+            if (engine.IgnoredGenerationSettings.Count > 0)
+            {
+                _logger.GenerationSettingsIgnored(name, string.Join(", ", engine.IgnoredGenerationSettings));
+            }
+
             var loaded = new LoadedModel(new BatchScheduler(engine, _scheduling, _backlog, _telemetry));
             lock (entry)
             {

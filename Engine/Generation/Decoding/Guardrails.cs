@@ -23,8 +23,8 @@ internal sealed record Guardrails(double LengthFactor, int LengthFloor, RepeatSt
 /// <summary>
 /// Stops a sentence that runs in a loop: when the tokens generated so far end with the same n-gram (1 ≤ n ≤
 /// <see cref="MaxNgram"/>) repeated back to back at least max(<paramref name="Repeats"/>, ⌈<paramref name="MinTokens"/>
-/// / n⌉) times, the next token is eos. With the defaults (4 repeats, 12 tokens) that is one token 12 times in a row,
-/// a pair 6 times, three or four tokens 4 times: more than ordinary text repeats (a number's zeros, "哈哈哈", "……").
+/// / n⌉) times, the next token is eos. With the defaults (4 repeats, 8 tokens) that is one token 8 times in a row, or
+/// two, three or four tokens 4 times: more than ordinary text repeats (a number's zeros, "哈哈哈", "……").
 /// The repeats are kept; the sentence just ends there instead of at the length limit.
 /// </summary>
 internal sealed record RepeatStop(int Repeats, int MinTokens)
