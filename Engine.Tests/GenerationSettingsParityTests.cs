@@ -17,14 +17,16 @@ public sealed class GenerationSettingsParityTests : IDisposable
     /// <summary>The files of the shipped model the engine reads, with the fixture's generation_config.json.</summary>
     internal static string CopyWithSettings(string dir, string? generationConfig = null)
     {
-        foreach (var file in new[] { "config.json", "source.spm", "vocab.json", "onnx/encoder_model.onnx", "onnx/decoder_model_merged.onnx" })
+        string[] files = ["config.json", "source.spm", "vocab.json", "onnx/encoder_model.onnx", "onnx/decoder_model_merged.onnx"];
+        foreach (var file in files)
         {
             var target = Path.Combine(dir, file);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(Path.Combine(RepoPaths.ShippedModel, file), target);
         }
 
-        var settings = generationConfig ?? File.ReadAllText(Path.Combine(RepoPaths.Fixtures, "generation-settings", "generation_config.json"));
+        var settings = generationConfig
+            ?? File.ReadAllText(Path.Combine(RepoPaths.Fixtures, "generation-settings", "generation_config.json"));
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), settings);
         return dir;
     }
