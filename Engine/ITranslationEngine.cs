@@ -16,6 +16,10 @@ public interface ITranslationEngine : IDisposable
     /// <summary>The ranges this model accepts for a <see cref="TranslationRequest"/>.</summary>
     ModelLimits Limits { get; }
 
+    /// <summary>generation_config.json settings the engine does not apply ("key=value"), for the host to log once at
+    /// load.</summary>
+    IReadOnlyList<string> IgnoredGenerationSettings => [];
+
     /// <summary>The model's source tokenizer, which turns texts into its inputs.</summary>
     MarianTokenizer Tokenizer { get; }
 

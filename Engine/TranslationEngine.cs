@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using ServerlessInference.Engine.Generation;
+using ServerlessInference.Engine.Generation.Decoding;
 using ServerlessInference.Engine.Loading;
 using ServerlessInference.Engine.Sessions;
 using ServerlessInference.Engine.Tokenization;
@@ -20,6 +21,7 @@ public sealed class TranslationEngine : ITranslationEngine
     public string ModelName { get; }
     public MarianTokenizer Tokenizer { get; }
     public GenerationConfig Generation => _model.Folder.Generation;
+    public IReadOnlyList<string> IgnoredGenerationSettings => Generation.IgnoredSettings;
     public int MaxInputTokens { get; }
     public ModelLimits Limits { get; }
 
@@ -29,7 +31,7 @@ public sealed class TranslationEngine : ITranslationEngine
         _model = model;
         Tokenizer = tokenizer;
         _options = options;
-        _generator = new MarianGenerator(model);
+        _generator = new MarianGenerator(model, Guardrails.From(options));
         MaxInputTokens = Math.Min(model.Folder.MaxPositionEmbeddings, model.Folder.Generation.MaxLength);
         Limits = new ModelLimits(modelName, options.MaxBeams, model.Folder.Generation.MaxLength - 1, tokenizer.TargetLanguages);
     }

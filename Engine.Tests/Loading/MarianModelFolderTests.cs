@@ -30,6 +30,58 @@ public sealed class MarianModelFolderTests : IDisposable
         Assert.Equal([folder.Generation.PadTokenId], folder.Generation.BadTokenIds);
     }
 
+    [Fact]
+    public void ShippedFolderIgnoresNothingAndTurnsTheNewProcessorsOff()
+    {
+        var generation = MarianModelFolder.Read(RepoPaths.ShippedModel).Generation;
+        Assert.Empty(generation.IgnoredSettings);
+        Assert.Empty(generation.BadSequences);
+        Assert.Equal(1.0, generation.RepetitionPenalty);
+        Assert.Equal(0, generation.NoRepeatNgramSize);
+        Assert.False(generation.RenormalizeLogits);
+    }
+
+    [Fact]
+    public void EveryProcessorSettingOfGenerationConfigIsRead()
+    {
+        var generation = MarianModelFolder.Read(GenerationSettingsParityTests.CopyWithSettings(_dir)).Generation;
+        Assert.True(generation.RenormalizeLogits);
+        Assert.Equal(3, generation.NoRepeatNgramSize);
+        Assert.Equal(1.2, generation.RepetitionPenalty);
+        Assert.Equal(1.3, generation.LengthPenalty);
+        Assert.Equal([7932], generation.BadTokenIds);
+        Assert.Equal([[4002, 4000], [4007, 4001], [4003, 4000, 0]], generation.BadSequences);
+        Assert.Empty(generation.IgnoredSettings);
+    }
+
+    [Fact]
+    public void UnsupportedGenerationSettingsAreListedForTheLogAndAnEosBadWordIsDropped()
+    {
+        CopyShipped();
+        File.WriteAllText(Path.Combine(_dir, "generation_config.json"), """
+            {"eos_token_id": 0, "pad_token_id": 7932, "decoder_start_token_id": 7932, "bad_words_ids": [[7932], [0]],
+             "do_sample": true, "min_length": 3, "early_stopping": "never", "transformers_version": "4.46.0",
+             "bos_token_id": 0, "max_new_tokens": 40}
+            """);
+        var generation = MarianModelFolder.Read(_dir).Generation;
+        Assert.Equal(["early_stopping=\"never\" (runs as false)", "do_sample=true", "min_length=3"], generation.IgnoredSettings);
+        Assert.Equal([7932], generation.BadTokenIds);
+        Assert.Equal(41, generation.MaxLength);
+        Assert.False(generation.EarlyStopping);
+    }
+
+    [Theory]
+    [InlineData("\"bad_words_ids\": [[]]", "bad_words_ids")]
+    [InlineData("\"bad_words_ids\": [[-1]]", "bad_words_ids")]
+    [InlineData("\"repetition_penalty\": 0", "repetition_penalty")]
+    public void AnInvalidGenerationSettingIsRejectedByName(string setting, string name)
+    {
+        CopyShipped();
+        File.WriteAllText(Path.Combine(_dir, "generation_config.json"), $$"""{"eos_token_id": 0, {{setting}}}""");
+        var e = Assert.Throws<ModelFormatException>(() => MarianModelFolder.Read(_dir));
+        Assert.Contains(name, e.Message);
+    }
+
     [Theory]
     [InlineData("config.json")]
     [InlineData("source.spm")]

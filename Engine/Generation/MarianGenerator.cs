@@ -9,11 +9,12 @@ namespace ServerlessInference.Engine.Generation;
 /// <summary>
 /// The decode loop: greedy and beam search over <see cref="MarianOnnxModel"/>, the sources encoded by
 /// <see cref="EncoderBatch"/> and the key/value cache held by <see cref="DecoderCache"/>.
-/// Semantics follow transformers' generate: decoding starts from the decoder start token, the bad-words ids (pad)
-/// are never emitted, eos is forced at the length limit, and every sequence of a batch finishes on its own.
+/// Semantics follow transformers' generate: decoding starts from the decoder start token, generation_config.json's
+/// logits processors apply (<see cref="DecodingRules"/>), and every sequence of a batch finishes on its own, at eos or
+/// at its length bound (<see cref="Guardrails"/>: the request's limit, tightened by the source's length).
 /// Finished sequences leave the batch (their cache rows are dropped) so they cost nothing further.
 /// </summary>
-internal sealed class MarianGenerator(MarianOnnxModel model)
+internal sealed class MarianGenerator(MarianOnnxModel model, Guardrails guards)
 {
     private readonly GenerationConfig _defaults = model.Folder.Generation;
     private readonly EncoderBatch _encoder = new(model);
@@ -38,12 +39,14 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             hidden = DecoderCache.GatherRows<float>(single, Enumerable.Range(0, batch * beams).Select(r => r / beams).ToArray());
         }
 
-        var rules = DecodingRules.For(_defaults, settings);
+        // Each source's own length bound (the guardrail), under the request's limit.
+        var maxNewPerSource = sources.Select(s => guards.MaxNewTokens(s.Length, settings.MaxNewTokens)).ToArray();
+        var rules = new DecodingRules(_defaults, maxNewPerSource, guards);
         var search = beams == 1
             ? (ISearch)new GreedySearch(batch, _defaults, rules)
             : new BeamSearch(batch, settings, _defaults, rules);
         using var state = new DecoderCache(hidden, rowMask, srcLen);
-        int maxNew = settings.MaxNewTokens;
+        int maxNew = maxNewPerSource.Max();
         var tokens = search.StartTokens();
         using var useCacheFalse = model.IsMerged ? OrtValue.CreateTensorValueFromMemory(new[] { false }, [1]) : null;
         using var useCacheTrue = model.IsMerged ? OrtValue.CreateTensorValueFromMemory(new[] { true }, [1]) : null;
@@ -69,7 +72,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
             state.ReplaceDecoderKv(output.DecoderKv);
             using (output.Output)
             {
-                using var scores = Score(output.Output, beams, call);
+                using var scores = Score(output.Output, beams, rules, call);
                 var keep = search.Step(scores, step);
                 if (keep is not null)
                 {
@@ -85,7 +88,7 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
 
     /// <summary>What the search reads for this step: the decoder's logits, or, with a split-off projection, float32
     /// logits from it (beam search) or its approximate scores plus the hidden states (greedy).</summary>
-    private StepScores Score(OrtValue decoderOutput, int beams, InferenceCall call)
+    private StepScores Score(OrtValue decoderOutput, int beams, DecodingRules rules, InferenceCall call)
     {
         if (model.Projection is not { } projection)
         {
@@ -94,7 +97,9 @@ internal sealed class MarianGenerator(MarianOnnxModel model)
 
         using (call.Timer.Measure())
         {
-            return beams == 1 && projection.HasApproximate
+            // The approximate scores find an exact argmax among allowed ids; a repetition penalty moves scores,
+            // so greedy search then ranks the float32 logits like beam search.
+            return beams == 1 && projection.HasApproximate && !rules.PenalizesRepeats
                 ? new StepScores(projection, decoderOutput, projection.ApproximateScores(decoderOutput, call.Options))
                 : new StepScores(projection.Logits(decoderOutput, call.Options), model.Folder.VocabSize, owned: true);
         }

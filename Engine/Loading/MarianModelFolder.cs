@@ -68,18 +68,33 @@ public sealed record MarianModelFolder
         int? Gen(string name) => (generation is { } g ? GetInt(g, name) : null) ?? GetInt(config, name);
         int pad = Gen("pad_token_id") ?? throw new ModelFormatException("config.json: pad_token_id is missing.");
         int eos = Gen("eos_token_id") ?? throw new ModelFormatException("config.json: eos_token_id is missing.");
-        var badWords = ReadBadWords(generation, config);
+        var badWords = ReadBadWords(generation, config, eos);
+        var ignored = new List<string>();
+        double repetitionPenalty = GetDouble(generation, "repetition_penalty") ?? GetDouble(config, "repetition_penalty") ?? 1.0;
+        if (!(repetitionPenalty > 0))
+        {
+            // transformers refuses it too (RepetitionPenaltyLogitsProcessor: "has to be a strictly positive float").
+            throw new ModelFormatException($"generation_config.json: repetition_penalty must be above 0; it is {repetitionPenalty}.");
+        }
+
+        int? maxNewTokens = generation is { } gc ? GetInt(gc, "max_new_tokens") : null;
         var defaults = new GenerationConfig
         {
             DecoderStartTokenId = Gen("decoder_start_token_id") ?? pad,
             EosTokenId = eos,
             PadTokenId = pad,
             ForcedEosTokenId = Gen("forced_eos_token_id"),
-            MaxLength = Gen("max_length") ?? 512,
+            // max_new_tokens wins over max_length, as in transformers; the decoder input starts with one token.
+            MaxLength = maxNewTokens is > 0 ? maxNewTokens.Value + 1 : Gen("max_length") ?? 512,
             NumBeams = Gen("num_beams") ?? 1,
             LengthPenalty = GetDouble(generation, "length_penalty") ?? GetDouble(config, "length_penalty") ?? 1.0,
-            EarlyStopping = GetBool(generation, "early_stopping") ?? GetBool(config, "early_stopping") ?? false,
-            BadTokenIds = badWords,
+            EarlyStopping = ReadEarlyStopping(generation, config, ignored),
+            BadTokenIds = badWords.Where(b => b.Length == 1).Select(b => b[0]).ToArray(),
+            BadSequences = badWords.Where(b => b.Length > 1).ToArray(),
+            RepetitionPenalty = repetitionPenalty,
+            NoRepeatNgramSize = Math.Max(0, Gen("no_repeat_ngram_size") ?? 0),
+            RenormalizeLogits = GetBool(generation, "renormalize_logits") ?? GetBool(config, "renormalize_logits") ?? false,
+            IgnoredSettings = generation is { } g2 ? IgnoredKeys(g2, ignored) : ignored,
         };
 
         string onnxDir = System.IO.Directory.Exists(Path.Combine(directory, "onnx")) ? Path.Combine(directory, "onnx") : directory;
@@ -176,17 +191,80 @@ public sealed record MarianModelFolder
         }
     }
 
-    private static IReadOnlyList<int> ReadBadWords(JsonElement? generation, JsonElement config)
+    /// <summary>The generation_config.json keys <see cref="Read"/> applies, or that change nothing for a Marian model
+    /// (bos_token_id: generation starts from decoder_start_token_id) or are metadata.</summary>
+    private static readonly HashSet<string> AppliedKeys = new(StringComparer.Ordinal)
+    {
+        "decoder_start_token_id", "eos_token_id", "pad_token_id", "forced_eos_token_id", "max_length", "max_new_tokens",
+        "num_beams", "length_penalty", "early_stopping", "bad_words_ids", "repetition_penalty", "no_repeat_ngram_size",
+        "renormalize_logits", "bos_token_id", "transformers_version", "_from_model_config",
+    };
+
+    /// <summary>Keys of generation_config.json that nothing here applies (do_sample, min_length, num_return_sequences,
+    /// …), each as "key=value", plus <paramref name="alsoIgnored"/>: listed so that the host logs them instead of
+    /// running a model differently from its card without a word.</summary>
+    private static List<string> IgnoredKeys(JsonElement generation, List<string> alsoIgnored)
+    {
+        var ignored = new List<string>(alsoIgnored);
+        foreach (var property in generation.EnumerateObject())
+        {
+            if (!AppliedKeys.Contains(property.Name))
+            {
+                var value = property.Value.GetRawText();
+                ignored.Add($"{property.Name}={(value.Length <= 40 ? value : value[..40] + "…")}");
+            }
+        }
+
+        return ignored;
+    }
+
+    /// <summary>early_stopping true or false; transformers' "never" (finish only when no beam could improve even at
+    /// max_length) is not implemented and runs as false, which it also lists as ignored.</summary>
+    private static bool ReadEarlyStopping(JsonElement? generation, JsonElement config, List<string> ignored)
+    {
+        foreach (var source in new[] { generation, config })
+        {
+            if (source is { } s && s.TryGetProperty("early_stopping", out var v))
+            {
+                if (v.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                {
+                    return v.GetBoolean();
+                }
+
+                ignored.Add($"early_stopping={v.GetRawText()} (runs as false)");
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>bad_words_ids: every entry a non-empty list of token ids; an entry that is just eos is dropped, as
+    /// NoBadWordsLogitsProcessor drops it.</summary>
+    private static IReadOnlyList<int[]> ReadBadWords(JsonElement? generation, JsonElement config, int eos)
     {
         foreach (var source in new[] { generation, config })
         {
             if (source is { } s && s.TryGetProperty("bad_words_ids", out var bad) && bad.ValueKind == JsonValueKind.Array)
             {
-                // Only single-token entries are supported (opus-mt uses [[pad]]); longer ones would need n-gram state.
-                return bad.EnumerateArray()
-                    .Where(e => e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 1)
-                    .Select(e => e[0].GetInt32())
-                    .ToArray();
+                var entries = new List<int[]>();
+                foreach (var entry in bad.EnumerateArray())
+                {
+                    if (entry.ValueKind != JsonValueKind.Array || entry.GetArrayLength() == 0 ||
+                        entry.EnumerateArray().Any(t => t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out var id) || id < 0))
+                    {
+                        throw new ModelFormatException(
+                            $"bad_words_ids must be a list of non-empty lists of token ids; found {entry.GetRawText()}.");
+                    }
+
+                    var ids = entry.EnumerateArray().Select(t => t.GetInt32()).ToArray();
+                    if (!(ids.Length == 1 && ids[0] == eos))
+                    {
+                        entries.Add(ids);
+                    }
+                }
+
+                return entries;
             }
         }
 

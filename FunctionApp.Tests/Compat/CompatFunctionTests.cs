@@ -205,6 +205,21 @@ public sealed class CompatFunctionTests(StorageFixture storage) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwentyThousandCharactersThatNormalisationExpandsAreRefusedForTheirSourceTokens()
+    {
+        using var app = NewApp();
+        var text = new string('\uFDFA', 20_000); // within MaxCharacters; NFKC makes each 18 characters
+
+        var deepl = (await DeepL(app, "target_lang=ZH&text=" + Uri.EscapeDataString(text))).ShouldBe(413);
+        // LibreTranslate answers 400 for every fault, its size included (as its own server does).
+        var libre = (await Libre(app, System.Text.Json.JsonSerializer.Serialize(
+            new { q = text, source = "en", target = "zh", api_key = Key }))).ShouldBe(400);
+
+        Assert.Contains("Translation__MaxSourceTokens", deepl.Json.GetProperty("message").GetString());
+        Assert.Contains("Translation__MaxSourceTokens", libre.Json.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task LibreTranslateFormatHtmlKeepsTheMarkupAndTranslatesTheText()
     {
         using var app = NewApp();

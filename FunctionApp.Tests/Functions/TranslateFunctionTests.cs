@@ -83,6 +83,23 @@ public sealed class TranslateFunctionTests(StorageFixture storage)
     }
 
     [Fact]
+    public async Task TwentyThousandCharactersThatNormalisationExpandsAre413NamingTheTokenLimit()
+    {
+        // The reported failure: 20,000 × U+FDFA passes the character limit, but NFKC makes each 18 characters
+        // (~120,000 source tokens). The request is refused before the engine runs, and the answer names the setting.
+        using var app = new TestApp(storage);
+
+        var response = await Http.ExecuteAsync(app.Function<TranslateFunction>().Run(
+            Http.Json(new { text = new string('\uFDFA', 20_000) }), CancellationToken.None));
+
+        response.ShouldBe(413);
+        Assert.StartsWith("application/problem+json", response.ContentType);
+        var detail = response.Json.GetProperty("detail").GetString()!;
+        Assert.Contains("Translation__MaxSourceTokens", detail);
+        Assert.Contains("8192", detail);
+    }
+
+    [Fact]
     public async Task InvalidUtf8IsA400()
     {
         using var app = new TestApp(storage, SmallLimits);

@@ -54,6 +54,31 @@ public sealed class ModelProvisioningTests(StorageFixture storage)
     }
 
     [Fact]
+    public async Task GenerationSettingsTheEngineDoesNotApplyAreLoggedOnceAtLoad()
+    {
+        var container = storage.Blobs.GetBlobContainerClient(StorageFixture.UniqueContainer("ignored"));
+        await ModelUploader.UploadDirectoryAsync(container, RepoPaths.ShippedModel, RepoPaths.ShippedModelName + "/");
+        var settings = Path.GetTempFileName();
+        await File.WriteAllTextAsync(settings, """
+            {"eos_token_id": 0, "pad_token_id": 7932, "decoder_start_token_id": 7932, "bad_words_ids": [[7932]],
+             "forced_eos_token_id": 0, "max_length": 128, "num_beams": 4, "do_sample": true, "top_k": 20}
+            """);
+        await ModelUploader.UploadFileAsync(container.GetBlobClient($"{RepoPaths.ShippedModelName}/generation_config.json"),
+            settings);
+        File.Delete(settings);
+        using var app = new TestApp(storage, new Dictionary<string, string?> { ["Models:Container"] = container.Name });
+        var function = app.Function<TranslateFunction>();
+
+        (await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
+        (await Http.ExecuteAsync(function.Run(Http.Json(new { text = Sentence }), CancellationToken.None))).ShouldBe(200);
+
+        var line = Assert.Single(app.Logs.Lines, l => l.Message.Contains("generation_config.json settings ignored",
+            StringComparison.Ordinal));
+        Assert.Contains("do_sample=true, top_k=20", line.Message);
+        Assert.Contains(RepoPaths.ShippedModelName, line.Message);
+    }
+
+    [Fact]
     public async Task MissingModelAnswers503WithRetryAfterThenSucceedsOnceUploadedAndBackOffPassed()
     {
         var container = StorageFixture.UniqueContainer("missing");

@@ -43,6 +43,8 @@ public sealed class SettingsTests
         Assert.Equal((64, 20000, 8, 0, true),
             (limits.MaxTexts, limits.MaxCharacters, engine.MaxBeams, engine.IntraOpThreads, engine.SplitOutputProjection));
         Assert.Equal(32, engine.MaxBatchSize);
+        Assert.Equal((3.0, 16, 4, 8),
+            (engine.OutputLengthFactor, engine.OutputLengthFloor, engine.RepeatStopRepeats, engine.RepeatStopMinTokens));
         var serving = provider.GetRequiredService<IOptions<ServingOptions>>().Value;
         Assert.Equal((1, 2048), (serving.MaxConcurrentBatches, serving.MaxPendingSentences));
         var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
@@ -75,12 +77,25 @@ public sealed class SettingsTests
             ["Engine:IntraOpThreads"] = "2",
             ["Engine:MaxBatchSize"] = "5",
             ["Engine:SplitOutputProjection"] = "false",
+            ["Engine:OutputLengthFactor"] = "2",
+            ["Engine:OutputLengthFloor"] = "8",
+            ["Engine:RepeatStopRepeats"] = "0",
+            ["Engine:RepeatStopMinTokens"] = "20",
         });
         provider.GetRequiredService<IStartupValidator>().Validate();
 
         var engine = provider.GetRequiredService<IOptions<EngineOptions>>().Value;
-        Assert.Equal(new EngineOptions { MaxBeams = 3, IntraOpThreads = 2, MaxBatchSize = 5, SplitOutputProjection = false },
-            engine);
+        Assert.Equal(new EngineOptions
+        {
+            MaxBeams = 3,
+            IntraOpThreads = 2,
+            MaxBatchSize = 5,
+            SplitOutputProjection = false,
+            OutputLengthFactor = 2,
+            OutputLengthFloor = 8,
+            RepeatStopRepeats = 0,
+            RepeatStopMinTokens = 20,
+        }, engine);
         using var translator = provider.GetRequiredService<IEngineFactory>().Load("tiny", RepoPaths.ShippedModel);
         Assert.Equal(3, translator.Limits.MaxBeams);
     }
@@ -149,6 +164,10 @@ public sealed class SettingsTests
     [InlineData("Http:MaxRequestBodyBytes", "104857601", "MaxRequestBodyBytes")]
     [InlineData("StorageClients:NetworkTimeoutSeconds", "0", "NetworkTimeoutSeconds")]
     [InlineData("Monitoring:PrometheusPort", "70000", "PrometheusPort")]
+    [InlineData("Engine:OutputLengthFactor", "-1", "OutputLengthFactor")]
+    [InlineData("Engine:OutputLengthFloor", "0", "OutputLengthFloor")]
+    [InlineData("Engine:RepeatStopRepeats", "-1", "RepeatStopRepeats")]
+    [InlineData("Engine:RepeatStopMinTokens", "0", "RepeatStopMinTokens")]
     public void InvalidSettingFailsStartupValidationNamingIt(string key, string value, string expected)
     {
         using var provider = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", [key] = value });

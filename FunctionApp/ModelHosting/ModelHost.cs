@@ -145,6 +145,11 @@ public sealed class ModelHost : IDisposable
             }
 
             _telemetry.ModelLoaded(name, stopwatch.Elapsed, started.Elapsed);
+            if (engine.IgnoredGenerationSettings.Count > 0)
+            {
+                _logger.GenerationSettingsIgnored(name, string.Join(", ", engine.IgnoredGenerationSettings));
+            }
+
             var loaded = new LoadedModel(new BatchScheduler(engine, _scheduling, _backlog, _telemetry));
             lock (entry)
             {

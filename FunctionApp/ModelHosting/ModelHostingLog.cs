@@ -20,6 +20,11 @@ internal static partial class ModelHostingLog
     [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Evicting model {Model}: more than {MaxLoaded} models loaded")]
     public static partial void ModelEvicted(this ILogger logger, string model, int maxLoaded);
 
+    // Once per load: the model runs, but not quite as its card says (a sampling or length setting left out).
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning,
+        Message = "Model {Model}: generation_config.json settings ignored (not supported by the engine): {Settings}")]
+    public static partial void GenerationSettingsIgnored(this ILogger logger, string model, string settings);
+
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Could not delete model cache folder {Directory}")]
     public static partial void CacheFolderNotDeleted(this ILogger logger, Exception exception, string directory);
 }

@@ -1,16 +1,31 @@
 #!/usr/bin/python3
-"""Beam-search reference in PyTorch for the C# engine (transformers.js 4.3 has no beam search for Marian).
+"""Beam-search (and greedy) reference in PyTorch for the C# engine (transformers.js 4.3 has no beam search for Marian).
 
 Usage: /usr/bin/python3 models/training/beam_reference.py [--beams 4] [--limit 500] [--model-dir DIR]
          [--checkpoint models/training/checkpoints/final.pt] [--out Engine.Tests/Fixtures/pytorch-beam4.jsonl]
---beams 1 records greedy decoding (marian.greedy) instead.
+--beams 1 records greedy decoding instead. --model-dir names the folder whose generation_config.json is applied
+(the shipped model's by default). Without the checkpoint (git-ignored, absent from a fresh clone) the weights are
+read back from the shipped model's ONNX export (onnx_weights.py), which holds the same tensors.
 
 Rules (transformers' BeamSearchScorer, stated here so both sides agree): scores are sums of float32 log-softmax
-values; pad (bad_words_ids) is never emitted and eos is forced at the last allowed step; only beam 0 is live at the
-start; each step ranks the 2*beams best (beam, token) candidates; eos among the first `beams` finishes a hypothesis
-scored sum / generated_len ** length_penalty (generated_len counts eos); other candidates fill the next beams; a
-source is done when `beams` hypotheses are finished and the worst of them is at least best_candidate_sum /
-(step + 1) ** length_penalty. The output is the best finished hypothesis, start token excluded.
+values after the logits processors (below); only beam 0 is live at the start; each step ranks the 2*beams best
+(beam, token) candidates; eos among the first `beams` finishes a hypothesis scored sum / generated_len **
+length_penalty (generated_len counts eos); other candidates fill the next beams; a source is done when `beams`
+hypotheses are finished and the worst of them is at least best_candidate_sum / (step + 1) ** length_penalty (or at
+once with early_stopping). The output is the best finished hypothesis, start token excluded.
+
+Logits processors, as transformers' generate builds them for a Marian model (generation/utils.py
+_get_logits_processor and logits_process.py, transformers 5.x main, read at commit 00857b6c of logits_process.py):
+in beam search they run on log_softmax(logits), in greedy search on the raw logits, in this order:
+  repetition_penalty  (RepetitionPenaltyLogitsProcessor) every id in the decoder input so far, the start token
+                      included, once: score < 0 -> score * penalty, else score / penalty
+  no_repeat_ngram_size (NoRepeatNGramLogitsProcessor) over the decoder input (start token included): every token
+                      that would complete an n-gram already present is -inf
+  bad_words_ids       (NoBadWordsLogitsProcessor) entries equal to [eos] dropped; one-token entries always -inf,
+                      longer ones ban their last token when the input ends with the others
+  forced_eos_token_id (ForcedEOSTokenLogitsProcessor) at the last allowed step every score is -inf but eos's, which
+                      is 0 (not eos's own log-probability)
+  renormalize_logits  (LogitNormalization, last) log_softmax again
 """
 import argparse
 import json
@@ -18,14 +33,79 @@ import os
 
 import torch
 
-from marian import Config, MarianMT, greedy
+from marian import Config, MarianMT
 from train import Vocab, read_tsv, MODEL_DIR
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+class Processors:
+    """transformers' logits processors for one generation_config.json (see the module docstring for the order)."""
+
+    def __init__(self, gen, max_new):
+        eos = gen["eos_token_id"]
+        self.rep = float(gen.get("repetition_penalty") or 1.0)
+        self.ngram = int(gen.get("no_repeat_ngram_size") or 0)
+        bad = [list(b) for b in (gen.get("bad_words_ids") or []) if list(b) != [eos]]
+        self.bad_single = [b[0] for b in bad if len(b) == 1]
+        self.bad_multi = [b for b in bad if len(b) > 1]
+        self.forced = gen.get("forced_eos_token_id")
+        self.renorm = bool(gen.get("renormalize_logits", False))
+        self.max_new = max_new
+
+    def __call__(self, histories, scores, step):
+        """histories: each row's decoder input so far (start token first); scores: [rows, vocab] float32."""
+        scores = scores.clone()
+        if self.rep != 1.0:
+            for r, h in enumerate(histories):
+                idx = torch.tensor(sorted(set(h)))
+                s = scores[r, idx]
+                scores[r, idx] = torch.where(s < 0, s * self.rep, s / self.rep)
+        if self.ngram > 0:
+            n = self.ngram
+            for r, h in enumerate(histories):
+                if len(h) < n:
+                    continue
+                prefix = h[len(h) + 1 - n:]
+                for i in range(len(h) - n + 1):
+                    if h[i:i + n - 1] == prefix:
+                        scores[r, h[i + n - 1]] = float("-inf")
+        if self.bad_single:
+            scores[:, self.bad_single] = float("-inf")
+        for b in self.bad_multi:
+            for r, h in enumerate(histories):
+                if len(b) <= len(h) and h[len(h) - (len(b) - 1):] == b[:-1]:
+                    scores[r, b[-1]] = float("-inf")
+        if self.forced is not None and step == self.max_new - 1:
+            scores = torch.full_like(scores, float("-inf"))
+            scores[:, self.forced] = 0
+        if self.renorm:
+            scores = torch.log_softmax(scores, dim=-1)
+        return scores
+
+
 @torch.no_grad()
-def beam_search(model, src_ids, beams, start, eos, pad, max_new, length_penalty=1.0):
+def greedy_search(model, src_ids, start, eos, process):
+    ids = torch.tensor([src_ids])
+    mask = torch.ones_like(ids)
+    enc = model.encode(ids, mask)
+    out = []
+    cur = torch.tensor([[start]])
+    past = None
+    for step in range(process.max_new):
+        logits, past = model.decode(cur, enc, mask, past)
+        scores = process([[start] + out], logits[:, -1, :].float(), step)
+        token = int(scores[0].argmax())
+        out.append(token)
+        if token == eos:
+            break
+        cur = torch.tensor([[token]])
+    return out
+
+
+@torch.no_grad()
+def beam_search(model, src_ids, beams, start, eos, process, length_penalty=1.0, early_stopping=False):
+    max_new = process.max_new
     ids = torch.tensor([src_ids])
     mask = torch.ones_like(ids)
     enc = model.encode(ids, mask).repeat(beams, 1, 1)
@@ -48,12 +128,7 @@ def beam_search(model, src_ids, beams, start, eos, pad, max_new, length_penalty=
 
     for step in range(max_new):
         logits, past = model.decode(cur, enc, mask, past)
-        lp = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
-        lp[:, pad] = float("-inf")
-        if step == max_new - 1:
-            keep = lp[:, eos].clone()
-            lp[:] = float("-inf")
-            lp[:, eos] = torch.where(torch.isinf(keep), torch.zeros_like(keep), keep)
+        lp = process([[start] + t for t in tokens], torch.log_softmax(logits[:, -1, :].float(), dim=-1), step)
         cand = (scores[:, None] + lp).view(-1)
         top_scores, top_idx = torch.topk(cand, 2 * beams)
         vocab = lp.shape[1]
@@ -73,7 +148,7 @@ def beam_search(model, src_ids, beams, start, eos, pad, max_new, length_penalty=
             break
         if len(finished) == beams:
             worst = min(f[0] for f in finished)
-            if worst >= float(top_scores[0]) / ((step + 1) ** length_penalty):
+            if early_stopping or worst >= float(top_scores[0]) / ((step + 1) ** length_penalty):
                 break
         order = torch.tensor(from_beam)
         past = [tuple(t[order] for t in layer) for layer in past]
@@ -96,8 +171,16 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(2)
     vocab = Vocab(MODEL_DIR)
-    ckpt = torch.load(args.checkpoint)
-    if "config" in ckpt:
+    if not os.path.exists(args.checkpoint):
+        from onnx_weights import load_model
+        print(f"{args.checkpoint} not found: weights from {MODEL_DIR}/onnx", flush=True)
+        model = load_model(MODEL_DIR)
+        ckpt = None
+    else:
+        ckpt = torch.load(args.checkpoint)
+    if ckpt is None:
+        pass
+    elif "config" in ckpt:
         model = MarianMT(Config(**ckpt["config"]))
         model.load_state_dict(ckpt["state_dict"])
     else:  # a per-epoch checkpoint of train.py's default architecture
@@ -107,16 +190,16 @@ def main():
     with open(os.path.join(args.model_dir, "generation_config.json"), encoding="utf-8") as f:
         gen = json.load(f)
     max_new = gen["max_length"] - 1
+    process = Processors(gen, max_new)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         for i, (en, _) in enumerate(read_tsv("dev.tsv")[:args.limit]):
             src = vocab.encode(vocab.src, en)
             if args.beams == 1:
-                ids = greedy(model, torch.tensor([src]), torch.ones(1, len(src), dtype=torch.long),
-                             gen["decoder_start_token_id"], gen["eos_token_id"], gen["pad_token_id"], max_new)[0]
+                ids = greedy_search(model, src, gen["decoder_start_token_id"], gen["eos_token_id"], process)
             else:
-                ids = beam_search(model, src, args.beams, gen["decoder_start_token_id"], gen["eos_token_id"],
-                                  gen["pad_token_id"], max_new, gen.get("length_penalty", 1.0))
+                ids = beam_search(model, src, args.beams, gen["decoder_start_token_id"], gen["eos_token_id"], process,
+                                  gen.get("length_penalty", 1.0), gen.get("early_stopping", False) is True)
             out.write(json.dumps({"index": i, "source": en, "ids": ids, "translation": vocab.decode(ids)},
                                  ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")

@@ -5,6 +5,8 @@
 #     expanding_inputs.py (text that NFKC normalisation rewrites, mostly into much longer text)
 #   Engine.Tests/Fixtures/transformersjs-greedy.jsonl transformers.js: source ids, greedy ids and text
 #   Engine.Tests/Fixtures/pytorch-beam4.jsonl        PyTorch beam search (4 beams), same model
+#   Engine.Tests/Fixtures/pytorch-{greedy,beam4}-settings.jsonl  PyTorch greedy and beam 4 on the first 100 dev
+#     sentences with every logits processor on (Fixtures/generation-settings/generation_config.json)
 #   Engine.Tests/Fixtures/source-ids.jsonl           text, transformers.js source ids (tokenizer.json) and
 #     MarianTokenizer's (spm pieces through vocab.json), for the dev sentences and data/tokenizer-cases.txt
 #   Engine.Tests/Fixtures/marian-micro-languages/    a micro model whose vocab holds target-language tokens
@@ -35,6 +37,11 @@ fi
 node models/training/transformersjs/source-ids.mjs "$languages" models/training/data/language-cases.txt "$languages/source-ids.jsonl"
 (cd models/training && $py spm_ids.py "../../$languages" "../../$languages/source-ids.jsonl" "../../$languages/source-ids.jsonl")
 $py models/training/beam_reference.py --beams 4 --out "$fixtures/pytorch-beam4.jsonl"
+for beams in 1 4; do
+  name=$([ $beams = 1 ] && echo greedy || echo beam4)
+  $py models/training/beam_reference.py --beams $beams --limit 100 --model-dir "$fixtures/generation-settings" \
+    --out "$fixtures/pytorch-$name-settings.jsonl"
+done
 if [ -n "${MICRO_CHECKPOINT:-}" ]; then
   micro="$fixtures/marian-micro-split"
   $py models/training/export_onnx.py --checkpoint "$MICRO_CHECKPOINT" --out "$micro" --layout split

@@ -24,18 +24,26 @@ var modelDir = options["model"];
 try
 {
     var loading = System.Diagnostics.Stopwatch.StartNew();
-    using var translator = Translator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir,
-        new EngineOptions
+    var engineOptions = new EngineOptions
+    {
+        IntraOpThreads = Int(options, "threads", 0),
+        MaxBatchSize = Int(options, "batch", 32),
+        SplitOutputProjection = options.GetValueOrDefault("logits", "split") switch
         {
-            IntraOpThreads = Int(options, "threads", 0),
-            MaxBatchSize = Int(options, "batch", 32),
-            SplitOutputProjection = options.GetValueOrDefault("logits", "split") switch
-            {
-                "split" => true,
-                "graph" => false,
-                var other => throw new ArgumentException($"--logits must be split or graph, not '{other}'."),
-            },
+            "split" => true,
+            "graph" => false,
+            var other => throw new ArgumentException($"--logits must be split or graph, not '{other}'."),
         },
+    };
+    engineOptions = options.GetValueOrDefault("guardrails", "on") switch
+    {
+        "on" => engineOptions,
+        "off" => engineOptions.WithoutGuardrails(),
+        "length" => engineOptions with { RepeatStopRepeats = 0 },
+        "repeat" => engineOptions with { OutputLengthFactor = 0 },
+        var other => throw new ArgumentException($"--guardrails must be on, off, length or repeat, not '{other}'."),
+    };
+    using var translator = Translator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir, engineOptions,
         options.GetValueOrDefault("dtype"));
     return command switch
     {

@@ -66,6 +66,8 @@ internal static class TranslateCommandLine
         Flag.Choice("logits", ["split", "graph"], "split: the engine's own output projection; graph: the logits the "
             + "decoder graph computes (the baseline)", "split"),
         Flag.Int("batch", "most sentences in one engine run (translate: also lines read per batch)", "32"),
+        Flag.Choice("guardrails", ["on", "off", "length", "repeat"], "the engine's output guardrails: on (the defaults), "
+            + "off (what transformers' generate produces), or only the length bound or only the loop stop", "on"),
     ];
 
     /// <summary>The flags of the verbs that drive the app's serving path.</summary>

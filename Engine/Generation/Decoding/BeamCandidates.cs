@@ -1,3 +1,4 @@
+using System.Buffers;
 using ServerlessInference.Engine.Kernels;
 
 namespace ServerlessInference.Engine.Generation.Decoding;
@@ -31,9 +32,9 @@ internal sealed class BeamCandidates
     /// <summary>Selects the candidates of every source whose `beams` rows lie consecutively in
     /// <paramref name="logits"/> ([sources · beams, 1, vocab]).</summary>
     /// <param name="beamScores">Each source's running beam scores.</param>
-    /// <param name="forced">The token this step must take, if a rule forces one.</param>
+    /// <param name="rows">Each row's rules this step (sources · beams, in row order).</param>
     public static BeamCandidates Select(ReadOnlySpan<float> logits, int vocab, int beams,
-        IReadOnlyList<float[]> beamScores, int? forced, IReadOnlyList<int> suppressed)
+        IReadOnlyList<float[]> beamScores, IReadOnlyList<RowRules> rows, DecodingRules rules)
     {
         int sources = beamScores.Count;
         var result = new BeamCandidates(sources, 2 * beams);
@@ -47,7 +48,7 @@ internal sealed class BeamCandidates
                 int length = logits.Length;
                 void SelectSource(int s) => result._counts[s] = SelectForSource(
                     new ReadOnlySpan<float>((float*)all, length).Slice(s * beams * vocab, beams * vocab), vocab, beams,
-                    beamScores[s], forced, suppressed,
+                    beamScores[s], rows, s * beams, rules,
                     result._scores.AsSpan(s * result._perSource, result._perSource),
                     result._ids.AsSpan(s * result._perSource, result._perSource));
                 if (sources > 1)
@@ -65,28 +66,52 @@ internal sealed class BeamCandidates
     }
 
     /// <summary>The best candidates of one source's rows, best first; returns how many.</summary>
-    private static int SelectForSource(ReadOnlySpan<float> rows, int vocab, int beams, float[] beamScores, int? forced,
-        IReadOnlyList<int> suppressed, Span<float> candScores, Span<int> candIds)
+    private static int SelectForSource(ReadOnlySpan<float> rows, int vocab, int beams, float[] beamScores,
+        IReadOnlyList<RowRules> rules, int firstRow, DecodingRules decoding, Span<float> candScores, Span<int> candIds)
     {
         int filled = 0;
-        for (int k = 0; k < beams; k++)
+        float[]? processed = null;
+        try
         {
-            // log_softmax over the whole vocabulary first, then the rules (as transformers orders its processors):
-            // suppressed ids drop out, and a forced token keeps its own log-probability.
-            var row = rows.Slice(k * vocab, vocab);
-            var (max, logSum) = RowKernels.LogSumExpParts(row);
-            float beamScore = beamScores[k];
-            if (forced is { } token)
+            for (int k = 0; k < beams; k++)
             {
-                float lp = row[token] - max - logSum;
-                filled = TopK.Insert(candScores, candIds, filled,
-                    beamScore + (float.IsNegativeInfinity(lp) ? 0 : lp), k * vocab + token);
-                continue;
-            }
+                var row = rows.Slice(k * vocab, vocab);
+                var rule = rules[firstRow + k];
+                float beamScore = beamScores[k];
+                if (rule.Forced is { } token)
+                {
+                    // ForcedEOSTokenLogitsProcessor: the forced token scores 0, every other -inf, so the sum stays.
+                    filled = TopK.Insert(candScores, candIds, filled, beamScore + 0f, k * vocab + token);
+                    continue;
+                }
 
-            filled = TopK.Scan(row, beamScore, max, logSum, suppressed, k * vocab, candScores, candIds, filled);
+                if (!decoding.RewritesRows)
+                {
+                    // log_softmax over the whole vocabulary, then the bans, in one pass over the row.
+                    var (max, logSum) = RowKernels.LogSumExpParts(row);
+                    filled = TopK.Scan(row, beamScore, max, logSum, rule.Banned, k * vocab, candScores, candIds, filled);
+                    continue;
+                }
+
+                processed ??= ArrayPool<float>.Shared.Rent(vocab);
+                var span = processed.AsSpan(0, vocab);
+                decoding.ProcessLogProbs(row, rule.History, rule.Banned, span);
+                // beamScore + (x - 0 - 0) is beamScore + x: the same float sum as ranking the processed row itself.
+                filled = TopK.Scan(span, beamScore, 0f, 0f, [], k * vocab, candScores, candIds, filled);
+            }
+        }
+        finally
+        {
+            if (processed is not null)
+            {
+                ArrayPool<float>.Shared.Return(processed);
+            }
         }
 
         return filled;
     }
 }
+
+/// <summary>What the rules say about one beam row this step: a forced token, or the ids it may not take and the
+/// tokens it has generated (for the rules that read them).</summary>
+internal readonly record struct RowRules(int? Forced, IReadOnlyList<int> Banned, IReadOnlyList<int> History);

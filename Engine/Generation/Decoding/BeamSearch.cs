@@ -33,8 +33,27 @@ internal sealed class BeamSearch : ISearch
     public int[]? Step(StepScores scores, int step)
     {
         int vocab = scores.Vocab;
+        var rows = new RowRules[_active.Count * _beams];
+        for (int a = 0; a < _active.Count; a++)
+        {
+            var source = _sources[_active[a]];
+            for (int k = 0; k < _beams; k++)
+            {
+                var history = source.Tokens(k);
+                IReadOnlyList<int> banned = _rules.Suppressed;
+                if (_rules.HasHistoryBans)
+                {
+                    var list = new List<int>(_rules.Suppressed);
+                    _rules.AddHistoryBans(history, list);
+                    banned = list;
+                }
+
+                rows[a * _beams + k] = new RowRules(_rules.ForcedToken(_active[a], history), banned, history);
+            }
+        }
+
         var candidates = BeamCandidates.Select(scores.Logits, vocab, _beams,
-            _active.Select(s => _sources[s].Scores).ToArray(), _rules.ForcedToken(step), _rules.Suppressed);
+            _active.Select(s => _sources[s].Scores).ToArray(), rows, _rules);
         var keep = new List<int>(_active.Count * _beams);
         var next = new List<long>(_active.Count * _beams);
         var stillActive = new List<int>(_active.Count);
@@ -42,7 +61,8 @@ internal sealed class BeamSearch : ISearch
         for (int a = 0; a < _active.Count; a++)
         {
             var source = _sources[_active[a]];
-            if (!source.Advance(candidates.Scores(a), candidates.Ids(a), candidates.Count(a), vocab, step + 1, fromBeam))
+            if (!source.Advance(candidates.Scores(a), candidates.Ids(a), candidates.Count(a), vocab, step + 1,
+                    _rules.MaxNewTokens(_active[a]), fromBeam))
             {
                 continue;
             }

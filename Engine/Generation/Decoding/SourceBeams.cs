@@ -8,6 +8,7 @@ internal sealed class SourceBeams
     private readonly BeamHypotheses _finished;
     private float[] _scores;
     private List<int>?[] _tokens;
+    private bool _outOfLength;
 
     public SourceBeams(int beams, int eos, double lengthPenalty, bool earlyStopping)
     {
@@ -28,14 +29,18 @@ internal sealed class SourceBeams
 
     public bool Done { get; private set; }
 
+    /// <summary>The tokens running beam <paramref name="beam"/> has generated.</summary>
+    public IReadOnlyList<int> Tokens(int beam) => _tokens[beam]!;
+
     /// <summary>
     /// Takes this step's candidates (best first; id = beam · vocab + token): eos among the first `beams` finishes a
     /// hypothesis, other candidates continue as the next beams until `beams` of them run. Returns false when the
     /// source is done; otherwise <paramref name="fromBeam"/>[j] is the beam that new beam j continues.
     /// </summary>
     /// <param name="generated">Tokens each beam holds after this step.</param>
+    /// <param name="maxNew">The most tokens this source may generate: at that many the source is done.</param>
     public bool Advance(ReadOnlySpan<float> candScores, ReadOnlySpan<int> candIds, int count, int vocab, int generated,
-        Span<int> fromBeam)
+        int maxNew, Span<int> fromBeam)
     {
         var newScores = new float[_beams];
         var newTokens = new List<int>?[_beams];
@@ -63,6 +68,12 @@ internal sealed class SourceBeams
         _scores = newScores;
         _tokens = newTokens;
         Done = taken < _beams || _finished.IsDone(candScores[0], generated);
+        if (!Done && generated >= maxNew)
+        {
+            _outOfLength = true;
+            Done = true;
+        }
+
         return !Done;
     }
 
@@ -72,7 +83,7 @@ internal sealed class SourceBeams
     /// <summary>The best hypothesis's tokens (empty when there is none).</summary>
     public int[] Result()
     {
-        if (!Done || _finished.Count == 0)
+        if (!Done || _outOfLength || _finished.Count == 0)
         {
             // Ran out of length without eos (no forced eos configured): running beams compete as they are.
             for (int k = 0; k < _beams; k++)
