@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
 using ServerlessInference.Engine.Loading;
+using ServerlessInference.Engine.Onnx;
 
 namespace ServerlessInference.Engine.Sessions;
 
@@ -9,6 +11,10 @@ namespace ServerlessInference.Engine.Sessions;
 /// </summary>
 internal sealed class MarianOnnxModel : IDisposable
 {
+    /// <summary>Sessions that only opened at a lower optimisation level, with what was logged about them (an encoder
+    /// opened early reaches the model as a session).</summary>
+    private static readonly ConditionalWeakTable<InferenceSession, string> Fallbacks = [];
+
     private readonly InferenceSession _encoder;
     private readonly InferenceSession _decoder;          // merged, or the no-past decoder
     private readonly InferenceSession? _decoderWithPast; // only in the split layout
@@ -20,6 +26,15 @@ internal sealed class MarianOnnxModel : IDisposable
 
     public MarianModelFolder Folder { get; }
     public bool IsMerged => _decoderWithPast is null;
+
+    /// <summary>False when a graph quantizes activations with one scale over the whole batch
+    /// (<see cref="GraphTraits.PerTensorDynamicOperators"/>): a sentence's output then depends on its batch-mates, so
+    /// the scheduler runs its sentences one at a time.</summary>
+    public bool BatchInvariant { get; }
+
+    /// <summary>What loading had to do differently from the usual, for the host to log (an optimisation level
+    /// lowered to get a session, a batch-dependent quantisation).</summary>
+    public IReadOnlyList<string> LoadNotes { get; }
 
     /// <summary>The output projection split off the decoder graphs (they then return hidden states, not logits);
     /// null when the graphs did not have the expected shape and return logits themselves.</summary>
@@ -43,9 +58,25 @@ internal sealed class MarianOnnxModel : IDisposable
 
         int vocab = folder.VocabSize;
         int hidden = folder.DecoderHeads * folder.HeadDim;
+        var notes = new List<string>();
         try
         {
+            var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
+                .OfType<string>().ToArray();
+            var dependent = graphs.SelectMany(g => Traits(g).BatchDependentOperators.Select(op => (Graph: g, Op: op))).ToList();
+            BatchInvariant = dependent.Count == 0;
+            if (!BatchInvariant)
+            {
+                notes.Add($"dtype {folder.Dtype}: {string.Join(", ", dependent.Select(d => Path.GetFileName(d.Graph)).Distinct())} "
+                    + $"quantize activations with one scale per batch ({string.Join(", ", dependent.Select(d => d.Op).Distinct())}), "
+                    + "so a sentence's output would depend on the sentences batched with it: sentences run one at a time.");
+            }
+
             _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
+            if (Fallbacks.TryGetValue(_encoder, out var encoderNote))
+            {
+                notes.Add(encoderNote);
+            }
             // A split decoder keeps its weights in the original file as external data: its sessions (and the float32
             // projection's, which reads W from the same file) are told where that file is.
             using var splitOptions = CreateSessionOptions(intraOpThreads);
@@ -71,6 +102,8 @@ internal sealed class MarianOnnxModel : IDisposable
             }
 
             Projection = weights is null ? null : new OutputProjection(weights, splitOptions);
+            notes.AddRange(created.Where(s => s != _encoder).Select(s => Fallbacks.TryGetValue(s, out var n) ? n : null).OfType<string>());
+            LoadNotes = notes;
             ReturnLoadMemory();
 
             string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
@@ -152,15 +185,65 @@ internal sealed class MarianOnnxModel : IDisposable
     /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>
     private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, List<InferenceSession> created)
     {
+        InferenceSession Create() => rewritten is null ? OnnxSessions.Create(path, options) : OnnxSessions.Create(rewritten, options);
+        InferenceSession session;
         try
         {
-            var session = rewritten is null ? OnnxSessions.Create(path, options) : OnnxSessions.Create(rewritten, options);
-            created.Add(session);
-            return session;
+            session = Create();
+        }
+        catch (OnnxRuntimeException e) when (options.GraphOptimizationLevel > FallbackOptimizationLevel)
+        {
+            // ONNX Runtime's extended fusions fail on some float16 exports (layer-norm fusion over a graph that keeps
+            // parts in float32 between Casts) although the graph itself runs: basic optimisation (constant folding,
+            // redundant nodes) still gives a session that computes the same values.
+            var level = options.GraphOptimizationLevel;
+            options.GraphOptimizationLevel = FallbackOptimizationLevel;
+            try
+            {
+                session = Create();
+            }
+            catch (OnnxRuntimeException)
+            {
+                throw Refused(path, e);
+            }
+            finally
+            {
+                options.GraphOptimizationLevel = level;
+            }
+
+            Fallbacks.AddOrUpdate(session, $"{Path.GetFileName(path)}: ONNX Runtime could not create a session with "
+                + $"optimisation level {level} ({FirstLine(e.Message)}); it runs at {FallbackOptimizationLevel} instead.");
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelFormatException($"{Path.GetFileName(path)} could not be loaded by ONNX Runtime: {e.Message}", e);
+            throw Refused(path, e);
+        }
+
+        created.Add(session);
+        return session;
+    }
+
+    /// <summary>The level a session falls back to when the usual one fails.</summary>
+    internal const GraphOptimizationLevel FallbackOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC;
+
+    private static ModelFormatException Refused(string path, OnnxRuntimeException e) =>
+        new(e.Message.Contains("Could not find an implementation", StringComparison.Ordinal)
+            ? $"{Path.GetFileName(path)} is not served: ONNX Runtime's CPU provider has no kernel for one of its operators "
+              + $"({FirstLine(e.Message)})."
+            : $"{Path.GetFileName(path)} could not be loaded by ONNX Runtime: {e.Message}", e);
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    /// <exception cref="ModelFormatException">The file is not an ONNX model.</exception>
+    private static GraphTraits Traits(string path)
+    {
+        try
+        {
+            return GraphTraits.Read(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFormatException(e.Message, e);
         }
     }
 
