@@ -7,7 +7,8 @@ namespace ServerlessInference.Engine.Onnx;
 /// the operator types of the graph and of its subgraphs (the merged decoder's If branches), and whether it holds
 /// float16 tensors.
 /// </summary>
-internal sealed record GraphTraits(IReadOnlySet<string> Operators, bool HasFloat16)
+/// <param name="Float16WeightMatMuls">MatMul / Gemm nodes whose weight is a stored float16 tensor.</param>
+internal sealed record GraphTraits(IReadOnlySet<string> Operators, bool HasFloat16, int Float16WeightMatMuls = 0)
 {
     /// <summary>
     /// Operators that quantize an activation with one scale and zero point computed from the whole tensor at run time
@@ -18,12 +19,30 @@ internal sealed record GraphTraits(IReadOnlySet<string> Operators, bool HasFloat
     public static readonly IReadOnlyList<string> PerTensorDynamicOperators =
         ["DynamicQuantizeLinear", "DynamicQuantizeMatMul", "DynamicQuantizeLSTM"];
 
-    /// <summary>Each row of a batch is computed from its own values only: nothing takes one scale over the batch.
-    /// (MatMulNBits' accuracy_level 4 quantizes activations too, but per row and block.)</summary>
-    public bool BatchInvariant => !PerTensorDynamicOperators.Any(Operators.Contains);
+    /// <summary>Each row of a batch is computed from its own values only: nothing takes one scale over the batch, and
+    /// no float16 MatMul over a stored weight (ONNX Runtime's CPU kernels round such a product differently for a single
+    /// row than for several: the float16 variant of the shipped model gave one of 100 dev sentences different ids alone
+    /// than in any batch of two or more, even beside a copy of itself). MatMulNBits' accuracy_level 4 quantizes
+    /// activations too, but per row and block; MatMulNBits and MatMulBnb4 in float16 graphs measured invariant.</summary>
+    public bool BatchInvariant => !BatchDependence.Any();
 
-    /// <summary>The operators of <paramref name="path"/> that take a whole-batch scale (empty: batch-invariant).</summary>
-    public IEnumerable<string> BatchDependentOperators => PerTensorDynamicOperators.Where(Operators.Contains);
+    /// <summary>Why a sentence's output depends on its batch-mates, one phrase per cause (empty: batch-invariant).</summary>
+    public IEnumerable<string> BatchDependence
+    {
+        get
+        {
+            var dynamic = PerTensorDynamicOperators.Where(Operators.Contains).ToList();
+            if (dynamic.Count > 0)
+            {
+                yield return $"activations quantized with one scale per batch ({string.Join(", ", dynamic)})";
+            }
+
+            if (Float16WeightMatMuls > 0)
+            {
+                yield return $"{Float16WeightMatMuls} float16 MatMuls over stored weights (a single row rounds differently)";
+            }
+        }
+    }
 
     /// <exception cref="InvalidDataException">The file is not an ONNX model.</exception>
     public static GraphTraits Read(string path)
@@ -40,18 +59,32 @@ internal sealed record GraphTraits(IReadOnlySet<string> Operators, bool HasFloat
 
         var operators = new HashSet<string>(StringComparer.Ordinal);
         bool float16 = false;
-        Visit(model.Graph);
-        return new GraphTraits(operators, float16);
+        int float16MatMuls = 0;
+        Visit(model.Graph, new HashSet<string>(StringComparer.Ordinal));
+        return new GraphTraits(operators, float16, float16MatMuls);
 
-        void Visit(GraphProto graph)
+        // A subgraph reads the enclosing graphs' initializers by name.
+        void Visit(GraphProto graph, HashSet<string> outerHalves)
         {
-            float16 |= graph.Initializer.Any(t => t.DataType == (int)TensorProto.Types.DataType.Float16);
+            var halves = new HashSet<string>(outerHalves, StringComparer.Ordinal);
+            foreach (var t in graph.Initializer.Where(t => t.DataType == (int)TensorProto.Types.DataType.Float16))
+            {
+                halves.Add(t.Name);
+                float16 = true;
+            }
+
             foreach (var node in graph.Node)
             {
                 operators.Add(node.OpType);
+                if (node.OpType is "MatMul" or "Gemm" && node.Domain is "" or "ai.onnx" && node.Input.Count > 1
+                    && halves.Contains(node.Input[1]))
+                {
+                    float16MatMuls++;
+                }
+
                 foreach (var sub in GraphWalk.Subgraphs(node))
                 {
-                    Visit(sub);
+                    Visit(sub, halves);
                 }
             }
         }

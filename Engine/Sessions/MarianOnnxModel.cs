@@ -27,9 +27,9 @@ internal sealed class MarianOnnxModel : IDisposable
     public MarianModelFolder Folder { get; }
     public bool IsMerged => _decoderWithPast is null;
 
-    /// <summary>False when a graph quantizes activations with one scale over the whole batch
-    /// (<see cref="GraphTraits.PerTensorDynamicOperators"/>): a sentence's output then depends on its batch-mates, so
-    /// the scheduler runs its sentences one at a time.</summary>
+    /// <summary>False when a graph computes a row differently with other rows beside it (<see cref="GraphTraits.BatchDependence"/>:
+    /// activations quantized with one scale over the whole batch, float16 MatMuls over stored weights): a sentence's
+    /// output then depends on its batch-mates, so the scheduler runs its sentences one at a time.</summary>
     public bool BatchInvariant { get; }
 
     /// <summary>What loading had to do differently from the usual, for the host to log (an optimisation level
@@ -63,13 +63,14 @@ internal sealed class MarianOnnxModel : IDisposable
         {
             var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
                 .OfType<string>().ToArray();
-            var dependent = graphs.SelectMany(g => Traits(g).BatchDependentOperators.Select(op => (Graph: g, Op: op))).ToList();
+            var dependent = graphs.Select(g => (Graph: g, Causes: Traits(g).BatchDependence.ToList())).Where(d => d.Causes.Count > 0)
+                .ToList();
             BatchInvariant = dependent.Count == 0;
             if (!BatchInvariant)
             {
-                notes.Add($"dtype {folder.Dtype}: {string.Join(", ", dependent.Select(d => Path.GetFileName(d.Graph)).Distinct())} "
-                    + $"quantize activations with one scale per batch ({string.Join(", ", dependent.Select(d => d.Op).Distinct())}), "
-                    + "so a sentence's output would depend on the sentences batched with it: sentences run one at a time.");
+                notes.Add($"dtype {folder.Dtype}: a sentence's output would depend on the sentences batched with it ("
+                    + string.Join("; ", dependent.Select(d => $"{Path.GetFileName(d.Graph)}: {string.Join(", ", d.Causes)}"))
+                    + "), so its sentences run one at a time.");
             }
 
             _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
