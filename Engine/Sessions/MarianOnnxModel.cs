@@ -74,7 +74,7 @@ internal sealed class MarianOnnxModel : IDisposable
             }
 
             _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
-            if (Fallbacks.TryGetValue(_encoder, out var encoderNote))
+            if (FallbackNote(_encoder) is { } encoderNote)
             {
                 notes.Add(encoderNote);
             }
@@ -103,7 +103,7 @@ internal sealed class MarianOnnxModel : IDisposable
             }
 
             Projection = weights is null ? null : new OutputProjection(weights, splitOptions);
-            notes.AddRange(created.Where(s => s != _encoder).Select(s => Fallbacks.TryGetValue(s, out var n) ? n : null).OfType<string>());
+            notes.AddRange(created.Where(s => s != _encoder).Select(FallbackNote).OfType<string>());
             LoadNotes = notes;
             ReturnLoadMemory();
 
@@ -186,22 +186,35 @@ internal sealed class MarianOnnxModel : IDisposable
     /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>
     private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, List<InferenceSession> created)
     {
-        InferenceSession Create() => rewritten is null ? OnnxSessions.Create(path, options) : OnnxSessions.Create(rewritten, options);
-        InferenceSession session;
+        var session = CreateWithFallback(path, options,
+            o => rewritten is null ? OnnxSessions.Create(path, o) : OnnxSessions.Create(rewritten, o));
+        created.Add(session);
+        return session;
+    }
+
+    /// <summary>
+    /// Creates a session at the options' level, or, when ONNX Runtime fails at that level, at
+    /// <see cref="FallbackOptimizationLevel"/>; the fallback is remembered for <see cref="FallbackNote"/>. ONNX Runtime's
+    /// extended fusions fail on some float16 exports (a layer-norm fusion over a graph that keeps parts in float32
+    /// between Casts) although the graph itself runs: basic optimisation (constant folding, redundant nodes) still
+    /// gives a session that computes the same values.
+    /// </summary>
+    /// <exception cref="ModelFormatException">No level gives a session; names the file and, for a missing kernel, says
+    /// that the variant is not served.</exception>
+    internal static InferenceSession CreateWithFallback(string path, SessionOptions options, Func<SessionOptions, InferenceSession> create)
+    {
         try
         {
-            session = Create();
+            return create(options);
         }
         catch (OnnxRuntimeException e) when (options.GraphOptimizationLevel > FallbackOptimizationLevel)
         {
-            // ONNX Runtime's extended fusions fail on some float16 exports (layer-norm fusion over a graph that keeps
-            // parts in float32 between Casts) although the graph itself runs: basic optimisation (constant folding,
-            // redundant nodes) still gives a session that computes the same values.
             var level = options.GraphOptimizationLevel;
             options.GraphOptimizationLevel = FallbackOptimizationLevel;
+            InferenceSession session;
             try
             {
-                session = Create();
+                session = create(options);
             }
             catch (OnnxRuntimeException)
             {
@@ -214,15 +227,16 @@ internal sealed class MarianOnnxModel : IDisposable
 
             Fallbacks.AddOrUpdate(session, $"{Path.GetFileName(path)}: ONNX Runtime could not create a session with "
                 + $"optimisation level {level} ({FirstLine(e.Message)}); it runs at {FallbackOptimizationLevel} instead.");
+            return session;
         }
         catch (OnnxRuntimeException e)
         {
             throw Refused(path, e);
         }
-
-        created.Add(session);
-        return session;
     }
+
+    /// <summary>What was logged when <paramref name="session"/> only opened at the fallback level; null otherwise.</summary>
+    internal static string? FallbackNote(InferenceSession session) => Fallbacks.TryGetValue(session, out var note) ? note : null;
 
     /// <summary>The level a session falls back to when the usual one fails.</summary>
     internal const GraphOptimizationLevel FallbackOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC;
