@@ -1,5 +1,7 @@
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using ServerlessInference.Engine.Loading;
+using ServerlessInference.Engine.Onnx;
 using ServerlessInference.Engine.Sessions;
 
 namespace ServerlessInference.Engine.Tests.Sessions;
@@ -67,5 +69,41 @@ public sealed class OptimizationFallbackTests
             MarianOnnxModel.CreateWithFallback(Encoder, options, o => OnnxSessions.Create([1, 2, 3], o)));
         Assert.Contains("encoder_model.onnx", e.Message);
         Assert.Equal(GraphOptimizationLevel.ORT_ENABLE_ALL, options.GraphOptimizationLevel);
+    }
+
+    [Fact]
+    public void GraphWithAnOperatorTheCpuHasNoKernelForIsRefusedAsNotServed()
+    {
+        // BitShift on uint16: in the ONNX schema, without a CPU kernel (as a variant written for another execution
+        // provider would be).
+        var tensor = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Uint16 } };
+        var model = new ModelProto
+        {
+            IrVersion = 8,
+            OpsetImport = { new OperatorSetIdProto { Domain = "", Version = 14 } },
+            Graph = new GraphProto
+            {
+                Name = "g",
+                Node = { new NodeProto { OpType = "BitShift", Input = { "x", "y" }, Output = { "z" },
+                    Attribute = { new AttributeProto { Name = "direction", Type = AttributeProto.Types.AttributeType.String,
+                        S = ByteString.CopyFromUtf8("LEFT") } } } },
+                Input = { new ValueInfoProto { Name = "x", Type = tensor }, new ValueInfoProto { Name = "y", Type = tensor } },
+                Output = { new ValueInfoProto { Name = "z", Type = tensor } },
+            },
+        };
+        var path = Path.Combine(Directory.CreateTempSubdirectory("no-kernel-").FullName, "encoder_model_int4.onnx");
+        try
+        {
+            File.WriteAllBytes(path, model.ToByteArray());
+            using var options = Options();
+            var e = Assert.Throws<ModelFormatException>(() =>
+                MarianOnnxModel.CreateWithFallback(path, options, o => OnnxSessions.Create(path, o)));
+            Assert.StartsWith("encoder_model_int4.onnx is not served: ONNX Runtime's CPU provider has no kernel", e.Message);
+            Assert.Contains("BitShift", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
     }
 }
