@@ -8,7 +8,9 @@ using ServerlessInference.Tools;
 // 0 leaves it unset as transformers.js' own q4 files do (float32 compute). The output projection (the weight as wide
 // as the vocabulary) gets its own block size, and each MatMulNBits takes the bias Add after it as its bias input:
 // both chosen by measurement (models/marian-tiny-en-zh/README.md, "Quantized variants"). fp16 converts every float
-// tensor to float16 and keeps the graphs' inputs and outputs float32, as transformers.js' own fp16 files.
+// tensor to float16 and keeps the graphs' inputs and outputs float32, as transformers.js' own fp16 files; q4f16 is q4,
+// then that conversion. --recipe transformers.js writes instead what transformers.js' scripts/quantize.py writes
+// through ONNX Runtime's quantizers (TransformersJsVariants), the files Xenova/* and onnx-community/* folders hold.
 // Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
 // variant beside it (or in --output) under the transformers.js name of the dtype (encoder_model_q4.onnx, …), never
 // over a file that exists unless --force.
