@@ -5,6 +5,14 @@ namespace ServerlessInference.Engine;
 /// target-language codes its vocab holds (<paramref name="TargetLanguages"/>; empty for a single-target model).</summary>
 public sealed record ModelLimits(string ModelName, int MaxBeams, int MaxNewTokens, IReadOnlyList<string> TargetLanguages)
 {
+    /// <summary>Whether a sentence's translation is the same whichever sentences share its batch. False for graphs that
+    /// quantize activations with one scale over the batch (quantize_dynamic's DynamicQuantizeLinear: this repo's and
+    /// Xenova's <c>q8</c>, <c>int8</c>, <c>uint8</c>); the scheduler then runs every sentence in a batch of its own.</summary>
+    public bool BatchInvariant { get; init; } = true;
+
+    /// <summary>What loading the model did differently from the usual, for the host's log (empty normally).</summary>
+    public IReadOnlyList<string> LoadNotes { get; init; } = [];
+
     /// <exception cref="InvalidRequestException">An option is out of range; the message gives the model's range.</exception>
     public void Check(TranslationRequest request)
     {

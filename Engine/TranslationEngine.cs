@@ -33,7 +33,11 @@ public sealed class TranslationEngine : ITranslationEngine
         _options = options;
         _generator = new MarianGenerator(model, Guardrails.From(options));
         MaxInputTokens = Math.Min(model.Folder.MaxPositionEmbeddings, model.Folder.Generation.MaxLength);
-        Limits = new ModelLimits(modelName, options.MaxBeams, model.Folder.Generation.MaxLength - 1, tokenizer.TargetLanguages);
+        Limits = new ModelLimits(modelName, options.MaxBeams, model.Folder.Generation.MaxLength - 1, tokenizer.TargetLanguages)
+        {
+            BatchInvariant = model.BatchInvariant,
+            LoadNotes = model.LoadNotes,
+        };
     }
 
     /// <param name="dtype">The graph variant to load (<see cref="ModelDtype"/>); null loads the fp32 graphs.</param>

@@ -11,8 +11,26 @@ namespace ServerlessInference.ModelTools.Tests;
 /// activations with one scale per tensor, so a batched row's output depends on the other rows of its batch (in either
 /// engine), while MatMulNBits quantizes per row.
 /// </summary>
-public sealed class QuantizedParityTests
+public sealed class QuantizedParityTests(TransformersJsVariantsFixture variants) : IClassFixture<TransformersJsVariantsFixture>
 {
+    /// <summary>
+    /// Every variant transformers.js' quantize.py writes, as this repo's tools write it from the shipped fp32 graphs
+    /// (<see cref="TransformersJsVariants"/>), held to transformers.js 4.3.1 loading the same files on all 500 dev
+    /// sentences: Xenova's q8 (int8 per channel, reduce_range, quantized Gather), int8, uint8, q4, q4f16 and bnb4.
+    /// fp16 is the converter the test below holds already.
+    /// </summary>
+    [Theory]
+    [InlineData("q8")]
+    [InlineData("int8")]
+    [InlineData("uint8")]
+    [InlineData("q4")]
+    [InlineData("q4f16")]
+    [InlineData("bnb4")]
+    public async Task TransformersJsRecipesMatchTransformersJsOnTheSameFiles(string dtype)
+    {
+        Assert.Empty(await MismatchesAtBatchOne(variants.Folder, dtype, $"transformersjs-greedy-tjs-{dtype}.jsonl"));
+    }
+
     [Theory]
     [InlineData("q4")]
     [InlineData("q8")]

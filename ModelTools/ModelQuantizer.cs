@@ -21,6 +21,10 @@ public enum WeightQuantization
     /// <summary>As <see cref="DynamicUInt8"/> with a symmetric int8 weight (quantize_dynamic with QInt8;
     /// transformers.js <c>int8</c>).</summary>
     DynamicInt8,
+
+    /// <summary>com.microsoft MatMulBnb4: 4-bit NF4 (or FP4) codes in blocks of the transposed weight, one absmax per
+    /// block (ONNX Runtime's MatMulBnb4Quantizer; transformers.js <c>bnb4</c>).</summary>
+    Bnb4,
 }
 
 /// <summary>How <see cref="ModelQuantizer"/> rewrites a graph.</summary>
@@ -43,12 +47,52 @@ public sealed record QuantizationSettings(WeightQuantization Kind, int BlockSize
     /// quantizer leaves it a separate Add, a full pass over the output: over the logits at batch 32, 12% of a step).</summary>
     public bool FuseBias { get; init; }
 
+    /// <summary>Dynamic kinds: one scale and zero point per output column of a MatMul weight instead of one per
+    /// tensor (quantize_dynamic's per_channel).</summary>
+    public bool PerChannel { get; init; }
+
+    /// <summary>Dynamic kinds: 7-bit weights, [−64, 64] or [0, 127] (quantize_dynamic's reduce_range).</summary>
+    public bool ReduceRange { get; init; }
+
+    /// <summary>Dynamic kinds: a Gather over a float initializer (the embeddings) reads an 8-bit copy of it, per tensor,
+    /// followed by DequantizeLinear, as quantize_dynamic's GatherQuant writes it (Gather is among its IntegerOps).</summary>
+    public bool QuantizeGather { get; init; }
+
+    /// <summary><see cref="WeightQuantization.Bnb4"/>'s code book: <see cref="WeightQuantizer.Nf4"/> (the quantizer's
+    /// default, and transformers.js') or <see cref="WeightQuantizer.Fp4"/>.</summary>
+    public int Bnb4Type { get; init; } = WeightQuantizer.Nf4;
+
+    /// <summary>MatMulBnb4's block over the flattened transposed weight (bitsandbytes' Linear4bit uses 64, the
+    /// default of transformers.js' quantize.py for bnb4).</summary>
+    public const int Bnb4BlockSize = 64;
+
     internal bool Blockwise => Kind is WeightQuantization.Q4 or WeightQuantization.Q8Blockwise;
+
+    internal bool Dynamic => Kind is WeightQuantization.DynamicUInt8 or WeightQuantization.DynamicInt8;
+
+    /// <summary>
+    /// The recipe transformers.js' scripts/quantize.py (ONNX Runtime's quantizers) applies for a dtype, the files
+    /// Xenova/* and onnx-community/* publish: <c>q8</c> as Xenova's <c>_quantized</c> opus-mt files (QInt8 weights
+    /// per channel with reduce_range, the embeddings' Gather quantized too); <c>int8</c> / <c>uint8</c> per-tensor
+    /// QInt8 / QUInt8, Gather included; <c>q4</c> (and <c>q4f16</c> before its float16 conversion) MatMulNBits
+    /// blocks of 32, symmetric, accuracy_level unset; <c>bnb4</c> MatMulBnb4 NF4 in blocks of 64. Null for fp32 and
+    /// fp16 (no quantisation).
+    /// </summary>
+    public static QuantizationSettings? TransformersJs(string dtype) => dtype switch
+    {
+        "q8" => new(WeightQuantization.DynamicInt8) { PerChannel = true, ReduceRange = true, QuantizeGather = true },
+        "int8" => new(WeightQuantization.DynamicInt8) { QuantizeGather = true },
+        "uint8" => new(WeightQuantization.DynamicUInt8) { QuantizeGather = true },
+        "q4" or "q4f16" => new(WeightQuantization.Q4),
+        "bnb4" => new(WeightQuantization.Bnb4, Bnb4BlockSize),
+        "fp32" or "fp16" => null,
+        _ => throw new ArgumentException($"dtype '{dtype}' has no transformers.js quantisation recipe."),
+    };
 }
 
 /// <summary>What a quantisation changed.</summary>
 public sealed record QuantizationReport(int MatMulsQuantized, int MatMulsKept, long WeightBytesBefore, long WeightBytesAfter,
-    int BiasesFused = 0);
+    int BiasesFused = 0, int GathersQuantized = 0);
 
 /// <summary>
 /// Rewrites an ONNX graph's MatMuls over float32 weights stored in the file (in the main graph and in subgraphs such as
@@ -84,12 +128,13 @@ public static class ModelQuantizer
         var rewriter = new Rewriter(settings);
         rewriter.Visit(model.Graph, outer: []);
         GraphPruning.RemoveUnusedInitializers(model.Graph);
-        if (settings.Blockwise && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
+        if ((settings.Blockwise || settings.Kind == WeightQuantization.Bnb4) && model.OpsetImport.All(o => o.Domain != "com.microsoft"))
         {
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         }
 
-        return new QuantizationReport(rewriter.Quantized, rewriter.Kept, rewriter.BytesBefore, rewriter.BytesAfter, rewriter.Fused);
+        return new QuantizationReport(rewriter.Quantized, rewriter.Kept, rewriter.BytesBefore, rewriter.BytesAfter, rewriter.Fused,
+            rewriter.GathersQuantized);
     }
 
     private sealed class Rewriter(QuantizationSettings settings)
@@ -101,6 +146,7 @@ public static class ModelQuantizer
         public long BytesBefore { get; private set; }
         public long BytesAfter { get; private set; }
         public int Fused { get; private set; }
+        public int GathersQuantized { get; private set; }
 
         /// <param name="outer">Initializers of the enclosing graphs, with the graph that holds each.</param>
         /// <param name="outerAliases">Values of the enclosing graphs that are an Identity of an initializer (an export
@@ -108,7 +154,7 @@ public static class ModelQuantizer
         public void Visit(GraphProto graph, Dictionary<string, (TensorProto Tensor, GraphProto Owner)> outer,
             Dictionary<string, (TensorProto Tensor, GraphProto Owner)>? outerAliases = null)
         {
-            var scope = new Dictionary<string, (TensorProto, GraphProto)>(outer, StringComparer.Ordinal);
+            var scope = new Dictionary<string, (TensorProto Tensor, GraphProto Owner)>(outer, StringComparer.Ordinal);
             foreach (var t in graph.Initializer)
             {
                 scope[t.Name] = (t, graph);
@@ -141,6 +187,15 @@ public static class ModelQuantizer
                     Visit(sub, scope, aliases);
                 }
 
+                if (settings.QuantizeGather && settings.Dynamic && node.OpType == "Gather" && node.Domain is "" or "ai.onnx"
+                    && scope.TryGetValue(node.Input[0], out var table) && Quantizable(table.Tensor, anyRank: true))
+                {
+                    var gather = Gather(node, table.Tensor, table.Owner);
+                    graph.Node.Insert(i + 1, gather);
+                    i++;
+                    continue;
+                }
+
                 if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 2)
                 {
                     continue;
@@ -153,8 +208,8 @@ public static class ModelQuantizer
                     continue;
                 }
 
-                var replacement = settings.Blockwise
-                    ? Blockwise(node, weight)
+                var replacement = settings.Blockwise ? Blockwise(node, weight)
+                    : settings.Kind == WeightQuantization.Bnb4 ? [Bnb4(node, weight)]
                     : Dynamic(node, weight);
                 graph.Node.RemoveAt(i);
                 for (int j = 0; j < replacement.Count; j++)
@@ -277,8 +332,7 @@ public static class ModelQuantizer
             Dictionary<string, NodeProto> producers, out NodeProto? transpose)
         {
             transpose = null;
-            static bool Usable(TensorProto t) => t.DataType == (int)TensorProto.Types.DataType.Float && t.Dims.Count == 2
-                && t.DataLocation != TensorProto.Types.DataLocation.External;
+            static bool Usable(TensorProto t) => Quantizable(t, anyRank: false);
             if (scope.TryGetValue(input, out var direct))
             {
                 return Usable(direct.Tensor) ? new Weight(direct.Tensor, direct.Owner, Transposed: false) : null;
@@ -293,6 +347,68 @@ public static class ModelQuantizer
             }
 
             return null;
+        }
+
+        private static bool Quantizable(TensorProto t, bool anyRank) => t.DataType == (int)TensorProto.Types.DataType.Float
+            && (anyRank || t.Dims.Count == 2) && t.DataLocation != TensorProto.Types.DataLocation.External;
+
+        /// <summary>GatherQuant's rewrite: the Gather reads the table's 8-bit copy (per tensor, the weight type, no
+        /// reduce_range) and a DequantizeLinear gives its readers float values under the original name. Returns the
+        /// DequantizeLinear, to go after the Gather.</summary>
+        private NodeProto Gather(NodeProto gather, TensorProto table, GraphProto owner)
+        {
+            bool signed = settings.Kind == WeightQuantization.DynamicInt8;
+            var weight = new Weight(table, owner, Transposed: false);
+            var names = Once(weight, () =>
+            {
+                var (levels, scale, zeroPoint) = WeightQuantizer.QuantizePerTensor(WeightQuantizer.ReadFloats(table), signed);
+                var type = signed ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8;
+                return
+                [
+                    OnnxTensors.Bytes(table.Name + "_quantized", type, levels, [.. table.Dims]),
+                    OnnxTensors.Floats(table.Name + "_scale", [scale]),
+                    OnnxTensors.Bytes(table.Name + "_zero_point", type, [zeroPoint]),
+                ];
+            }, key: table.Name + "/Gather");
+            string output = gather.Output[0];
+            gather.Input[0] = names[0];
+            gather.Output[0] = output + "_quantized";
+            GathersQuantized++;
+            return new NodeProto
+            {
+                OpType = "DequantizeLinear",
+                Name = (string.IsNullOrEmpty(gather.Name) ? output : gather.Name) + "_DequantizeLinear",
+                Input = { output + "_quantized", names[1], names[2] },
+                Output = { output },
+            };
+        }
+
+        /// <summary>MatMulBnb4Quantizer's rewrite: B [K, N] as NF4/FP4 codes of its transpose, absmax per block.</summary>
+        private NodeProto Bnb4(NodeProto matMul, Weight weight)
+        {
+            int blockSize = settings.BlockSize;
+            var names = Once(weight, () =>
+            {
+                var (packed, absMax) = WeightQuantizer.QuantizeBnb4(weight.Values(), weight.K, weight.N, blockSize, settings.Bnb4Type);
+                return
+                [
+                    OnnxTensors.Bytes(weight.Name + "_Bnb4", TensorProto.Types.DataType.Uint8, packed, packed.Length),
+                    OnnxTensors.Floats(weight.Name + "_absmax", absMax, absMax.Length),
+                ];
+            });
+            return new NodeProto
+            {
+                OpType = "MatMulBnb4",
+                Domain = "com.microsoft",
+                Name = string.IsNullOrEmpty(matMul.Name) ? matMul.Output[0] + "_Bnb4" : matMul.Name + "_Bnb4",
+                Input = { matMul.Input[0], names[0], names[1] },
+                Output = { matMul.Output[0] },
+                Attribute =
+                {
+                    OnnxTensors.Int("K", weight.K), OnnxTensors.Int("N", weight.N), OnnxTensors.Int("block_size", blockSize),
+                    OnnxTensors.Int("quant_type", settings.Bnb4Type),
+                },
+            };
         }
 
         private List<NodeProto> Blockwise(NodeProto matMul, Weight weight)
@@ -340,8 +456,20 @@ public static class ModelQuantizer
             bool signed = settings.Kind == WeightQuantization.DynamicInt8;
             var names = Once(weight, () =>
             {
-                var (levels, scale, zeroPoint) = WeightQuantizer.QuantizePerTensor(weight.Values(), signed);
                 var type = signed ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8;
+                if (settings.PerChannel)
+                {
+                    var (columnLevels, scales, zeroPoints) = WeightQuantizer.QuantizePerColumn(weight.Values(), weight.K, weight.N,
+                        signed, settings.ReduceRange);
+                    return
+                    [
+                        OnnxTensors.Bytes(weight.Name + "_quantized", type, columnLevels, weight.K, weight.N),
+                        OnnxTensors.Floats(weight.Name + "_scale", scales, weight.N),
+                        OnnxTensors.Bytes(weight.Name + "_zero_point", type, zeroPoints, weight.N),
+                    ];
+                }
+
+                var (levels, scale, zeroPoint) = WeightQuantizer.QuantizePerTensor(weight.Values(), signed, settings.ReduceRange);
                 return
                 [
                     OnnxTensors.Bytes(weight.Name + "_quantized", type, levels, weight.K, weight.N),
@@ -382,14 +510,15 @@ public static class ModelQuantizer
 
         /// <summary>Quantizes a weight the first time a MatMul reads it and stores the tensors beside it (where every
         /// reader can see them); later readers get the same names.</summary>
-        private string[] Once(Weight weight, Func<TensorProto[]> make)
+        private string[] Once(Weight weight, Func<TensorProto[]> make, string? key = null)
         {
-            if (!_done.TryGetValue(weight.Name, out var names))
+            key ??= weight.Name;
+            if (!_done.TryGetValue(key, out var names))
             {
                 var tensors = make();
                 weight.Owner.Initializer.AddRange(tensors);
                 names = tensors.Select(t => t.Name).ToArray();
-                _done[weight.Name] = names;
+                _done[key] = names;
                 BytesBefore += weight.Tensor.RawData.Length + weight.Tensor.FloatData.Count * 4L;
                 BytesAfter += tensors.Sum(t => (long)t.RawData.Length);
             }

@@ -158,6 +158,8 @@ public sealed class MarianModelFolderTests : IDisposable
     [InlineData("uint8", "_uint8")]
     [InlineData("fp16", "_fp16")]
     [InlineData("q4", "_q4")]
+    [InlineData("q4f16", "_q4f16")]
+    [InlineData("bnb4", "_bnb4")]
     public void DtypeSelectsTheTransformersJsFileNames(string dtype, string suffix)
     {
         CopyShippedWithout(suffix);
@@ -185,10 +187,16 @@ public sealed class MarianModelFolderTests : IDisposable
     [InlineData("fp32", "")]
     [InlineData("q4", "_q4")]
     [InlineData("q8", "_quantized")]
+    [InlineData("int8", "_int8")]
+    [InlineData("uint8", "_uint8")]
+    [InlineData("fp16", "_fp16")]
+    [InlineData("q4f16", "_q4f16")]
+    [InlineData("bnb4", "_bnb4")]
     public void OnlyTheChosenVariantsGraphsAreDownloaded(string? dtype, string suffix)
     {
+        // Every variant Xenova/* and onnx-community/* opus-mt folders publish, in both decoder layouts.
         string[] graphs = ["encoder_model", "decoder_model_merged", "decoder_model", "decoder_with_past_model"];
-        string[] suffixes = ["", "_q4", "_quantized", "_int8", "_fp16"];
+        string[] suffixes = ["", "_q4", "_quantized", "_int8", "_uint8", "_fp16", "_q4f16", "_bnb4"];
         var listing = graphs.SelectMany(g => suffixes.Select(s => $"onnx/{g}{s}.onnx"))
             .Concat(["config.json", "generation_config.json", "source.spm", "vocab.json", "target.spm", "tokenizer.json"])
             .ToList();
@@ -197,5 +205,29 @@ public sealed class MarianModelFolderTests : IDisposable
             ["config.json", "generation_config.json", "source.spm", "vocab.json",
              $"onnx/encoder_model{suffix}.onnx", $"onnx/decoder_model_merged{suffix}.onnx"],
             selected);
+    }
+
+    [Fact]
+    public void EveryTransformersJsDtypeNameIsKnown()
+    {
+        // transformers.js' dtype names (DATA_TYPES in its utils/dtypes.js) for the files an opus-mt folder holds.
+        Assert.Equal(["fp32", "fp16", "q8", "int8", "uint8", "q4", "q4f16", "bnb4"], ModelDtype.Names);
+    }
+
+    [Fact]
+    public void VariantWithoutItsMergedDecoderFallsBackToTheDecoderPairOfTheSameDtype()
+    {
+        // Xenova's folders carry decoder_model_quantized.onnx + decoder_with_past_model_quantized.onnx beside the merged
+        // one; a listing without the merged file must not pull in the fp32 pair.
+        var listing = new[]
+        {
+            "config.json", "source.spm", "vocab.json", "onnx/encoder_model_bnb4.onnx", "onnx/decoder_model_bnb4.onnx",
+            "onnx/decoder_with_past_model_bnb4.onnx", "onnx/decoder_model.onnx", "onnx/decoder_with_past_model.onnx",
+            "onnx/decoder_model_merged.onnx",
+        };
+        Assert.Equal(
+            ["config.json", "source.spm", "vocab.json", "onnx/encoder_model_bnb4.onnx", "onnx/decoder_model_bnb4.onnx",
+             "onnx/decoder_with_past_model_bnb4.onnx"],
+            MarianModelFolder.SelectFiles(listing, "bnb4"));
     }
 }

@@ -39,8 +39,9 @@ public sealed class BatchScheduler
 
     public ITranslationEngine Engine => _engine;
 
-    /// <summary>Most sentence inputs in one engine run.</summary>
-    public int MaxBatchSize => _options.MaxBatchSize;
+    /// <summary>Most sentence inputs in one engine run: 1 for a model whose output depends on its batch-mates
+    /// (<see cref="ModelLimits.BatchInvariant"/>), so that a caller's translation never changes with other traffic.</summary>
+    public int MaxBatchSize => _engine.Limits.BatchInvariant ? _options.MaxBatchSize : 1;
 
     /// <summary>Engine runs in progress.</summary>
     public int RunningBatches
@@ -139,12 +140,13 @@ public sealed class BatchScheduler
             : [leader];
         var batch = new Batch(settings);
         bool added = true;
-        while (added && batch.Entries.Count < _options.MaxBatchSize)
+        int maxBatchSize = MaxBatchSize;
+        while (added && batch.Entries.Count < maxBatchSize)
         {
             added = false;
             foreach (var submission in candidates)
             {
-                if (batch.Entries.Count == _options.MaxBatchSize)
+                if (batch.Entries.Count == maxBatchSize)
                 {
                     break;
                 }

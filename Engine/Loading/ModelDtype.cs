@@ -2,7 +2,10 @@ namespace ServerlessInference.Engine.Loading;
 
 /// <summary>
 /// A model folder's graph variants, named as transformers.js names them: <c>onnx/encoder_model{suffix}.onnx</c> and
-/// <c>onnx/decoder_model_merged{suffix}.onnx</c>, where the suffix follows from the dtype a caller asks for.
+/// <c>onnx/decoder_model_merged{suffix}.onnx</c>, where the suffix follows from the dtype a caller asks for. These are
+/// the variants Xenova/* and onnx-community/* opus-mt folders publish: <c>q8</c> is Xenova's <c>_quantized</c>
+/// (quantize_dynamic, per-channel int8 weights), <c>int8</c> / <c>uint8</c> onnx-community's quantize_dynamic files,
+/// <c>q4</c> / <c>q4f16</c> MatMulNBits (the latter in a float16 graph), <c>bnb4</c> MatMulBnb4 (NF4 / FP4).
 /// </summary>
 public static class ModelDtype
 {
@@ -16,6 +19,8 @@ public static class ModelDtype
         ["int8"] = "_int8",
         ["uint8"] = "_uint8",
         ["q4"] = "_q4",
+        ["q4f16"] = "_q4f16",
+        ["bnb4"] = "_bnb4",
     };
 
     /// <summary>The dtypes a catalog entry or the CLI may name.</summary>

@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
 using ServerlessInference.Engine.Loading;
+using ServerlessInference.Engine.Onnx;
 
 namespace ServerlessInference.Engine.Sessions;
 
@@ -9,6 +11,10 @@ namespace ServerlessInference.Engine.Sessions;
 /// </summary>
 internal sealed class MarianOnnxModel : IDisposable
 {
+    /// <summary>Sessions that only opened at a lower optimisation level, with what was logged about them (an encoder
+    /// opened early reaches the model as a session).</summary>
+    private static readonly ConditionalWeakTable<InferenceSession, string> Fallbacks = [];
+
     private readonly InferenceSession _encoder;
     private readonly InferenceSession _decoder;          // merged, or the no-past decoder
     private readonly InferenceSession? _decoderWithPast; // only in the split layout
@@ -20,6 +26,15 @@ internal sealed class MarianOnnxModel : IDisposable
 
     public MarianModelFolder Folder { get; }
     public bool IsMerged => _decoderWithPast is null;
+
+    /// <summary>False when a graph computes a row differently with other rows beside it (<see cref="GraphTraits.BatchDependence"/>:
+    /// activations quantized with one scale over the whole batch, float16 MatMuls over stored weights): a sentence's
+    /// output then depends on its batch-mates, so the scheduler runs its sentences one at a time.</summary>
+    public bool BatchInvariant { get; }
+
+    /// <summary>What loading had to do differently from the usual, for the host to log (an optimisation level
+    /// lowered to get a session, a batch-dependent quantisation).</summary>
+    public IReadOnlyList<string> LoadNotes { get; }
 
     /// <summary>The output projection split off the decoder graphs (they then return hidden states, not logits);
     /// null when the graphs did not have the expected shape and return logits themselves.</summary>
@@ -43,9 +58,26 @@ internal sealed class MarianOnnxModel : IDisposable
 
         int vocab = folder.VocabSize;
         int hidden = folder.DecoderHeads * folder.HeadDim;
+        var notes = new List<string>();
         try
         {
+            var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
+                .OfType<string>().ToArray();
+            var dependent = graphs.Select(g => (Graph: g, Causes: Traits(g).BatchDependence.ToList())).Where(d => d.Causes.Count > 0)
+                .ToList();
+            BatchInvariant = dependent.Count == 0;
+            if (!BatchInvariant)
+            {
+                notes.Add($"dtype {folder.Dtype}: a sentence's output would depend on the sentences batched with it ("
+                    + string.Join("; ", dependent.Select(d => $"{Path.GetFileName(d.Graph)}: {string.Join(", ", d.Causes)}"))
+                    + "), so its sentences run one at a time.");
+            }
+
             _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
+            if (FallbackNote(_encoder) is { } encoderNote)
+            {
+                notes.Add(encoderNote);
+            }
             // A split decoder keeps its weights in the original file as external data: its sessions (and the float32
             // projection's, which reads W from the same file) are told where that file is.
             using var splitOptions = CreateSessionOptions(intraOpThreads);
@@ -71,6 +103,8 @@ internal sealed class MarianOnnxModel : IDisposable
             }
 
             Projection = weights is null ? null : new OutputProjection(weights, splitOptions);
+            notes.AddRange(created.Where(s => s != _encoder).Select(FallbackNote).OfType<string>());
+            LoadNotes = notes;
             ReturnLoadMemory();
 
             string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
@@ -152,15 +186,79 @@ internal sealed class MarianOnnxModel : IDisposable
     /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>
     private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, List<InferenceSession> created)
     {
+        var session = CreateWithFallback(path, options,
+            o => rewritten is null ? OnnxSessions.Create(path, o) : OnnxSessions.Create(rewritten, o));
+        created.Add(session);
+        return session;
+    }
+
+    /// <summary>
+    /// Creates a session at the options' level, or, when ONNX Runtime fails at that level, at
+    /// <see cref="FallbackOptimizationLevel"/>; the fallback is remembered for <see cref="FallbackNote"/>. ONNX Runtime's
+    /// extended fusions fail on some float16 exports (a layer-norm fusion over a graph that keeps parts in float32
+    /// between Casts) although the graph itself runs: basic optimisation (constant folding, redundant nodes) still
+    /// gives a session that computes the same values.
+    /// </summary>
+    /// <exception cref="ModelFormatException">No level gives a session; names the file and, for a missing kernel, says
+    /// that the variant is not served.</exception>
+    internal static InferenceSession CreateWithFallback(string path, SessionOptions options, Func<SessionOptions, InferenceSession> create)
+    {
         try
         {
-            var session = rewritten is null ? OnnxSessions.Create(path, options) : OnnxSessions.Create(rewritten, options);
-            created.Add(session);
+            return create(options);
+        }
+        catch (OnnxRuntimeException e) when (options.GraphOptimizationLevel > FallbackOptimizationLevel)
+        {
+            var level = options.GraphOptimizationLevel;
+            options.GraphOptimizationLevel = FallbackOptimizationLevel;
+            InferenceSession session;
+            try
+            {
+                session = create(options);
+            }
+            catch (OnnxRuntimeException)
+            {
+                throw Refused(path, e);
+            }
+            finally
+            {
+                options.GraphOptimizationLevel = level;
+            }
+
+            Fallbacks.AddOrUpdate(session, $"{Path.GetFileName(path)}: ONNX Runtime could not create a session with "
+                + $"optimisation level {level} ({FirstLine(e.Message)}); it runs at {FallbackOptimizationLevel} instead.");
             return session;
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelFormatException($"{Path.GetFileName(path)} could not be loaded by ONNX Runtime: {e.Message}", e);
+            throw Refused(path, e);
+        }
+    }
+
+    /// <summary>What was logged when <paramref name="session"/> only opened at the fallback level; null otherwise.</summary>
+    internal static string? FallbackNote(InferenceSession session) => Fallbacks.TryGetValue(session, out var note) ? note : null;
+
+    /// <summary>The level a session falls back to when the usual one fails.</summary>
+    internal const GraphOptimizationLevel FallbackOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC;
+
+    private static ModelFormatException Refused(string path, OnnxRuntimeException e) =>
+        new(e.Message.Contains("Could not find an implementation", StringComparison.Ordinal)
+            ? $"{Path.GetFileName(path)} is not served: ONNX Runtime's CPU provider has no kernel for one of its operators "
+              + $"({FirstLine(e.Message)})."
+            : $"{Path.GetFileName(path)} could not be loaded by ONNX Runtime: {e.Message}", e);
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    /// <exception cref="ModelFormatException">The file is not an ONNX model.</exception>
+    private static GraphTraits Traits(string path)
+    {
+        try
+        {
+            return GraphTraits.Read(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFormatException(e.Message, e);
         }
     }
 

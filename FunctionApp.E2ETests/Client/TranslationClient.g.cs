@@ -2426,6 +2426,12 @@ namespace ServerlessInference.Client
         [System.Text.Json.Serialization.JsonPropertyName("readySince")]
         public System.DateTimeOffset? ReadySince { get; set; } = default!;
 
+        /// <summary>
+        /// Whether a sentence's translation is independent of the sentences batched with it (absent if the model was evicted since).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("batchInvariant")]
+        public bool? BatchInvariant { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -2524,6 +2530,13 @@ namespace ServerlessInference.Client
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("defaultTargetLanguage")]
         public string? DefaultTargetLanguage { get; set; } = default!;
+
+        /// <summary>
+        /// Whether a sentence's translation is independent of the sentences batched with it; false for a variant with one activation scale
+        /// per batch (quantize_dynamic's q8/int8/uint8), whose sentences then run one at a time. Absent until the model is loaded.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("batchInvariant")]
+        public bool? BatchInvariant { get; set; } = default!;
 
     }
 

@@ -15,6 +15,8 @@ public sealed class HealthFunctionTests(StorageFixture storage)
         before.ShouldBe(200);
         Assert.Equal("alive", before.Json.GetProperty("status").GetString());
         Assert.Equal("notLoaded", before.Json.GetProperty("models")[0].GetProperty("state").GetString());
+        // Read from the graphs, so not known before the load.
+        Assert.False(before.Json.GetProperty("models")[0].TryGetProperty("batchInvariant", out _), before.Body);
         Assert.Equal(0, app.Factory.Loads);
 
         await app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None);
@@ -25,5 +27,6 @@ public sealed class HealthFunctionTests(StorageFixture storage)
         Assert.True(load.GetProperty("sentencesPerSecond").GetDouble() > 0, after.Body);
         Assert.Equal(RepoPaths.ShippedModelName, model.GetProperty("name").GetString());
         Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
+        Assert.True(model.GetProperty("batchInvariant").GetBoolean(), after.Body);
     }
 }

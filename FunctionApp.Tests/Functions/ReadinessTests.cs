@@ -44,6 +44,7 @@ public sealed class ReadinessTests(StorageFixture storage)
         Assert.Equal(RepoPaths.ShippedModelName, warm.Json.GetProperty("model").GetString());
         Assert.Equal("ready", warm.Json.GetProperty("state").GetString());
         Assert.Equal(app.Clock.GetUtcNow(), warm.Json.GetProperty("readySince").GetDateTimeOffset());
+        Assert.True(warm.Json.GetProperty("batchInvariant").GetBoolean(), warm.Body);
         Assert.Equal(1, app.Factory.Loads);
     }
 

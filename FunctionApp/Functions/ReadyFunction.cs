@@ -9,7 +9,10 @@ namespace ServerlessInference.Functions;
 /// <param name="Model">The catalog's default model.</param>
 /// <param name="State">Its state now: "ready", or another state if it has been evicted since.</param>
 /// <param name="ReadySince">When this instance first found it loaded.</param>
-public sealed record ReadyResponse(string Status, string Model, string State, DateTimeOffset? ReadySince);
+/// <param name="BatchInvariant">Whether a sentence's translation is independent of the sentences batched with it
+/// (absent if the model has been evicted since).</param>
+public sealed record ReadyResponse(string Status, string Model, string State, DateTimeOffset? ReadySince,
+    bool? BatchInvariant = null);
 
 /// <summary>GET /api/ready: readiness, for probes that decide whether an instance takes traffic. 200 once the
 /// catalog's default model has loaded on this instance; until then 503 problem+json with Retry-After, and the first
@@ -23,7 +26,8 @@ public sealed class ReadyFunction(ModelReadiness readiness)
         var check = readiness.Check();
         return check.IsReady
             ? ApiResults.Json(StatusCodes.Status200OK,
-                new ReadyResponse("ready", check.Model, HealthFunction.StateName(check.State), check.ReadySince))
+                new ReadyResponse("ready", check.Model, HealthFunction.StateName(check.State), check.ReadySince,
+                    check.BatchInvariant))
             : ApiResults.Unavailable(check.Detail!, check.RetryAfter);
     }
 }

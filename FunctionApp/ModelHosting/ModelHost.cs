@@ -15,7 +15,7 @@ public enum ModelState { NotLoaded, Loading, Ready, Failed }
 /// language); null until it is loaded.</param>
 /// <param name="DefaultTargetLanguage">The catalog entry's default, if it sets one.</param>
 public sealed record ModelStatus(string Name, ModelState State, string? Reason, DateTimeOffset? RetryAfter,
-    IReadOnlyList<string>? TargetLanguages = null, string? DefaultTargetLanguage = null);
+    IReadOnlyList<string>? TargetLanguages = null, string? DefaultTargetLanguage = null, bool? BatchInvariant = null);
 
 /// <summary>Process-wide holder of loaded engines. Concurrent first calls share one load (single flight); a
 /// failed load is remembered for a short back-off only, so a later call retries it; at most
@@ -100,7 +100,7 @@ public sealed class ModelHost : IDisposable
                 if (e.Loaded is not null)
                 {
                     return new ModelStatus(e.Catalog.Name, ModelState.Ready, null, null,
-                        e.Loaded.Engine.Limits.TargetLanguages, Default(e));
+                        e.Loaded.Engine.Limits.TargetLanguages, Default(e), e.Loaded.Engine.Limits.BatchInvariant);
                 }
 
                 if (e.Loading is not null)
@@ -148,6 +148,11 @@ public sealed class ModelHost : IDisposable
             if (engine.IgnoredGenerationSettings.Count > 0)
             {
                 _logger.GenerationSettingsIgnored(name, string.Join(", ", engine.IgnoredGenerationSettings));
+            }
+
+            foreach (var note in engine.Limits.LoadNotes)
+            {
+                _logger.ModelLoadNote(name, note);
             }
 
             var loaded = new LoadedModel(new BatchScheduler(engine, _scheduling, _backlog, _telemetry));

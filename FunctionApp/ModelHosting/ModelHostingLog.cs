@@ -27,4 +27,9 @@ internal static partial class ModelHostingLog
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Could not delete model cache folder {Directory}")]
     public static partial void CacheFolderNotDeleted(this ILogger logger, Exception exception, string directory);
+
+    // The model loaded, but not as usual: an optimisation level lowered to get a session, or a quantisation whose
+    // output depends on batch-mates (its sentences then run one at a time, which costs throughput).
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Model {Model} loaded with a caveat: {Note}")]
+    public static partial void ModelLoadNote(this ILogger logger, string model, string note);
 }

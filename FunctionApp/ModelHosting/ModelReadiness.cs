@@ -8,8 +8,10 @@ namespace ServerlessInference.ModelHosting;
 /// <param name="Detail">Why the instance is not ready, safe to show callers; null when ready.</param>
 /// <param name="RetryAfter">When to ask again; zero when ready.</param>
 /// <param name="ReadySince">When readiness first found the model loaded; null until then.</param>
+/// <param name="BatchInvariant">Whether the loaded model's output is independent of batch-mates; null while it is not
+/// loaded.</param>
 public sealed record Readiness(bool IsReady, string Model, ModelState State, string? Detail, TimeSpan RetryAfter,
-    DateTimeOffset? ReadySince);
+    DateTimeOffset? ReadySince, bool? BatchInvariant = null);
 
 /// <summary>Whether this instance can translate: ready once the catalog's default model has been loaded. Asking
 /// starts that load in the background on an instance that has none running (cold, or a failed load whose back-off
@@ -39,7 +41,7 @@ public sealed class ModelReadiness(ModelHost host, ModelCatalog catalog, IOption
 
             if (_readySince is { } since)
             {
-                return new Readiness(true, model, status.State, null, TimeSpan.Zero, since);
+                return new Readiness(true, model, status.State, null, TimeSpan.Zero, since, status.BatchInvariant);
             }
         }
 

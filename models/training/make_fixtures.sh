@@ -14,6 +14,9 @@
 #     source-ids.jsonl, the same comparison on data/language-cases.txt
 #   Engine.Tests/Fixtures/marian-micro-split/        a micro model in the decoder + decoder_with_past layout,
 #     with pytorch-greedy.jsonl, its PyTorch greedy outputs (needs MICRO_CHECKPOINT, see models/training/README.md)
+#   Engine.Tests/Fixtures/transformersjs-greedy-tjs-<dtype>.jsonl  transformers.js on the variants its quantize.py
+#     recipes give (q8 as Xenova's _quantized, int8, uint8, q4, q4f16, bnb4), written by
+#     `tools/Quantize --recipe transformers.js` into a copy of the model (only with TJS_VARIANTS=1: needs dotnet)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 py=/usr/bin/python3
@@ -42,6 +45,17 @@ for beams in 1 4; do
   $py models/training/beam_reference.py --beams $beams --limit 100 --model-dir "$fixtures/generation-settings" \
     --out "$fixtures/pytorch-$name-settings.jsonl"
 done
+if [ -n "${TJS_VARIANTS:-}" ]; then
+  copy=$(mktemp -d)/marian-tiny-en-zh
+  mkdir -p "$copy/onnx"
+  cp models/marian-tiny-en-zh/*.* "$copy/"
+  cp models/marian-tiny-en-zh/onnx/encoder_model.onnx models/marian-tiny-en-zh/onnx/decoder_model_merged.onnx "$copy/onnx/"
+  for dtype in q8 int8 uint8 q4 q4f16 bnb4; do
+    dotnet run --project tools/Quantize -c Release -- --model "$copy" --dtype "$dtype" --recipe transformers.js
+    (cd models/training/transformersjs && node fixtures.mjs "$copy" "../../../$fixtures/transformersjs-greedy-tjs-$dtype.jsonl" "$dtype")
+  done
+  rm -rf "$(dirname "$copy")"
+fi
 if [ -n "${MICRO_CHECKPOINT:-}" ]; then
   micro="$fixtures/marian-micro-split"
   $py models/training/export_onnx.py --checkpoint "$MICRO_CHECKPOINT" --out "$micro" --layout split

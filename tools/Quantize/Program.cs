@@ -8,7 +8,9 @@ using ServerlessInference.Tools;
 // 0 leaves it unset as transformers.js' own q4 files do (float32 compute). The output projection (the weight as wide
 // as the vocabulary) gets its own block size, and each MatMulNBits takes the bias Add after it as its bias input:
 // both chosen by measurement (models/marian-tiny-en-zh/README.md, "Quantized variants"). fp16 converts every float
-// tensor to float16 and keeps the graphs' inputs and outputs float32, as transformers.js' own fp16 files.
+// tensor to float16 and keeps the graphs' inputs and outputs float32, as transformers.js' own fp16 files; q4f16 is q4,
+// then that conversion. --recipe transformers.js writes instead what transformers.js' scripts/quantize.py writes
+// through ONNX Runtime's quantizers (TransformersJsVariants), the files Xenova/* and onnx-community/* folders hold.
 // Reads <dir>/onnx/encoder_model.onnx and decoder_model_merged.onnx (or the decoder pair) and writes each graph's
 // variant beside it (or in --output) under the transformers.js name of the dtype (encoder_model_q4.onnx, …), never
 // over a file that exists unless --force.
@@ -22,9 +24,12 @@ if (parsed.Finished(out int exitCode))
 var options = parsed.Values;
 var (modelDir, dtype) = (options["model"], options["dtype"]);
 // q8-nbits writes MatMulNBits with 8 bits under the q8 name, to compare it with quantize_dynamic's pattern.
+var transformersJs = options["recipe"] == "transformers.js";
 var (kind, fileDtype) = dtype switch
 {
     "q4" => (WeightQuantization.Q4, "q4"),
+    "q4f16" => (WeightQuantization.Q4, "q4f16"),
+    "bnb4" => (WeightQuantization.Bnb4, "bnb4"),
     "q8" => (WeightQuantization.DynamicUInt8, "q8"),
     "uint8" => (WeightQuantization.DynamicUInt8, "uint8"),
     "int8" => (WeightQuantization.DynamicInt8, "int8"),
@@ -34,13 +39,18 @@ var (kind, fileDtype) = dtype switch
 };
 if (fileDtype == "")
 {
-    return Fail($"--dtype must be q4, q8, int8, uint8, q8-nbits or fp16, not '{dtype}'.");
+    return Fail($"--dtype must be one of {string.Join(", ", QuantizeCommandLine.Dtypes)}, not '{dtype}'.");
+}
+
+if (transformersJs && dtype == "q8-nbits")
+{
+    return Fail("q8-nbits is this repo's experiment; transformers.js has no such recipe.");
 }
 
 try
 {
     var folder = MarianModelFolder.Read(modelDir);
-    var blockSize = options.Int("block-size");
+    var blockSize = kind == WeightQuantization.Bnb4 ? QuantizationSettings.Bnb4BlockSize : options.Int("block-size");
     // fp16 is a conversion, not a quantisation: no settings.
     var settings = kind is null ? null : new QuantizationSettings(kind.Value, blockSize, options.Int("accuracy-level"))
     {
@@ -48,6 +58,7 @@ try
         OutputProjectionBlockSize = options.Int("output-block-size"),
         FuseBias = options.Int("fuse-bias") != 0,
     };
+    bool toFloat16 = fileDtype is "fp16" or "q4f16";
     var suffix = ModelDtype.Suffix(fileDtype);
     var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
         .OfType<string>().ToArray();
@@ -67,6 +78,16 @@ try
     foreach (var (graph, output) in graphs.Zip(outputs))
     {
         var watch = Stopwatch.StartNew();
+        if (transformersJs)
+        {
+            var written = TransformersJsVariants.WriteFile(graph, output, fileDtype);
+            Console.WriteLine($"{output}: transformers.js {fileDtype}"
+                + (written is null ? "" : $", {written.MatMulsQuantized} MatMuls and {written.GathersQuantized} Gathers quantized, "
+                    + $"{written.MatMulsKept} MatMuls kept float32")
+                + $"; file {new FileInfo(output).Length / 1e6:F1} MB; {watch.Elapsed.TotalSeconds:F1} s");
+            continue;
+        }
+
         if (settings is null)
         {
             var converted = Float16Converter.ConvertFile(graph, output);
@@ -77,6 +98,11 @@ try
         }
 
         var report = ModelQuantizer.QuantizeFile(graph, output, settings);
+        if (toFloat16)
+        {
+            Float16Converter.ConvertFile(output, output);
+        }
+
         Console.WriteLine($"{output}: {report.MatMulsQuantized} MatMuls quantized, {report.MatMulsKept} kept float32, "
             + $"{report.BiasesFused} biases fused; " +
             $"weights {report.WeightBytesBefore / 1e6:F1} MB -> {report.WeightBytesAfter / 1e6:F1} MB; " +

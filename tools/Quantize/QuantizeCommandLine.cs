@@ -3,7 +3,11 @@ using ServerlessInference.Tools;
 /// <summary>tools/Quantize's flags (tools/Shared/CommandLine.cs parses them) and where its variant files go.</summary>
 internal static class QuantizeCommandLine
 {
-    public static readonly IReadOnlyList<string> Dtypes = ["q4", "q8", "int8", "uint8", "q8-nbits", "fp16"];
+    public static readonly IReadOnlyList<string> Dtypes = ["q4", "q4f16", "q8", "int8", "uint8", "bnb4", "q8-nbits", "fp16"];
+
+    /// <summary>tuned: this repo's recipes (the committed variants); transformers.js: what its scripts/quantize.py
+    /// writes through ONNX Runtime's quantizers, the files Xenova/* and onnx-community/* publish.</summary>
+    public static readonly IReadOnlyList<string> Recipes = ["tuned", "transformers.js"];
 
     /// <param name="blockSize">The default --block-size (ModelQuantizer's).</param>
     /// <param name="outputBlockSize">The default --output-block-size (ModelQuantizer's).</param>
@@ -16,8 +20,13 @@ internal static class QuantizeCommandLine
                 + "files, and refuses to overwrite any that exists (the committed variants among them) unless --force.",
                 [
                     Flag.Text("model", "<dir>", "the model folder", required: true),
-                    Flag.Choice("dtype", Dtypes, "fp16 converts every float tensor to float16; q8-nbits writes 8-bit "
-                        + "MatMulNBits under the q8 name", required: true),
+                    Flag.Choice("dtype", Dtypes, "fp16 converts every float tensor to float16; q4f16 is q4, then fp16; bnb4 "
+                        + "writes MatMulBnb4 (NF4, blocks of 64); q8-nbits writes 8-bit MatMulNBits under the q8 name",
+                        required: true),
+                    Flag.Choice("recipe", Recipes, "tuned: this repo's recipes (q8/int8/uint8 per-tensor MatMulInteger, "
+                        + "q4 as the flags below say); transformers.js: its quantize.py's (q8 as Xenova's _quantized: int8 "
+                        + "per channel with reduce_range; int8/uint8 per tensor; all three quantize the embeddings' Gather; "
+                        + "q4/q4f16 blocks of 32, accuracy_level unset), ignoring the MatMulNBits flags", "tuned"),
                     Flag.Text("output", "<dir>", "write the variants into this folder (made if missing) instead of "
                         + "beside the graphs in <dir>/onnx; copy them there to load them"),
                     Flag.Switch("force", "overwrite variant files that exist"),

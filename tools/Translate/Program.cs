@@ -45,6 +45,12 @@ try
     };
     using var translator = Translator.Load(Path.GetFileName(Path.GetFullPath(modelDir)), modelDir, engineOptions,
         options.GetValueOrDefault("dtype"));
+    // On stderr, so that stdout stays the translations: a variant that runs one sentence at a time is much slower.
+    foreach (var note in translator.Limits.LoadNotes)
+    {
+        Console.Error.WriteLine($"note: {note}");
+    }
+
     return command switch
     {
         "translate" => await TranslateLines(translator, options),

@@ -4,7 +4,7 @@
 //   cd models/training/transformersjs && ONNXRUNTIME_NODE_INSTALL=skip npm ci && node fixtures.mjs [modelDir] [out] [dtype] [sentences]
 //
 // Defaults: ../../marian-tiny-en-zh, ../../../Engine.Tests/Fixtures/transformersjs-greedy.jsonl and fp32; a dtype
-// (q4, q8, int8, uint8, fp16) loads that variant's files (onnx/encoder_model_q4.onnx, …), as the app's Dtype does.
+// (q4, q4f16, q8, int8, uint8, bnb4, fp16) loads that variant's files (onnx/encoder_model_q4.onnx, …), as the app's Dtype does.
 // sentences: a file of one sentence a line (or a TSV whose first column is the sentence); default the dev split.
 // Each sentence is generated on its own (batch 1): transformers.js' batched generate keeps appending tokens to
 // sequences that already ended, so batch 1 is its exact behaviour. transformers.js 4.3 has no beam search
