@@ -60,9 +60,9 @@ cmp "$converted/pytorch-greedy.jsonl" "$tmp/pytorch-bin.jsonl" \
   2> >(grep -v 'not yet supported by Hugging Face' >&2)
 
 dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
-dotnet tools/Translate/bin/Release/net10.0/translate.dll translate --model "$converted" --beams 1 --batch 1 \
+dotnet tools/Translate/bin/Release/net10.0/translate.dll translate --model "$converted" --guardrails off --beams 1 --batch 1 \
   < "$sentences" > "$tmp/engine.jsonl"
-dotnet tools/Translate/bin/Release/net10.0/translate.dll translate --model "$converted" --beams 1 \
+dotnet tools/Translate/bin/Release/net10.0/translate.dll translate --model "$converted" --guardrails off --beams 1 \
   < "$sentences" > "$tmp/engine-batched.jsonl"
 
 $py - "$converted/pytorch-greedy.jsonl" "$converted/transformersjs-greedy.jsonl" "$tmp/engine.jsonl" \

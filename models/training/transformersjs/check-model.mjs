@@ -71,7 +71,9 @@ const isOpusEnZh = config.model_type === 'marian' && config.vocab_size === 65001
 
 /** Runs translate.dll's translate verb on the texts; returns its JSON lines (source, translation, ids). */
 function engine(dtype, texts, extra = []) {
-  const run = spawnSync('dotnet', [options.translate, 'translate', '--model', modelDir, '--dtype', dtype, '--batch', '1', ...extra],
+  // Guardrails off: transformers.js has none (the app's defaults only cut runaway outputs short).
+  const run = spawnSync('dotnet', [options.translate, 'translate', '--model', modelDir, '--dtype', dtype, '--batch', '1',
+    '--guardrails', 'off', ...extra],
     { input: texts.join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 28 });
   if (run.status !== 0) {
     throw new Error(`the engine failed (exit ${run.status}): ${(run.stderr || run.error?.message || '').trim()}`);
