@@ -27,6 +27,8 @@ else
   checkpoint=Engine.Tests/Fixtures/hf-marian-checkpoint
   converted=Engine.Tests/Fixtures/marian-micro-converted
 fi
+checkpoint=$(realpath -m "$checkpoint")
+converted=$(realpath -m "$converted")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -56,7 +58,7 @@ cmp "$converted/pytorch-greedy.jsonl" "$tmp/pytorch-bin.jsonl" \
   || { echo "FAIL: PyTorch ids differ between the two weight files" >&2; exit 1; }
 
 (cd models/training/transformersjs && { [ -d node_modules ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error; } \
-  && node fixtures.mjs "../../../$converted" "../../../$converted/transformersjs-greedy.jsonl" fp32 "../../conformance/sentences.txt") \
+  && node fixtures.mjs "$converted" "$converted/transformersjs-greedy.jsonl" fp32 "../../conformance/sentences.txt") \
   2> >(grep -v 'not yet supported by Hugging Face' >&2)
 
 dotnet build tools/Translate -c Release -v quiet -nologo >/dev/null
