@@ -18,7 +18,7 @@ public interface ITranslationEngine : IDisposable
 
     /// <summary>generation_config.json settings the engine does not apply ("key=value"), for the host to log once at
     /// load.</summary>
-    IReadOnlyList<string> IgnoredGenerationSettings => [];
+    IReadOnlyList<string> IgnoredGenerationSettings { get; }
 
     /// <summary>The model's source tokenizer, which turns texts into its inputs.</summary>
     MarianTokenizer Tokenizer { get; }

@@ -362,6 +362,7 @@ internal sealed class GatedEngine(ITranslationEngine inner) : ITranslationEngine
     }
 
     public MarianTokenizer Tokenizer => inner.Tokenizer;
+    public IReadOnlyList<string> IgnoredGenerationSettings => inner.IgnoredGenerationSettings;
 
     public int MaxInputTokens => inner.MaxInputTokens;
 

@@ -29,4 +29,24 @@ public sealed class HealthFunctionTests(StorageFixture storage)
         Assert.True(model.GetProperty("state").GetString() == "ready", after.Body);
         Assert.True(model.GetProperty("batchInvariant").GetBoolean(), after.Body);
     }
+
+    [Fact]
+    public async Task BatchDependentVariantIsReportedAndLoggedWhenLoaded()
+    {
+        // The committed q8 files quantize activations with one scale per batch (DynamicQuantizeLinear).
+        using var app = new TestApp(storage, new Dictionary<string, string?>
+        {
+            ["Models:Catalog:0:Name"] = RepoPaths.ShippedModelName,
+            ["Models:Catalog:0:Prefix"] = RepoPaths.ShippedModelName + "/",
+            ["Models:Catalog:0:Dtype"] = "q8",
+        });
+
+        var translated = await Http.ExecuteAsync(
+            app.Function<TranslateFunction>().Run(Http.Json(new { text = "Hello." }), CancellationToken.None));
+        translated.ShouldBe(200);
+        var health = await Http.ExecuteAsync(app.Function<HealthFunction>().Run(Http.Request("GET")));
+        Assert.False(health.Json.GetProperty("models")[0].GetProperty("batchInvariant").GetBoolean(), health.Body);
+        Assert.Contains(app.Logs.Lines, l => l.Message.StartsWith($"Model {RepoPaths.ShippedModelName} loaded with a caveat",
+            StringComparison.Ordinal) && l.Message.Contains("DynamicQuantizeLinear", StringComparison.Ordinal));
+    }
 }

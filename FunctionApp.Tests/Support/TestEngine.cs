@@ -70,6 +70,8 @@ public sealed class TrackingEngineFactory(IEngineFactory inner) : IEngineFactory
 
         public MarianTokenizer Tokenizer => inner.Tokenizer;
 
+        public IReadOnlyList<string> IgnoredGenerationSettings => inner.IgnoredGenerationSettings;
+
         public int MaxInputTokens => inner.MaxInputTokens;
 
         public GenerationSettings Resolve(TranslationRequest request)

@@ -386,6 +386,7 @@ internal static class Load
         public string ModelName => inner.ModelName;
         public ModelLimits Limits => inner.Limits;
         public MarianTokenizer Tokenizer => inner.Tokenizer;
+        public IReadOnlyList<string> IgnoredGenerationSettings => inner.IgnoredGenerationSettings;
         public int MaxInputTokens => inner.MaxInputTokens;
 
         public GenerationSettings Resolve(TranslationRequest request) => inner.Resolve(request);
