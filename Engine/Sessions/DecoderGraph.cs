@@ -40,6 +40,10 @@ internal static class DecoderGraph
 
     private static SplitDecoder? Split(string path, int vocab, int hidden)
     {
+        // The rewritten graph names this file as its external data, and ONNX Runtime refuses external data whose real
+        // path leaves the folder it is given: a symbolic link (a Hugging Face cache snapshot links every file to
+        // ../../blobs/<hash>) would. Its target is the file that holds the weights, so that is what the graph names.
+        path = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var model = ModelProto.Parser.ParseFrom(ExternalWeights.ReadSkeleton(path));
         var graph = model.Graph;
