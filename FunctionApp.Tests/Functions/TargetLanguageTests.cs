@@ -1,6 +1,6 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection;
 using ServerlessInference.Engine;
 using ServerlessInference.Engine.Batching;
 using ServerlessInference.Functions;
