@@ -25,6 +25,9 @@ public sealed class TranslationEngine : ITranslationEngine
     public int MaxInputTokens { get; }
     public ModelLimits Limits { get; }
 
+    /// <summary>Where loading spent its time, phase by phase (for the load benchmarks).</summary>
+    public LoadTimings LoadTimings => _model.Timings;
+
     private TranslationEngine(string modelName, MarianOnnxModel model, MarianTokenizer tokenizer, EngineOptions options)
     {
         ModelName = modelName;
@@ -45,19 +48,18 @@ public sealed class TranslationEngine : ITranslationEngine
         string? dtype = null)
     {
         options ??= EngineOptions.Default;
-        return Load(modelName, modelDirectory, options, dtype, encoder: null);
+        return Load(modelName, modelDirectory, options, dtype, encoder: null, timings: null);
     }
 
     /// <param name="encoder">An encoder session opened early; owned by the engine, or disposed if this throws.</param>
     internal static TranslationEngine Load(string modelName, string modelDirectory, EngineOptions options,
-        string? dtype, InferenceSession? encoder)
+        string? dtype, InferenceSession? encoder, LoadTimings? timings)
     {
+        timings ??= new LoadTimings();
         MarianModelFolder folder;
-        MarianTokenizer tokenizer;
         try
         {
-            folder = MarianModelFolder.Read(modelDirectory, dtype);
-            tokenizer = MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
+            folder = timings.Measure("model folder", () => MarianModelFolder.Read(modelDirectory, dtype));
         }
         catch
         {
@@ -65,8 +67,31 @@ public sealed class TranslationEngine : ITranslationEngine
             throw;
         }
 
-        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder);
-        return new TranslationEngine(modelName, model, tokenizer, options);
+        // The tokenizer (SentencePiece model, vocab.json) needs nothing from the sessions: it loads on another core
+        // while ONNX Runtime creates them, off the cold call's critical path.
+        var tokenizer = Task.Run(() => timings.Measure("tokenizer (beside the sessions)",
+            () => MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath)));
+        MarianOnnxModel model;
+        try
+        {
+            model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder, timings);
+        }
+        catch
+        {
+            // The tokenizer's own failure, if any, is moot once the model failed; wait so no work outlives the load.
+            tokenizer.ContinueWith(t => _ = t.Exception, TaskScheduler.Default).Wait();
+            throw;
+        }
+
+        try
+        {
+            return new TranslationEngine(modelName, model, tokenizer.GetAwaiter().GetResult(), options);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     public GenerationSettings Resolve(TranslationRequest request)
