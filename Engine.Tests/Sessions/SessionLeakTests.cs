@@ -44,6 +44,19 @@ public sealed class SessionLeakTests : IDisposable
     }
 
     [Fact]
+    public void ATokenizerThatFailsWhileTheSessionsOpenLeavesNoSessionOpen()
+    {
+        // The tokenizer loads beside the sessions: its failure arrives after they opened, and they must be closed.
+        File.WriteAllBytes(Path.Combine(_folder, "source.spm"), [1, 2, 3]);
+        var before = OnnxSessions.Open;
+
+        var e = Assert.Throws<ModelFormatException>(() => TranslationEngine.Load("leak", _folder));
+
+        Assert.Contains("source.spm is not a SentencePiece model", e.Message);
+        Assert.Equal(before, OnnxSessions.Open);
+    }
+
+    [Fact]
     public void ALoadedEngineClosesEverySessionItOpenedWhenDisposed()
     {
         var before = OnnxSessions.Open;
