@@ -57,9 +57,13 @@ public sealed class TranslationEngine : ITranslationEngine
     {
         timings ??= new LoadTimings();
         MarianModelFolder folder;
+        MarianTokenizer tokenizer;
         try
         {
             folder = timings.Measure("model folder", () => MarianModelFolder.Read(modelDirectory, dtype));
+            // Before the sessions, not beside them: on the loaded 2-core VM a tokenizer loaded on another thread made
+            // no load shorter (docs/performance.md, "Cold start"), and a bad tokenizer file fails before any session.
+            tokenizer = timings.Measure("tokenizer", () => MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath));
         }
         catch
         {
@@ -67,31 +71,8 @@ public sealed class TranslationEngine : ITranslationEngine
             throw;
         }
 
-        // The tokenizer (SentencePiece model, vocab.json) needs nothing from the sessions: it loads on another core
-        // while ONNX Runtime creates them, off the cold call's critical path.
-        var tokenizer = Task.Run(() => timings.Measure("tokenizer (beside the sessions)",
-            () => MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath)));
-        MarianOnnxModel model;
-        try
-        {
-            model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder, timings);
-        }
-        catch
-        {
-            // The tokenizer's own failure, if any, is moot once the model failed; wait so no work outlives the load.
-            tokenizer.ContinueWith(t => _ = t.Exception, TaskScheduler.Default).Wait();
-            throw;
-        }
-
-        try
-        {
-            return new TranslationEngine(modelName, model, tokenizer.GetAwaiter().GetResult(), options);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder, timings);
+        return new TranslationEngine(modelName, model, tokenizer, options);
     }
 
     public GenerationSettings Resolve(TranslationRequest request)

@@ -86,7 +86,7 @@ if phased:
     print("Before the call (not in its latency): process start to first call "
           f"{statistics.median(r['processStartToFirstCallSeconds'] for r in phased) * 1000:.0f} ms (runtime start-up, JIT, "
           "composing the app). In the call: listing + download, then the engine's phases below (the encoder session "
-          "opens while the rest downloads; the tokenizer loads beside the sessions), then the first translation.\n")
+          "opens while the rest downloads), then the first translation.\n")
     print("| phase | ms | share of the call |")
     print("|---|---|---|")
     call = statistics.median(r["p50Ms"] for r in phased)

@@ -44,9 +44,9 @@ public sealed class SessionLeakTests : IDisposable
     }
 
     [Fact]
-    public void ATokenizerThatFailsWhileTheSessionsOpenLeavesNoSessionOpen()
+    public void ACorruptSentencePieceModelIsAModelFormatErrorAndLeavesNoSessionOpen()
     {
-        // The tokenizer loads beside the sessions: its failure arrives after they opened, and they must be closed.
+        // Protobuf's parse error is an IOException, which the tokenizer otherwise lets through as a read failure.
         File.WriteAllBytes(Path.Combine(_folder, "source.spm"), [1, 2, 3]);
         var before = OnnxSessions.Open;
 
