@@ -15,6 +15,7 @@ internal sealed class EngineLoad(string modelName, EngineOptions options, string
     private string? _stagedFolder;
     private Task<InferenceSession>? _encoder;
     private bool _handedOver;
+    private readonly LoadTimings _timings = new();
 
     public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available)
     {
@@ -54,7 +55,8 @@ internal sealed class EngineLoad(string modelName, EngineOptions options, string
                 return null;
             }
 
-            _encoder = Task.Run(() => MarianOnnxModel.OpenEncoder(graphPath, options.IntraOpThreads));
+            _encoder = Task.Run(() => _timings.Measure("encoder session (while downloading)",
+                () => MarianOnnxModel.OpenEncoder(graphPath, options.IntraOpThreads)));
             return _encoder;
         }
     }
@@ -83,7 +85,7 @@ internal sealed class EngineLoad(string modelName, EngineOptions options, string
         {
             _handedOver = true;
         }
-        return TranslationEngine.Load(modelName, modelDirectory, options, dtype, session);
+        return TranslationEngine.Load(modelName, modelDirectory, options, dtype, session, _timings);
     }
 
     public void Dispose()

@@ -25,6 +25,9 @@ public sealed class TranslationEngine : ITranslationEngine
     public int MaxInputTokens { get; }
     public ModelLimits Limits { get; }
 
+    /// <summary>Where loading spent its time, phase by phase (for the load benchmarks).</summary>
+    public LoadTimings LoadTimings => _model.Timings;
+
     private TranslationEngine(string modelName, MarianOnnxModel model, MarianTokenizer tokenizer, EngineOptions options)
     {
         ModelName = modelName;
@@ -45,19 +48,22 @@ public sealed class TranslationEngine : ITranslationEngine
         string? dtype = null)
     {
         options ??= EngineOptions.Default;
-        return Load(modelName, modelDirectory, options, dtype, encoder: null);
+        return Load(modelName, modelDirectory, options, dtype, encoder: null, timings: null);
     }
 
     /// <param name="encoder">An encoder session opened early; owned by the engine, or disposed if this throws.</param>
     internal static TranslationEngine Load(string modelName, string modelDirectory, EngineOptions options,
-        string? dtype, InferenceSession? encoder)
+        string? dtype, InferenceSession? encoder, LoadTimings? timings)
     {
+        timings ??= new LoadTimings();
         MarianModelFolder folder;
         MarianTokenizer tokenizer;
         try
         {
-            folder = MarianModelFolder.Read(modelDirectory, dtype);
-            tokenizer = MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath);
+            folder = timings.Measure("model folder", () => MarianModelFolder.Read(modelDirectory, dtype));
+            // Before the sessions, not beside them: on the loaded 2-core VM a tokenizer loaded on another thread made
+            // no load shorter (docs/performance.md, "Cold start"), and a bad tokenizer file fails before any session.
+            tokenizer = timings.Measure("tokenizer", () => MarianTokenizer.Load(folder.SourceSpmPath, folder.VocabPath));
         }
         catch
         {
@@ -65,7 +71,7 @@ public sealed class TranslationEngine : ITranslationEngine
             throw;
         }
 
-        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder);
+        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder, timings);
         return new TranslationEngine(modelName, model, tokenizer, options);
     }
 

@@ -4,6 +4,7 @@
 #   bash bench/load.sh                                    (60 s per point: about 30 minutes)
 #   DURATION=5 COLD_REPEAT=1 bash bench/load.sh           (a quick look while developing)
 #   OUT=bench/results bash bench/load.sh                  (also keep the raw rows and the summary)
+#   POINTS=0 bash bench/load.sh                           (cold starts only: a few minutes)
 # Env: DURATION (s per point, 60), WARMUP (s, 5), CONCURRENCY (1,4,16,64), BEAMS (1,4), RATES (open loop, requests/s,
 # greedy; 100,400), COLD_REPEAT (3). Prints the summary. Writes files only with OUT=<dir>: <dir>/load-<UTC time>.jsonl
 # (raw rows) and .md (the summary), never overwriting an earlier run; otherwise the raw rows live in a temporary
@@ -17,6 +18,7 @@ concurrency=${CONCURRENCY:-1,4,16,64}
 beams=${BEAMS:-1,4}
 rates=${RATES:-100,400}
 cold_repeat=${COLD_REPEAT:-3}
+points=${POINTS:-1}
 input=models/training/data/dev.tsv
 model=models/marian-tiny-en-zh
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -60,7 +62,9 @@ for _ in $(seq "$cold_repeat"); do
     done
   done
 done
-$translate load "${common[@]}" --duration "$duration" --warmup "$warmup" --concurrency "$concurrency" --beams "$beams" \
-  --rates "$rates" --rate-beams 1
+if [ "$points" != 0 ]; then
+  $translate load "${common[@]}" --duration "$duration" --warmup "$warmup" --concurrency "$concurrency" --beams "$beams" \
+    --rates "$rates" --rate-beams 1
+fi
 /usr/bin/python3 bench/load_summary.py "$rows" "$(nproc)" "${Serving__MaxPendingSentences:-2048}" | tee "$summary"
 [ -z "${OUT:-}" ] || echo "results: $rows, $summary" >&2

@@ -78,6 +78,25 @@ for b in sorted({r["beams"] for r in colds}):
         print(f"| {b} | {c} | {len(rs)} | {med['p50Ms']:.0f} | {med['p99Ms']:.0f} | {med['maxMs']:.0f} | "
               f"{'/'.join(str(r['downloads']) for r in rs)} | {med['downloadMs']:.0f} | {med['loadMs']:.0f} |")
 
+# Where a single greedy cold call spends its load (rows from 2026-12-02 on carry the engine's phases): medians over runs.
+phased = [r for r in colds if r["beams"] == 1 and r["clients"] == 1 and r.get("loadPhases")]
+if phased:
+    names = list(dict.fromkeys(k for r in phased for k in r["loadPhases"]))
+    print("\n## Where a single greedy cold call's time goes (medians of its runs, ms)\n")
+    print("Before the call (not in its latency): process start to first call "
+          f"{statistics.median(r['processStartToFirstCallSeconds'] for r in phased) * 1000:.0f} ms (runtime start-up, JIT, "
+          "composing the app). In the call: listing + download, then the engine's phases below (the encoder session "
+          "opens while the rest downloads), then the first translation.\n")
+    print("| phase | ms | share of the call |")
+    print("|---|---|---|")
+    call = statistics.median(r["p50Ms"] for r in phased)
+    for name in ["download"] + names:
+        ms = statistics.median(r["downloadMs"] if name == "download" else r["loadPhases"].get(name, 0) * 1000 for r in phased)
+        print(f"| {name} | {ms:.0f} | {ms / call:.0%} |")
+    load = statistics.median(r["loadMs"] for r in phased)
+    print(f"| model ready (listing, download and load, as the host times it) | {load:.0f} | {load / call:.0%} |")
+    print(f"| the call (model ready + first translation) | {call:.0f} | 100% |")
+
 on16, off16 = find("closed", True, 1, 16), find("closed", False, 1, 16)
 on1, off1 = find("closed", True, 1, 1), find("closed", False, 1, 1)
 throughput = on16["requestsPerSecond"] / off16["requestsPerSecond"] if on16 and off16 else float("nan")
@@ -87,4 +106,6 @@ print("\nTargets (issue 10): throughput >= 4x at 16 clients; lone-request p50 <=
       "cold call; p99 at 64 clients bounded by shedding.\n")
 print(f"serving throughput, batching on / off, concurrency 16: {throughput:.2f}x")
 print(f"serving p50 latency, batching on / off, concurrency 1: {latency:.2f}x")
+single = cold[(1, 1)]["p50Ms"] / 1000 if (1, 1) in cold else float("nan")
+print(f"single cold call, embedded model: {single:.2f} s")
 print(f"cold burst of 50, p99 / single cold call: {burst:.2f}x")

@@ -44,6 +44,19 @@ public sealed class SessionLeakTests : IDisposable
     }
 
     [Fact]
+    public void ACorruptSentencePieceModelIsAModelFormatErrorAndLeavesNoSessionOpen()
+    {
+        // Protobuf's parse error is an IOException, which the tokenizer otherwise lets through as a read failure.
+        File.WriteAllBytes(Path.Combine(_folder, "source.spm"), [1, 2, 3]);
+        var before = OnnxSessions.Open;
+
+        var e = Assert.Throws<ModelFormatException>(() => TranslationEngine.Load("leak", _folder));
+
+        Assert.Contains("source.spm is not a SentencePiece model", e.Message);
+        Assert.Equal(before, OnnxSessions.Open);
+    }
+
+    [Fact]
     public void ALoadedEngineClosesEverySessionItOpenedWhenDisposed()
     {
         var before = OnnxSessions.Open;

@@ -40,14 +40,19 @@ internal sealed class MarianOnnxModel : IDisposable
     /// null when the graphs did not have the expected shape and return logits themselves.</summary>
     public OutputProjection? Projection { get; }
 
+    /// <summary>Where this load spent its time (an encoder opened early brings its own phase in).</summary>
+    public LoadTimings Timings { get; }
+
     /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
     /// <param name="splitOutputProjection">Try to split the output projection off the decoder graphs.</param>
     /// <param name="encoder">An encoder session already opened from this folder's encoder graph; the model owns it
     /// from here on, also when this constructor throws.</param>
+    /// <param name="timings">Phases recorded so far (the early encoder's); a new record when null.</param>
     public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection = true,
-        InferenceSession? encoder = null)
+        InferenceSession? encoder = null, LoadTimings? timings = null)
     {
         Folder = folder;
+        Timings = timings ??= new LoadTimings();
         _layers = folder.DecoderLayers;
         using var sessionOptions = CreateSessionOptions(intraOpThreads);
         var created = new List<InferenceSession>();
@@ -63,8 +68,8 @@ internal sealed class MarianOnnxModel : IDisposable
         {
             var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
                 .OfType<string>().ToArray();
-            var dependent = graphs.Select(g => (Graph: g, Causes: Traits(g).BatchDependence.ToList())).Where(d => d.Causes.Count > 0)
-                .ToList();
+            var dependent = timings.Measure("graph traits", () => graphs
+                .Select(g => (Graph: g, Causes: Traits(g).BatchDependence.ToList())).Where(d => d.Causes.Count > 0).ToList());
             BatchInvariant = dependent.Count == 0;
             if (!BatchInvariant)
             {
@@ -73,7 +78,7 @@ internal sealed class MarianOnnxModel : IDisposable
                     + "), so its sentences run one at a time.");
             }
 
-            _encoder = encoder ?? Open(folder.EncoderPath, null, sessionOptions, created);
+            _encoder = encoder ?? timings.Measure("encoder session", () => Open(folder.EncoderPath, null, sessionOptions, created));
             if (FallbackNote(_encoder) is { } encoderNote)
             {
                 notes.Add(encoderNote);
@@ -84,9 +89,11 @@ internal sealed class MarianOnnxModel : IDisposable
             ProjectionWeights? weights;
             if (folder.MergedDecoderPath is { } merged)
             {
-                var split = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden) : null;
+                var split = splitOutputProjection
+                    ? timings.Measure("decoder rewrite", () => DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden))
+                    : null;
                 WithExternalData(splitOptions, split);
-                _decoder = Open(merged, split?.Model, splitOptions, created);
+                _decoder = timings.Measure("decoder session", () => Open(merged, split?.Model, splitOptions, created));
                 weights = split?.Weights;
             }
             else
@@ -102,10 +109,14 @@ internal sealed class MarianOnnxModel : IDisposable
                 weights = split ? first!.Weights : null;
             }
 
-            Projection = weights is null ? null : new OutputProjection(weights, splitOptions);
+            Projection = weights is null ? null : new OutputProjection(weights, splitOptions, timings);
             notes.AddRange(created.Where(s => s != _encoder).Select(FallbackNote).OfType<string>());
             LoadNotes = notes;
-            ReturnLoadMemory();
+            timings.Measure("return load memory", () =>
+            {
+                ReturnLoadMemory();
+                return 0;
+            });
 
             string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
             var past = KvNames("past_key_values", "decoder").Concat(KvNames("past_key_values", "encoder")).ToArray();

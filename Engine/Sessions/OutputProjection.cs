@@ -39,10 +39,11 @@ internal sealed class OutputProjection : IDisposable
     /// is a multiple of its block).</summary>
     public bool HasApproximate => _approximate is not null;
 
-    public OutputProjection(ProjectionWeights projection, SessionOptions options)
+    public OutputProjection(ProjectionWeights projection, SessionOptions options, LoadTimings? timings = null)
     {
+        timings ??= new LoadTimings();
         (_weights, _bias, Vocab, Hidden) = (projection.Weights, projection.Bias, projection.Vocab, projection.Hidden);
-        _exact = OnnxSessions.Create(ExactModel(projection.Source), options);
+        _exact = timings.Measure("projection float32 session", () => OnnxSessions.Create(ExactModel(projection.Source), options));
         _errorNorm = new float[Vocab];
         _quantizedNorm = new float[Vocab];
         _slack = new float[Vocab];
@@ -53,7 +54,8 @@ internal sealed class OutputProjection : IDisposable
 
         try
         {
-            _approximate = OnnxSessions.Create(ApproximateModel(), options);
+            var model = timings.Measure("projection 4-bit quantisation", ApproximateModel);
+            _approximate = timings.Measure("projection 4-bit session", () => OnnxSessions.Create(model, options));
         }
         catch (OnnxRuntimeException)
         {

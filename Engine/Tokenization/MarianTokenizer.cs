@@ -70,7 +70,9 @@ public sealed class MarianTokenizer
             source = LoadSentencePiece(model);
             normalizer = SpmNormalizer.FromModel(model);
         }
-        catch (Exception e) when (e is not IOException)
+        // A missing or unreadable file stays an IOException; protobuf's parse error derives from IOException too, and
+        // means the bytes are not a SentencePiece model.
+        catch (Exception e) when (e is Google.Protobuf.InvalidProtocolBufferException or not IOException)
         {
             throw new ModelFormatException($"{Path.GetFileName(sourceSpmPath)} is not a SentencePiece model: {e.Message}", e);
         }

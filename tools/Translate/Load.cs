@@ -56,6 +56,7 @@ internal static class Load
         {
             using var app = new BenchApp(storage, cache, batching: true);
             var translationOptions = new TranslationRequest([]) { Beams = beams };
+            var firstCallAt = DateTime.Now;
             var latencies = new double[clients];
             var started = Stopwatch.GetTimestamp();
             var calls = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
@@ -82,6 +83,9 @@ internal static class Load
                 ["loadMs"] = app.Metrics.SumMilliseconds(InferenceTelemetry.Instruments.ModelLoadDuration),
                 ["batches"] = app.Recorder.Histogram(),
                 ["load1"] = LoadAverage(),
+                // Runtime start-up, JIT and the app's composition before the first call; not in the latencies.
+                ["processStartToFirstCallSeconds"] = Memory.ProcessSeconds(firstCallAt),
+                ["loadPhases"] = app.Recorder.LoadTimings is { } timings ? Memory.Phases(timings) : null,
             });
         }
         finally
@@ -375,8 +379,12 @@ internal static class Load
 
         public Task? FileReady(string relativePath, string path) => inner.FileReady(relativePath, path);
 
-        public async Task<ITranslationEngine> CompleteAsync(string modelDirectory, CancellationToken cancellationToken) =>
-            new RecordingTranslator(await inner.CompleteAsync(modelDirectory, cancellationToken), recorder);
+        public async Task<ITranslationEngine> CompleteAsync(string modelDirectory, CancellationToken cancellationToken)
+        {
+            var engine = await inner.CompleteAsync(modelDirectory, cancellationToken);
+            recorder.LoadTimings = (engine as TranslationEngine)?.LoadTimings;
+            return new RecordingTranslator(engine, recorder);
+        }
 
         public void Dispose() => inner.Dispose();
     }
@@ -408,6 +416,9 @@ internal static class Load
         private readonly Lock _gate = new();
         private readonly List<int> _sizes = [];
         private TimeSpan _busy;
+
+        /// <summary>The phases of the last load through the recording factory.</summary>
+        public ServerlessInference.Engine.Sessions.LoadTimings? LoadTimings { get; set; }
 
         public void Add(int size, TimeSpan duration)
         {

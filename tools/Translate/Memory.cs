@@ -11,6 +11,7 @@ internal static class Memory
 {
     public static async Task<int> Run(Translator translator, Dictionary<string, string> options, TimeSpan loading)
     {
+        var afterLoadAt = DateTime.Now;
         var afterLoad = Status();
         var sentences = options.TryGetValue("input", out var input)
             ? File.ReadLines(input).Where(x => x.Trim().Length > 0).Select(x => x.Split('\t')[0]).Take(8).ToArray()
@@ -30,9 +31,19 @@ internal static class Memory
             ["rssAfterBeamMB"] = afterBeam.Rss,
             ["peakAfterBeamMB"] = afterBeam.Peak,
             ["managedHeapMB"] = GC.GetTotalMemory(forceFullCollection: false) / 1e6,
+            ["loadPhases"] = Phases(translator.Engine.LoadTimings),
+            ["processStartToLoadedSeconds"] = ProcessSeconds(afterLoadAt),
         }));
         return 0;
     }
+
+    /// <summary>Each load phase's seconds, in the order they finished.</summary>
+    internal static Dictionary<string, double> Phases(ServerlessInference.Engine.Sessions.LoadTimings timings) =>
+        timings.Phases.ToDictionary(p => p.Key, p => Math.Round(p.Value.TotalSeconds, 4));
+
+    /// <summary>Seconds from this process's start (runtime start-up and JIT included) to <paramref name="at"/>.</summary>
+    internal static double ProcessSeconds(DateTime at) =>
+        Math.Round((at - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds, 3);
 
     /// <summary>VmRSS and VmHWM of this process in MB (10^6 bytes); zeros where /proc is not there.</summary>
     private static (double Rss, double Peak) Status()
