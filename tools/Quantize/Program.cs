@@ -57,6 +57,7 @@ try
         Vocab = folder.VocabSize,
         OutputProjectionBlockSize = options.Int("output-block-size"),
         FuseBias = options.Int("fuse-bias") != 0,
+        KeepOutputProjection = options["output-projection"] == "float",
     };
     bool toFloat16 = fileDtype is "fp16" or "q4f16";
     var suffix = ModelDtype.Suffix(fileDtype);

@@ -35,6 +35,9 @@ internal static class QuantizeCommandLine
                     Flag.Int("accuracy-level", "MatMulNBits' accuracy_level: 4, int8 activations per block; 0 leaves it "
                         + "unset (float32 compute)", "4"),
                     Flag.Int("fuse-bias", "1: each MatMulNBits takes the bias Add after it as its bias input; 0: not", "1"),
+                    Flag.Choice("output-projection", ["quantized", "float"], "q4/q8-nbits: float leaves the output "
+                        + "projection float32 (the engine then scores greedy steps with its own exact 4-bit search)",
+                        "quantized"),
                 ]),
         ]);
 
