@@ -37,7 +37,7 @@ public sealed class BatchInvarianceTests(TransformersJsVariantsFixture variants,
     /// row and block of K), the batch-invariant alternative to quantize_dynamic's q8: the engine batches it, and every
     /// sentence keeps its ids among any batch-mates. Blocks of 32 only: with blocks of 16, 64, 128 or 256 for the
     /// layers' weights, 1 to 11 of the 500 dev sentences measured different ids at batch 32 than alone (ONNX Runtime
-    /// 1.31.1, this machine's CPU), so tools/Quantize's q8-nbits keeps 32.</summary>
+    /// 1.31.1, this machine's CPU), so tools/Quantize's q8 keeps 32.</summary>
     [Theory]
     [InlineData("default")]
     [InlineData("output-block-32")]

@@ -3,12 +3,12 @@ using ServerlessInference.Engine.Loading;
 namespace ServerlessInference.ModelTools.Tests;
 
 /// <summary>
-/// The shipped model with 8-bit MatMulNBits variants (<c>tools/Quantize --dtype q8-nbits</c>) of its graphs under the
+/// The shipped model with 8-bit MatMulNBits variants (<c>tools/Quantize --dtype q8</c>) of its graphs under the
 /// q8 name, one folder per recipe, made once from the shipped fp32 graphs in a temporary folder.
 /// </summary>
 public sealed class Q8BlockwiseVariantsFixture : IDisposable
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("q8-nbits-variants-");
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("q8-variants-");
 
     /// <summary>The recipes, as tools/Quantize's flags name them.</summary>
     public static readonly IReadOnlyDictionary<string, Func<int, QuantizationSettings>> Recipes =

@@ -41,14 +41,14 @@ public sealed class QuantizedParityTests(TransformersJsVariantsFixture variants,
     }
 
     /// <summary>
-    /// The batch-invariant 8-bit recipe (<c>tools/Quantize --dtype q8-nbits</c>: MatMulNBits, 8 bits, accuracy_level 4),
+    /// The batch-invariant 8-bit recipe (<c>tools/Quantize --dtype q8</c>: MatMulNBits, 8 bits, accuracy_level 4),
     /// written under the q8 name, loads in transformers.js as <c>dtype: 'q8'</c> and gives the same greedy ids on every
     /// dev sentence. Fixture: <c>node fixtures.mjs &lt;copy&gt; &lt;out&gt; q8</c> on the variant's folder.
     /// </summary>
     [Fact]
     public async Task EightBitMatMulNBitsRecipeMatchesTransformersJsOnTheSameFiles()
     {
-        Assert.Empty(await MismatchesAtBatchOne(nbits.Folder("default"), "q8", "transformersjs-greedy-q8-nbits.jsonl"));
+        Assert.Empty(await MismatchesAtBatchOne(nbits.Folder("default"), "q8", "transformersjs-greedy-q8-recipe.jsonl"));
     }
 
     /// <summary>The fixture's sentences, one at a time, whose greedy ids differ from the fixture's.</summary>
