@@ -41,7 +41,8 @@ public sealed class QuantizeCommandLineTests : IDisposable
     [InlineData(new[] { "--model", "m", "--dtype", "q8", "--output-projection", "int8" },
         "error: --output-projection must be quantized or float, not 'int8'")]
     [InlineData(new[] { "--model", "m", "--dtype", "q4", "--output" }, "error: --output needs a value (<dir>)")]
-    [InlineData(new[] { "--model", "m", "--dtype", "q5" }, "error: --dtype must be one of q4, q4f16, q8, int8, uint8, bnb4, q8-dynamic, fp16, not 'q5'")]
+    [InlineData(new[] { "--model", "m", "--dtype", "q5" },
+        "error: --dtype must be one of q4, q4f16, q8, int8, uint8, bnb4, q8-dynamic, fp16, not 'q5'")]
     [InlineData(new[] { "--model", "m", "--dtype", "q4", "--block-size", "3x" }, "error: --block-size must be an integer, not '3x'")]
     [InlineData(new[] { "--model", "m" }, "error: --dtype is required")]
     [InlineData(new[] { "m", "q4" }, "error: unexpected argument 'm'")]

@@ -26,8 +26,8 @@ internal static class QuantizeCommandLine
                         required: true),
                     Flag.Choice("recipe", Recipes, "tuned: this repo's recipes (q4 and q8 MatMulNBits as the flags below "
                         + "say; q8-dynamic/int8/uint8 per-tensor MatMulInteger); transformers.js: its quantize.py's (q8 as "
-                        + "Xenova's _quantized: int8 per channel with reduce_range; int8/uint8 per tensor; all three quantize the embeddings' Gather; "
-                        + "q4/q4f16 blocks of 32, accuracy_level unset), ignoring the MatMulNBits flags", "tuned"),
+                        + "Xenova's _quantized: int8 per channel with reduce_range; int8/uint8 per tensor; all three quantize "
+                        + "the embeddings' Gather; q4/q4f16 blocks of 32, accuracy_level unset), ignoring the MatMulNBits flags", "tuned"),
                     Flag.Text("output", "<dir>", "write the variants into this folder (made if missing) instead of "
                         + "beside the graphs in <dir>/onnx; copy them there to load them"),
                     Flag.Switch("force", "overwrite variant files that exist"),
