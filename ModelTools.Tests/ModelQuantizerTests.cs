@@ -127,6 +127,7 @@ public sealed class ModelQuantizerTests
     [InlineData(WeightQuantization.Q8Blockwise, false, 0)]
     [InlineData(WeightQuantization.Q4, false, N)]
     [InlineData(WeightQuantization.Q4, true, N)]
+    [InlineData(WeightQuantization.Q8Blockwise, true, N)]
     public void MatMulNBitsRunsTheFloatMatMulOfTheDequantizedWeights(WeightQuantization kind, bool transposedInGraph, int vocab)
     {
         // With the vocabulary set to the weight's width, the weight is the output projection and gets its own block.
@@ -152,6 +153,44 @@ public sealed class ModelQuantizerTests
 
         // Not a vacuous comparison: the float32 weights give measurably different products.
         Assert.Contains(MatMul(Input, Weights).Zip(expected), p => MathF.Abs(p.First - p.Second) > 1e-3f);
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Q8Blockwise)]
+    [InlineData(WeightQuantization.Q4)]
+    public void KeptOutputProjectionStaysAFloatMatMulWhileOtherWeightsAreQuantized(WeightQuantization kind)
+    {
+        var projection = MatMulModel(transposedInGraph: true);
+        var projectionReport = ModelQuantizer.Quantize(projection,
+            new QuantizationSettings(kind) { Vocab = N, KeepOutputProjection = true });
+        Assert.Equal((0, 1), (projectionReport.MatMulsQuantized, projectionReport.MatMulsKept));
+        Assert.Equal(["Transpose", "MatMul"], projection.Graph.Node.Select(n => n.OpType));
+        foreach (var (expected, actual) in MatMul(Input, Weights).Zip(Run(projection, Input)))
+        {
+            Assert.Equal(expected, actual, 1e-5f);
+        }
+
+        // A weight of another width is no output projection: quantized as ever.
+        var other = MatMulModel(transposedInGraph: false);
+        var otherReport = ModelQuantizer.Quantize(other, new QuantizationSettings(kind) { Vocab = N + 1, KeepOutputProjection = true });
+        Assert.Equal(1, otherReport.MatMulsQuantized);
+        Assert.Equal("MatMulNBits", Assert.Single(other.Graph.Node).OpType);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(512)]
+    public void BlockSizeOnnxRuntimeCannotTakeLeavesTheMatMulFloat(int blockSize)
+    {
+        // ONNX Runtime's MatMulNBits takes blocks of 16 to 256 (powers of two) only; K = 1024 divides both sizes, so
+        // only that rule can refuse them. A file with such a block would fail to load.
+        var model = MatMulModel(transposedInGraph: false);
+        var weight = model.Graph.Initializer.Single();
+        weight.Dims[0] = 1024;
+        weight.Dims[1] = K * N / 1024;
+        var report = ModelQuantizer.Quantize(model, new QuantizationSettings(WeightQuantization.Q8Blockwise, blockSize));
+        Assert.Equal((0, 1), (report.MatMulsQuantized, report.MatMulsKept));
+        Assert.Equal("MatMul", Assert.Single(model.Graph.Node).OpType);
     }
 
     [Theory]

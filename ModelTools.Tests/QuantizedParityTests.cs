@@ -11,7 +11,8 @@ namespace ServerlessInference.ModelTools.Tests;
 /// activations with one scale per tensor, so a batched row's output depends on the other rows of its batch (in either
 /// engine), while MatMulNBits quantizes per row.
 /// </summary>
-public sealed class QuantizedParityTests(TransformersJsVariantsFixture variants) : IClassFixture<TransformersJsVariantsFixture>
+public sealed class QuantizedParityTests(TransformersJsVariantsFixture variants, Q8BlockwiseVariantsFixture nbits)
+    : IClassFixture<TransformersJsVariantsFixture>, IClassFixture<Q8BlockwiseVariantsFixture>
 {
     /// <summary>
     /// Every variant transformers.js' quantize.py writes, as this repo's tools write it from the shipped fp32 graphs
@@ -37,6 +38,17 @@ public sealed class QuantizedParityTests(TransformersJsVariantsFixture variants)
     public async Task GreedyAtBatchOneMatchesTransformersJsOnTheSameVariantOnEveryDevSentence(string dtype)
     {
         Assert.Empty(await MismatchesAtBatchOne(RepoPaths.ShippedModel, dtype, $"transformersjs-greedy-{dtype}.jsonl"));
+    }
+
+    /// <summary>
+    /// The batch-invariant 8-bit recipe (<c>tools/Quantize --dtype q8</c>: MatMulNBits, 8 bits, accuracy_level 4),
+    /// written under the q8 name, loads in transformers.js as <c>dtype: 'q8'</c> and gives the same greedy ids on every
+    /// dev sentence. Fixture: <c>node fixtures.mjs &lt;copy&gt; &lt;out&gt; q8</c> on the variant's folder.
+    /// </summary>
+    [Fact]
+    public async Task EightBitMatMulNBitsRecipeMatchesTransformersJsOnTheSameFiles()
+    {
+        Assert.Empty(await MismatchesAtBatchOne(nbits.Folder("default"), "q8", "transformersjs-greedy-q8-recipe.jsonl"));
     }
 
     /// <summary>The fixture's sentences, one at a time, whose greedy ids differ from the fixture's.</summary>

@@ -51,6 +51,11 @@ public sealed record QuantizationSettings(WeightQuantization Kind, int BlockSize
     /// tensor (quantize_dynamic's per_channel).</summary>
     public bool PerChannel { get; init; }
 
+    /// <summary>Leave the output projection (the MatMul as wide as <see cref="Vocab"/>) float32. The engine then
+    /// splits it off the decoder and scores greedy steps with its own exact search over 4-bit scores
+    /// (Engine/Sessions/OutputProjection), and beam search reads float32 log-probabilities.</summary>
+    public bool KeepOutputProjection { get; init; }
+
     /// <summary>Dynamic kinds: 7-bit weights, [−64, 64] or [0, 127] (quantize_dynamic's reduce_range).</summary>
     public bool ReduceRange { get; init; }
 
@@ -202,7 +207,8 @@ public static class ModelQuantizer
                 }
 
                 var weight = Weight(node.Input[1], scope, producers, out var transpose);
-                if (weight is null || (settings.Blockwise && weight.K % BlockSize(weight) != 0))
+                if (weight is null || (settings.KeepOutputProjection && settings.Vocab > 0 && weight.N == settings.Vocab)
+                    || (settings.Blockwise && !Blockable(weight)))
                 {
                     Kept++;
                     continue;
@@ -239,6 +245,14 @@ public static class ModelQuantizer
             {
                 FuseBiases(graph, scope, aliases);
             }
+        }
+
+        /// <summary>ONNX Runtime's MatMulNBits takes blocks of 16, 32, 64, 128 or 256 only (so one block per column,
+        /// per-channel, is possible only where K ≤ 256); a weight it cannot take stays float32.</summary>
+        private bool Blockable(Weight weight)
+        {
+            int block = BlockSize(weight);
+            return block is 16 or 32 or 64 or 128 or 256 && weight.K % block == 0;
         }
 
         private int BlockSize(Weight weight) =>

@@ -23,7 +23,10 @@ internal sealed record GraphTraits(IReadOnlySet<string> Operators, bool HasFloat
     /// no float16 MatMul over a stored weight (ONNX Runtime's CPU kernels round such a product differently for a single
     /// row than for several: the float16 variant of the shipped model gave one of 100 dev sentences different ids alone
     /// than in any batch of two or more, even beside a copy of itself). MatMulNBits' accuracy_level 4 quantizes
-    /// activations too, but per row and block; MatMulNBits and MatMulBnb4 in float16 graphs measured invariant.</summary>
+    /// activations too, but per row and block; MatMulNBits and MatMulBnb4 in float16 graphs measured invariant.
+    /// Not detected: 8-bit MatMulNBits with accuracy_level 4 measured invariant with the layers' weights in blocks of 32
+    /// (what tools/Quantize writes), but not in blocks of 16, 64, 128 or 256 (1 to 11 of 500 dev sentences changed in
+    /// batches of 32; bench/results/q8-batch-invariant-2026-12-02.md).</summary>
     public bool BatchInvariant => !BatchDependence.Any();
 
     /// <summary>Why a sentence's output depends on its batch-mates, one phrase per cause (empty: batch-invariant).</summary>

@@ -14,7 +14,7 @@ public sealed class QuantizeCommandLineTests : IDisposable
     {
         var result = Quantize.Parse(["--help"]);
         Assert.Equal(0, result.ExitCode);
-        Assert.StartsWith("usage: quantize --model <dir> --dtype q4|q4f16|q8|int8|uint8|bnb4|q8-nbits|fp16 [options]\n", result.Output);
+        Assert.StartsWith("usage: quantize --model <dir> --dtype q4|q4f16|q8|int8|uint8|bnb4|q8-dynamic|fp16 [options]\n", result.Output);
         Assert.Contains("--output <dir>", result.Output);
         Assert.Contains("--force ", result.Output);
         Assert.Contains("refuses to overwrite", result.Output);
@@ -30,6 +30,7 @@ public sealed class QuantizeCommandLineTests : IDisposable
         Assert.Equal(128, result.Values.Int("output-block-size"));
         Assert.Equal(4, result.Values.Int("accuracy-level"));
         Assert.Equal(1, result.Values.Int("fuse-bias"));
+        Assert.Equal("quantized", result.Values["output-projection"]);
         Assert.Equal("tuned", result.Values["recipe"]);
         Assert.False(result.Values.ContainsKey("force"));
         Assert.False(result.Values.ContainsKey("output"));
@@ -37,9 +38,11 @@ public sealed class QuantizeCommandLineTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "--model", "m", "--dtype", "q4", "--out", "x" }, "error: unknown flag '--out'")]
+    [InlineData(new[] { "--model", "m", "--dtype", "q8", "--output-projection", "int8" },
+        "error: --output-projection must be quantized or float, not 'int8'")]
     [InlineData(new[] { "--model", "m", "--dtype", "q4", "--output" }, "error: --output needs a value (<dir>)")]
     [InlineData(new[] { "--model", "m", "--dtype", "q5" },
-        "error: --dtype must be one of q4, q4f16, q8, int8, uint8, bnb4, q8-nbits, fp16, not 'q5'")]
+        "error: --dtype must be one of q4, q4f16, q8, int8, uint8, bnb4, q8-dynamic, fp16, not 'q5'")]
     [InlineData(new[] { "--model", "m", "--dtype", "q4", "--block-size", "3x" }, "error: --block-size must be an integer, not '3x'")]
     [InlineData(new[] { "--model", "m" }, "error: --dtype is required")]
     [InlineData(new[] { "m", "q4" }, "error: unexpected argument 'm'")]

@@ -23,17 +23,20 @@ if (parsed.Finished(out int exitCode))
 
 var options = parsed.Values;
 var (modelDir, dtype) = (options["model"], options["dtype"]);
-// q8-nbits writes MatMulNBits with 8 bits under the q8 name, to compare it with quantize_dynamic's pattern.
+// q8 writes MatMulNBits with 8 bits (int8 activations per row and block: a sentence's output does not depend on its
+// batch-mates, so the engine batches it; transformers.js loads it as q8); q8-dynamic writes quantize_dynamic's
+// per-tensor pattern under the same name, as the committed _quantized files hold (batch-dependent: served one sentence
+// per batch).
 var transformersJs = options["recipe"] == "transformers.js";
 var (kind, fileDtype) = dtype switch
 {
     "q4" => (WeightQuantization.Q4, "q4"),
     "q4f16" => (WeightQuantization.Q4, "q4f16"),
     "bnb4" => (WeightQuantization.Bnb4, "bnb4"),
-    "q8" => (WeightQuantization.DynamicUInt8, "q8"),
+    "q8" => (WeightQuantization.Q8Blockwise, "q8"),
+    "q8-dynamic" => (WeightQuantization.DynamicUInt8, "q8"),
     "uint8" => (WeightQuantization.DynamicUInt8, "uint8"),
     "int8" => (WeightQuantization.DynamicInt8, "int8"),
-    "q8-nbits" => (WeightQuantization.Q8Blockwise, "q8"),
     "fp16" => ((WeightQuantization?)null, "fp16"),
     _ => ((WeightQuantization?)null, ""),
 };
@@ -42,9 +45,9 @@ if (fileDtype == "")
     return Fail($"--dtype must be one of {string.Join(", ", QuantizeCommandLine.Dtypes)}, not '{dtype}'.");
 }
 
-if (transformersJs && dtype == "q8-nbits")
+if (transformersJs && dtype == "q8-dynamic")
 {
-    return Fail("q8-nbits is this repo's experiment; transformers.js has no such recipe.");
+    return Fail("q8-dynamic is this repo's recipe; --recipe transformers.js --dtype q8 writes transformers.js' q8.");
 }
 
 try
@@ -57,6 +60,7 @@ try
         Vocab = folder.VocabSize,
         OutputProjectionBlockSize = options.Int("output-block-size"),
         FuseBias = options.Int("fuse-bias") != 0,
+        KeepOutputProjection = options["output-projection"] == "float",
     };
     bool toFloat16 = fileDtype is "fp16" or "q4f16";
     var suffix = ModelDtype.Suffix(fileDtype);
