@@ -98,28 +98,9 @@ public sealed class ModelQuantizerTests
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    private static float[] MatMul(float[] x, float[] w)
-    {
-        var y = new float[Rows * N];
-        for (int r = 0; r < Rows; r++)
-        {
-            for (int c = 0; c < N; c++)
-            {
-                double sum = 0;
-                for (int k = 0; k < K; k++)
-                {
-                    sum += (double)x[r * K + k] * w[k * N + c];
-                }
+    private static float[] MatMul(float[] x, float[] w) => QuantizedGraphReference.MatMul(x, w, Rows, K, N);
 
-                y[r * N + c] = (float)sum;
-            }
-        }
-
-        return y;
-    }
-
-    private static TensorProto Tensor(ModelProto model, string suffix) =>
-        model.Graph.Initializer.Single(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
+    private static TensorProto Tensor(ModelProto model, string suffix) => QuantizedGraphReference.Tensor(model, suffix);
 
     [Theory]
     [InlineData(WeightQuantization.Q4, false, 0)]
@@ -142,7 +123,7 @@ public sealed class ModelQuantizerTests
 
         int bits = kind == WeightQuantization.Q4 ? 4 : 8;
         var packed = Tensor(model, bits == 4 ? "_Q4" : "_Q8");
-        var scales = MemoryMarshal.Cast<byte, float>(Tensor(model, "_scales").RawData.Span).ToArray();
+        var scales = QuantizedGraphReference.Floats(Tensor(model, "_scales"));
         var dequantized = WeightQuantizer.DequantizeBlockwise(packed.RawData.Span, scales, K, N, bits, blockSize);
         var expected = MatMul(Input, dequantized);
         var actual = Run(model, Input);

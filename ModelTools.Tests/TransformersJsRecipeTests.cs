@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using ServerlessInference.Engine.Onnx;
@@ -60,30 +59,11 @@ public sealed class TransformersJsRecipeTests
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    private static float[] MatMul(float[] x, float[] w)
-    {
-        var y = new float[Rows * N];
-        for (int r = 0; r < Rows; r++)
-        {
-            for (int c = 0; c < N; c++)
-            {
-                double sum = 0;
-                for (int k = 0; k < K; k++)
-                {
-                    sum += (double)x[r * K + k] * w[k * N + c];
-                }
+    private static float[] MatMul(float[] x, float[] w) => QuantizedGraphReference.MatMul(x, w, Rows, K, N);
 
-                y[r * N + c] = (float)sum;
-            }
-        }
+    private static TensorProto Tensor(ModelProto model, string suffix) => QuantizedGraphReference.Tensor(model, suffix);
 
-        return y;
-    }
-
-    private static TensorProto Tensor(ModelProto model, string suffix) =>
-        model.Graph.Initializer.Single(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
-
-    private static float[] Floats(TensorProto t) => MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+    private static float[] Floats(TensorProto t) => QuantizedGraphReference.Floats(t);
 
     [Fact]
     public void XenovaQ8QuantizesEachColumnSymmetricallyToSevenBitsAndRunsTheIntegerMatMul()
