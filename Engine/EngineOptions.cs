@@ -32,6 +32,11 @@ public sealed record EngineOptions
     /// the graphs as they are, which the benchmark uses as its baseline.</summary>
     public bool SplitOutputProjection { get; init; } = true;
 
+    /// <summary>Give the decoder graph per-row positions at load (<see cref="Sessions.DecoderRowPositions"/>), so that
+    /// sentences join a running batch at a step boundary instead of waiting for it to end (continuous batching; the
+    /// outputs do not change). False runs the graph as exported, and batches run to their end.</summary>
+    public bool ContinuousBatching { get; init; } = true;
+
     /// <summary>Guardrail: a sentence may generate at most max(<see cref="OutputLengthFloor"/>, ⌈factor × its source
     /// tokens⌉) tokens (eos included; source tokens counted as the model sees them, eos included), and never more than
     /// the request's or model's limit; 0 turns the bound off. 3 is Marian's max-length-factor default: the embedded

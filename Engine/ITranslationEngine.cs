@@ -36,4 +36,10 @@ public interface ITranslationEngine : IDisposable
     /// <summary>Runs the model once over <paramref name="sources"/> (all with <paramref name="settings"/>); blocks the
     /// calling thread. Outputs are in input order.</summary>
     BatchOutput Generate(IReadOnlyList<int[]> sources, GenerationSettings settings, CancellationToken cancellationToken);
+
+    /// <summary>Starts a decode that inputs (all with <paramref name="settings"/>) join between steps; null when this
+    /// engine cannot run inputs at different steps together (its decoder graph could not take per-row positions, or
+    /// <see cref="EngineOptions.ContinuousBatching"/> is off): then only whole batches run, through
+    /// <see cref="Generate"/>.</summary>
+    IContinuousDecode? StartContinuous(GenerationSettings settings, CancellationToken cancellationToken) => null;
 }

@@ -71,7 +71,8 @@ public sealed class TranslationEngine : ITranslationEngine
             throw;
         }
 
-        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder, timings);
+        var model = new MarianOnnxModel(folder, options.IntraOpThreads, options.SplitOutputProjection, encoder, timings,
+            options.ContinuousBatching);
         return new TranslationEngine(modelName, model, tokenizer, options);
     }
 
@@ -96,6 +97,54 @@ public sealed class TranslationEngine : ITranslationEngine
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    public IContinuousDecode? StartContinuous(GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return _model.RowPositions ? new ContinuousDecode(_generator.Start(settings), cancellationToken) : null;
+    }
+
+    /// <summary>The public face of a <see cref="DecodeRun"/>: it owns the run and the call its Runs are made under,
+    /// and turns a terminated Run into the cancellation it was.</summary>
+    private sealed class ContinuousDecode(DecodeRun run, CancellationToken cancellationToken) : IContinuousDecode
+    {
+        private readonly InferenceCall _call = new(cancellationToken);
+
+        public int Running => run.Running;
+
+        public TimeSpan OnnxRuntime => _call.Timer.Elapsed;
+
+        public int[] Join(IReadOnlyList<int[]> sources)
+        {
+            ArgumentNullException.ThrowIfNull(sources);
+            return Cancellable(() => run.Join(sources, _call));
+        }
+
+        public IReadOnlyList<DecodedInput> Step() => Cancellable(() =>
+        {
+            run.Step(_call);
+            return run.TakeFinished().Select(source => new DecodedInput(source, run.Result(source))).ToArray();
+        });
+
+        private T Cancellable<T>(Func<T> work)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                return work();
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+        }
+
+        public void Dispose()
+        {
+            run.Dispose();
+            _call.Dispose();
         }
     }
 

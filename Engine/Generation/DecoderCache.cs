@@ -5,33 +5,53 @@ namespace ServerlessInference.Engine.Generation;
 
 /// <summary>The per-row tensors of a running batch, the key/value cache kept in ONNX Runtime's own buffers (each
 /// step's present.* outputs are fed back as past_key_values.* without passing through managed arrays); rows are
-/// dropped or reordered as the search asks.</summary>
+/// dropped or reordered as the search asks, and rows of another batch can join (continuous batching).
+/// <para>Each row knows its position: how many tokens its self-attention cache holds, in slots 0.. of the cache's
+/// time axis. Rows that started together share it; a row that joined later holds fewer, the slots after them unused
+/// (the decoder reads each row's position, see <see cref="Sessions.DecoderRowPositions"/>).</para></summary>
 internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : IDisposable
 {
+    /// <summary>Unused cache slots (after every row's position) tolerated before the cache is cut back: cutting copies
+    /// the whole cache, so it waits until the slots cost more than the copy.</summary>
+    private const int TrimSlack = 16;
+
     private long[] _mask = mask;
+    private int _srcLen = srcLen;
+    private long[] _positions = new long[mask.Length / srcLen];
     public OrtValue Hidden { get; private set; } = hidden;
     public OrtValue MaskValue { get; private set; } = OrtValue.CreateTensorValueFromMemory(mask, [mask.Length / srcLen, srcLen]);
     public OrtValue[]? DecoderKv { get; private set; }
     public OrtValue[]? EncoderKv { get; set; }
 
+    public int Rows => _positions.Length;
+
+    /// <summary>Each row's position ([rows], the slot its next token's key and value go to).</summary>
+    public long[] Positions => _positions;
+
+    /// <summary>Takes a step's self-attention cache: every row now holds one token more.</summary>
     public void ReplaceDecoderKv(OrtValue[] kv)
     {
         DisposeAll(DecoderKv);
         DecoderKv = kv;
+        for (int r = 0; r < _positions.Length; r++)
+        {
+            _positions[r]++;
+        }
     }
 
     /// <summary>Keep only <paramref name="rows"/>, in that order (beam reordering and finished rows leaving).</summary>
     public void Keep(int[] rows)
     {
-        bool identity = rows.Length == _mask.Length / srcLen && rows.Select((r, i) => r == i).All(x => x);
+        bool identity = rows.Length == Rows && rows.Select((r, i) => r == i).All(x => x);
         if (identity || rows.Length == 0) // nothing changes, or nothing runs any more
         {
             return;
         }
 
+        _positions = rows.Select(r => _positions[r]).ToArray();
         // Beam reordering only permutes beams within a source, whose encoder rows are identical: the self-attention
         // cache is reordered where it lies, and the encoder-side tensors need to change only when rows leave.
-        if (rows.Length == _mask.Length / srcLen)
+        if (rows.Length == _mask.Length / _srcLen)
         {
             Parallel.ForEach(DecoderKv!, value => PermuteRowsInPlace<float>(value, rows));
             return;
@@ -42,15 +62,126 @@ internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : I
         var hidden = GatherRows<float>(Hidden, rows);
         Hidden.Dispose();
         Hidden = hidden;
-        var mask = new long[rows.Length * srcLen];
+        var mask = new long[rows.Length * _srcLen];
         for (int i = 0; i < rows.Length; i++)
         {
-            Array.Copy(_mask, rows[i] * srcLen, mask, i * srcLen, srcLen);
+            Array.Copy(_mask, rows[i] * _srcLen, mask, i * _srcLen, _srcLen);
         }
 
+        SetMask(mask);
+        TrimUnusedSlots();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="joining"/>'s rows (sources that took their first step by themselves) after this cache's
+    /// rows, and disposes it. Both caches' source axes are padded to the longer (the mask hides the padding, as in
+    /// any batch of different lengths), and the joining rows' self-attention slots are padded to this cache's slots.
+    /// </summary>
+    public void Append(DecoderCache joining)
+    {
+        using (joining)
+        {
+            int srcLen = Math.Max(_srcLen, joining._srcLen);
+            long slots = Math.Max(Slots(DecoderKv!), Slots(joining.DecoderKv!));
+            DecoderKv = Concat(DecoderKv!, joining.DecoderKv!, axis: 2, slots);
+            EncoderKv = Concat(EncoderKv!, joining.EncoderKv!, axis: 2, srcLen);
+            (joining.DecoderKv, joining.EncoderKv) = (null, null); // disposed by Concat
+            var hidden = ConcatPadded([Hidden, joining.Hidden], 1, srcLen);
+            Hidden.Dispose();
+            Hidden = hidden;
+            var mask = new long[(Rows + joining.Rows) * srcLen];
+            for (int r = 0; r < Rows; r++)
+            {
+                Array.Copy(_mask, r * _srcLen, mask, r * srcLen, _srcLen);
+            }
+
+            for (int r = 0; r < joining.Rows; r++)
+            {
+                Array.Copy(joining._mask, r * joining._srcLen, mask, (Rows + r) * srcLen, joining._srcLen);
+            }
+
+            _srcLen = srcLen;
+            SetMask(mask);
+            _positions = [.. _positions, .. joining._positions];
+        }
+    }
+
+    private void SetMask(long[] mask)
+    {
         _mask = mask;
         MaskValue.Dispose();
-        MaskValue = OrtValue.CreateTensorValueFromMemory(mask, [rows.Length, srcLen]);
+        MaskValue = OrtValue.CreateTensorValueFromMemory(mask, [mask.Length / _srcLen, _srcLen]);
+    }
+
+    /// <summary>Cuts the self-attention cache back to the slots some row still uses, once enough are unused (the rows
+    /// that held them have left): the decoder reads every slot of every row at every step.</summary>
+    private void TrimUnusedSlots()
+    {
+        long used = _positions.Max();
+        if (DecoderKv is null || Slots(DecoderKv) - used < TrimSlack)
+        {
+            return;
+        }
+
+        var trimmed = new OrtValue[DecoderKv.Length];
+        for (int i = 0; i < trimmed.Length; i++)
+        {
+            trimmed[i] = Resized(DecoderKv[i], 2, used);
+            DecoderKv[i].Dispose();
+        }
+
+        DecoderKv = trimmed;
+    }
+
+    private static long Slots(OrtValue[] kv) => kv[0].GetTensorTypeAndShape().Shape[2];
+
+    /// <summary>Each pair of tensors' rows concatenated, <paramref name="axis"/> resized to
+    /// <paramref name="length"/>; the inputs are disposed.</summary>
+    private static OrtValue[] Concat(OrtValue[] first, OrtValue[] second, int axis, long length)
+    {
+        var result = new OrtValue[first.Length];
+        for (int i = 0; i < first.Length; i++)
+        {
+            result[i] = ConcatPadded([first[i], second[i]], axis, length);
+            first[i].Dispose();
+            second[i].Dispose();
+        }
+
+        return result;
+    }
+
+    /// <summary>A new float32 tensor: <paramref name="source"/> cut or zero-padded (at the end) on
+    /// <paramref name="axis"/> to <paramref name="length"/>.</summary>
+    internal static OrtValue Resized(OrtValue source, int axis, long length) => ConcatPadded([source], axis, length);
+
+    /// <summary>A new float32 tensor holding the rows (first axis) of each part in turn, each part cut or zero-padded
+    /// (at the end) on <paramref name="axis"/> to <paramref name="length"/>; the parts' other axes must agree.</summary>
+    internal static OrtValue ConcatPadded(IReadOnlyList<OrtValue> parts, int axis, long length)
+    {
+        var info = parts[0].GetTensorTypeAndShape();
+        var shape = info.Shape;
+        long blocksPerRow = shape.Skip(1).Take(axis - 1).Aggregate(1L, (a, b) => a * b);
+        long inner = shape.Skip(axis + 1).Aggregate(1L, (a, b) => a * b);
+        shape[0] = parts.Sum(p => p.GetTensorTypeAndShape().Shape[0]);
+        shape[axis] = length;
+        var result = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, info.ElementDataType, shape);
+        var output = result.GetTensorMutableDataAsSpan<float>();
+        long block = 0;
+        foreach (var part in parts)
+        {
+            var partShape = part.GetTensorTypeAndShape().Shape;
+            var input = part.GetTensorDataAsSpan<float>();
+            long from = partShape[axis];
+            int kept = (int)(Math.Min(from, length) * inner);
+            for (long b = 0; b < partShape[0] * blocksPerRow; b++, block++)
+            {
+                var to = output.Slice((int)(block * length * inner), (int)(length * inner));
+                input.Slice((int)(b * from * inner), kept).CopyTo(to);
+                to[kept..].Clear();
+            }
+        }
+
+        return result;
     }
 
     private static OrtValue[] Gather(OrtValue[] values, int[] rows)

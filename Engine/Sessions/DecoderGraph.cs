@@ -24,11 +24,23 @@ internal static class DecoderGraph
     /// <see cref="ExternalWeights"/>): its session must be created with <see cref="ExternalDataFolderKey"/> set to
     /// <see cref="SplitDecoder.Folder"/>.</para>
     /// </summary>
-    public static SplitDecoder? TrySplitOutputProjection(string path, int vocab, int hidden)
+    public static SplitDecoder? TrySplitOutputProjection(string path, int vocab, int hidden) =>
+        TryRewrite(path, vocab, hidden, splitProjection: true, rowPositionLayers: 0) is { Weights: { } weights } rewrite
+            ? new SplitDecoder(rewrite.Model, weights, rewrite.Folder)
+            : null;
+
+    /// <summary>
+    /// Reads the decoder graph at <paramref name="path"/> once and applies the rewrites asked for that its shape
+    /// allows: the output projection split off (<paramref name="splitProjection"/>, see
+    /// <see cref="TrySplitOutputProjection"/>) and per-row positions (<paramref name="rowPositionLayers"/> &gt; 0 decoder
+    /// layers, see <see cref="DecoderRowPositions"/>). Null when neither applies: the file is then used as it is.
+    /// Like the split graph, the result keeps its large weights in the original file (<see cref="ExternalDataFolderKey"/>).
+    /// </summary>
+    public static DecoderRewrite? TryRewrite(string path, int vocab, int hidden, bool splitProjection, int rowPositionLayers)
     {
         try
         {
-            return Split(path, vocab, hidden);
+            return Rewrite(path, vocab, hidden, splitProjection, rowPositionLayers);
         }
         catch (Exception e) when (e is NotSupportedException or InvalidProtocolBufferException or InvalidDataException)
         {
@@ -38,7 +50,7 @@ internal static class DecoderGraph
         }
     }
 
-    private static SplitDecoder? Split(string path, int vocab, int hidden)
+    private static DecoderRewrite? Rewrite(string path, int vocab, int hidden, bool splitProjection, int rowPositionLayers)
     {
         // The rewritten graph names this file as its external data, and ONNX Runtime refuses external data whose real
         // path leaves the folder it is given: a symbolic link (a Hugging Face cache snapshot links every file to
@@ -46,6 +58,24 @@ internal static class DecoderGraph
         path = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var model = ModelProto.Parser.ParseFrom(ExternalWeights.ReadSkeleton(path));
+        ProjectionWeights? weights = null;
+        if (splitProjection)
+        {
+            // The split edits the graph as it goes and may still give up: it works on a copy.
+            var candidate = model.Clone();
+            weights = Split(candidate, folder, vocab, hidden);
+            if (weights is not null)
+            {
+                model = candidate;
+            }
+        }
+
+        bool rowPositions = rowPositionLayers > 0 && DecoderRowPositions.TryRewrite(model, rowPositionLayers);
+        return weights is null && !rowPositions ? null : new DecoderRewrite(model.ToByteArray(), weights, folder, rowPositions);
+    }
+
+    private static ProjectionWeights? Split(ModelProto model, string folder, int vocab, int hidden)
+    {
         var graph = model.Graph;
         int logits = IndexOfOutput(graph, "logits");
         if (logits < 0)
@@ -115,7 +145,7 @@ internal static class DecoderGraph
             Source = new ProjectionSource(tensors.Weights.Clone(), tensors.Folded, folder),
         };
         GraphPruning.RemoveUnusedInitializers(graph);
-        return new SplitDecoder(model.ToByteArray(), weights, folder);
+        return weights;
     }
 
     /// <summary>W as [vocab, hidden]. A folded W is stored as [hidden, vocab]: it is read a band of rows at a time
@@ -329,3 +359,10 @@ internal static class DecoderGraph
 /// <param name="Model">The rewritten graph; its large weights are external data in the original file.</param>
 /// <param name="Folder">Where that external data lives (the original file's folder).</param>
 internal sealed record SplitDecoder(byte[] Model, ProjectionWeights Weights, string Folder);
+
+/// <summary>A decoder graph as rewritten at load (<see cref="DecoderGraph.TryRewrite"/>).</summary>
+/// <param name="Model">The rewritten graph; its large weights are external data in the original file.</param>
+/// <param name="Weights">The split-off output projection; null when the graph keeps it.</param>
+/// <param name="Folder">Where that external data lives (the original file's folder).</param>
+/// <param name="RowPositions">The graph takes <see cref="DecoderRowPositions.InputName"/>.</param>
+internal sealed record DecoderRewrite(byte[] Model, ProjectionWeights? Weights, string Folder, bool RowPositions);

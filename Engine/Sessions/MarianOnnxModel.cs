@@ -43,13 +43,18 @@ internal sealed class MarianOnnxModel : IDisposable
     /// <summary>Where this load spent its time (an encoder opened early brings its own phase in).</summary>
     public LoadTimings Timings { get; }
 
+    /// <summary>The cached decoder step takes each row's position (<see cref="DecoderRowPositions"/>), so rows at
+    /// different steps can share a run; false when the graph's shape did not allow the rewrite or it was not asked for.</summary>
+    public bool RowPositions { get; }
+
     /// <param name="intraOpThreads">Threads one Run may use; 0 lets ONNX Runtime pick (one per physical core).</param>
     /// <param name="splitOutputProjection">Try to split the output projection off the decoder graphs.</param>
     /// <param name="encoder">An encoder session already opened from this folder's encoder graph; the model owns it
     /// from here on, also when this constructor throws.</param>
     /// <param name="timings">Phases recorded so far (the early encoder's); a new record when null.</param>
+    /// <param name="rowPositions">Try to give the cached decoder step per-row positions (continuous batching).</param>
     public MarianOnnxModel(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection = true,
-        InferenceSession? encoder = null, LoadTimings? timings = null)
+        InferenceSession? encoder = null, LoadTimings? timings = null, bool rowPositions = true)
     {
         Folder = folder;
         Timings = timings ??= new LoadTimings();
@@ -89,24 +94,39 @@ internal sealed class MarianOnnxModel : IDisposable
             ProjectionWeights? weights;
             if (folder.MergedDecoderPath is { } merged)
             {
-                var split = splitOutputProjection
-                    ? timings.Measure("decoder rewrite", () => DecoderGraph.TrySplitOutputProjection(merged, vocab, hidden))
+                var rewrite = splitOutputProjection || rowPositions
+                    ? timings.Measure("decoder rewrite", () => DecoderGraph.TryRewrite(merged, vocab, hidden,
+                        splitOutputProjection, rowPositions ? _layers : 0))
                     : null;
-                WithExternalData(splitOptions, split);
-                _decoder = timings.Measure("decoder session", () => Open(merged, split?.Model, splitOptions, created));
-                weights = split?.Weights;
+                WithExternalData(splitOptions, rewrite?.Folder);
+                _decoder = timings.Measure("decoder session", () => Open(merged, rewrite?.Model, splitOptions, created));
+                weights = rewrite?.Weights;
+                RowPositions = rewrite?.RowPositions ?? false;
             }
             else
             {
-                // Both graphs lose their projection, or neither does (it must be the same one).
-                var first = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderPath!, vocab, hidden) : null;
-                var next = splitOutputProjection ? DecoderGraph.TrySplitOutputProjection(folder.DecoderWithPastPath!, vocab, hidden) : null;
-                bool split = first is not null && next is not null && first.Weights.SameAs(next.Weights)
-                    && first.Folder == next.Folder;
-                WithExternalData(splitOptions, split ? first : null);
+                // Both graphs lose their projection, or neither does (it must be the same one); only the cached step
+                // takes positions.
+                var first = splitOutputProjection
+                    ? DecoderGraph.TryRewrite(folder.DecoderPath!, vocab, hidden, splitProjection: true, rowPositionLayers: 0)
+                    : null;
+                var next = splitOutputProjection || rowPositions
+                    ? DecoderGraph.TryRewrite(folder.DecoderWithPastPath!, vocab, hidden, splitOutputProjection,
+                        rowPositions ? _layers : 0)
+                    : null;
+                bool split = first?.Weights is { } w1 && next?.Weights is { } w2 && w1.SameAs(w2) && first.Folder == next.Folder;
+                if (!split && next?.Weights is not null)
+                {
+                    next = rowPositions
+                        ? DecoderGraph.TryRewrite(folder.DecoderWithPastPath!, vocab, hidden, splitProjection: false, _layers)
+                        : null;
+                }
+
+                WithExternalData(splitOptions, split ? first!.Folder : next?.Folder);
                 _decoder = Open(folder.DecoderPath!, split ? first!.Model : null, splitOptions, created);
-                _decoderWithPast = Open(folder.DecoderWithPastPath!, split ? next!.Model : null, splitOptions, created);
+                _decoderWithPast = Open(folder.DecoderWithPastPath!, next?.Model, splitOptions, created);
                 weights = split ? first!.Weights : null;
+                RowPositions = next?.RowPositions ?? false;
             }
 
             Projection = weights is null ? null : new OutputProjection(weights, splitOptions, timings);
@@ -120,12 +140,13 @@ internal sealed class MarianOnnxModel : IDisposable
 
             string[] common = ["input_ids", "encoder_attention_mask", "encoder_hidden_states"];
             var past = KvNames("past_key_values", "decoder").Concat(KvNames("past_key_values", "encoder")).ToArray();
-            _firstInputNames = IsMerged ? [.. common, .. past, "use_cache_branch"] : common;
+            string[] positions = RowPositions ? [DecoderRowPositions.InputName] : [];
+            _firstInputNames = IsMerged ? [.. common, .. past, "use_cache_branch", .. positions] : common;
             // Optimum's decoder_with_past_model.onnx has no encoder_hidden_states input (the cross-attention cache
             // replaces it), so the split layout passes what the graph declares.
             _nextInputNames = IsMerged
-                ? [.. common, .. past, "use_cache_branch"]
-                : [.. common.Where(_decoderWithPast!.InputMetadata.ContainsKey), .. past];
+                ? [.. common, .. past, "use_cache_branch", .. positions]
+                : [.. common.Where(_decoderWithPast!.InputMetadata.ContainsKey), .. past, .. positions];
             string stepOutput = Projection is null ? "logits" : DecoderGraph.HiddenOutput;
             _firstOutputNames = [stepOutput, .. KvNames("present", "decoder"), .. KvNames("present", "encoder")];
             _nextOutputNames = [stepOutput, .. KvNames("present", "decoder")];
@@ -174,11 +195,12 @@ internal sealed class MarianOnnxModel : IDisposable
         return options;
     }
 
-    private static void WithExternalData(SessionOptions options, SplitDecoder? split)
+    /// <param name="folder">Where a rewritten graph's external data is; null when no graph was rewritten.</param>
+    private static void WithExternalData(SessionOptions options, string? folder)
     {
-        if (split is not null)
+        if (folder is not null)
         {
-            options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, split.Folder);
+            options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, folder);
         }
     }
 
@@ -299,8 +321,10 @@ internal sealed class MarianOnnxModel : IDisposable
     /// First decoder step (no cache). Returns logits and the full cache: the caller owns both.
     /// <paramref name="emptyPast"/> supplies zero-length past tensors for the merged decoder's unused branch inputs.
     /// </summary>
+    /// <param name="positions">Each row's position ([rows, 1] int64, all 0 here), fed where the graph takes them
+    /// (<see cref="RowPositions"/>).</param>
     public DecoderStep DecodeFirst(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue? emptyPast,
-        OrtValue? useCacheFalse, InferenceCall call)
+        OrtValue? useCacheFalse, OrtValue positions, InferenceCall call)
     {
         var inputs = new List<OrtValue>(_firstInputNames.Length) { inputIds, encoderMask, encoderHidden };
         if (IsMerged)
@@ -311,6 +335,10 @@ internal sealed class MarianOnnxModel : IDisposable
             }
 
             inputs.Add(useCacheFalse!);
+            if (RowPositions)
+            {
+                inputs.Add(positions);
+            }
         }
 
         var outputs = call.Run(_decoder, _firstInputNames, inputs, _firstOutputNames);
@@ -327,8 +355,10 @@ internal sealed class MarianOnnxModel : IDisposable
 
     /// <summary>A step with the cache. Returns logits and the grown self-attention cache (caller owns them); the
     /// cross-attention cache does not change after the first step, so the merged decoder's copy of it is dropped.</summary>
+    /// <param name="positions">Each row's position ([rows, 1] int64): the cache slot its token's key and value go to.
+    /// Without <see cref="RowPositions"/> every row must be at the cache's length.</param>
     public DecoderStep DecodeNext(OrtValue inputIds, OrtValue encoderMask, OrtValue encoderHidden, OrtValue[] decoderKv,
-        OrtValue[] encoderKv, OrtValue? useCacheTrue, InferenceCall call)
+        OrtValue[] encoderKv, OrtValue? useCacheTrue, OrtValue positions, InferenceCall call)
     {
         var inputs = new List<OrtValue>(_nextInputNames.Length) { inputIds, encoderMask };
         if (_nextInputNames[2] == "encoder_hidden_states")
@@ -341,6 +371,11 @@ internal sealed class MarianOnnxModel : IDisposable
         if (IsMerged)
         {
             inputs.Add(useCacheTrue!);
+        }
+
+        if (RowPositions)
+        {
+            inputs.Add(positions);
         }
 
         var outputs = call.Run(_decoderWithPast ?? _decoder, _nextInputNames, inputs, _nextOutputNames);

@@ -12,31 +12,31 @@ namespace ServerlessInference.Engine.Generation.Decoding;
 internal sealed class BeamSearch : ISearch
 {
     private readonly int _beams;
+    private readonly int _eos;
+    private readonly GenerationSettings _settings;
     private readonly DecodingRules _rules;
-    private readonly SourceBeams[] _sources;
-    private List<int> _active; // source indices, each with `_beams` consecutive rows
-    private long[] _next;
+    private readonly Dictionary<int, SourceBeams> _sources = [];
 
-    public BeamSearch(int batch, GenerationSettings settings, GenerationConfig defaults, DecodingRules rules)
+    public BeamSearch(GenerationSettings settings, GenerationConfig defaults, DecodingRules rules)
     {
         _beams = settings.Beams;
+        _eos = defaults.EosTokenId;
+        _settings = settings;
         _rules = rules;
-        _sources = Enumerable.Range(0, batch)
-            .Select(_ => new SourceBeams(_beams, defaults.EosTokenId, settings.LengthPenalty, settings.EarlyStopping))
-            .ToArray();
-        _active = Enumerable.Range(0, batch).ToList();
-        _next = Enumerable.Repeat((long)defaults.DecoderStartTokenId, batch * _beams).ToArray();
     }
 
-    public long[] StartTokens() => _next;
+    public int RowsPerSource => _beams;
 
-    public int[]? Step(StepScores scores, int step)
+    public void Start(int source) =>
+        _sources.Add(source, new SourceBeams(_beams, _eos, _settings.LengthPenalty, _settings.EarlyStopping));
+
+    public SearchStep Step(StepScores scores, IReadOnlyList<int> sources)
     {
         int vocab = scores.Vocab;
-        var rows = new RowRules[_active.Count * _beams];
-        for (int a = 0; a < _active.Count; a++)
+        var rows = new RowRules[sources.Count * _beams];
+        for (int a = 0; a < sources.Count; a++)
         {
-            var source = _sources[_active[a]];
+            var source = _sources[sources[a]];
             for (int k = 0; k < _beams; k++)
             {
                 var history = source.Tokens(k);
@@ -48,26 +48,30 @@ internal sealed class BeamSearch : ISearch
                     banned = list;
                 }
 
-                rows[a * _beams + k] = new RowRules(_rules.ForcedToken(_active[a], history), banned, history);
+                rows[a * _beams + k] = new RowRules(_rules.ForcedToken(sources[a], history), banned, history);
             }
         }
 
         var candidates = BeamCandidates.Select(scores.Logits, vocab, _beams,
-            _active.Select(s => _sources[s].Scores).ToArray(), rows, _rules);
-        var keep = new List<int>(_active.Count * _beams);
-        var next = new List<long>(_active.Count * _beams);
-        var stillActive = new List<int>(_active.Count);
+            sources.Select(s => _sources[s].Scores).ToArray(), rows, _rules);
+        var keep = new List<int>(sources.Count * _beams);
+        var next = new List<long>(sources.Count * _beams);
+        var running = new List<int>(sources.Count);
+        var finished = new List<int>();
         var fromBeam = new int[_beams];
-        for (int a = 0; a < _active.Count; a++)
+        for (int a = 0; a < sources.Count; a++)
         {
-            var source = _sources[_active[a]];
-            if (!source.Advance(candidates.Scores(a), candidates.Ids(a), candidates.Count(a), vocab, step + 1,
-                    _rules.MaxNewTokens(_active[a]), fromBeam))
+            var source = _sources[sources[a]];
+            // Every beam of a source holds as many tokens: this step makes it one more.
+            int generated = source.Tokens(0).Count + 1;
+            if (!source.Advance(candidates.Scores(a), candidates.Ids(a), candidates.Count(a), vocab, generated,
+                    _rules.MaxNewTokens(sources[a]), fromBeam))
             {
+                finished.Add(sources[a]);
                 continue;
             }
 
-            stillActive.Add(_active[a]);
+            running.Add(sources[a]);
             for (int j = 0; j < _beams; j++)
             {
                 keep.Add(a * _beams + fromBeam[j]);
@@ -75,12 +79,13 @@ internal sealed class BeamSearch : ISearch
             }
         }
 
-        _active = stillActive;
-        _next = next.ToArray();
-        return keep.ToArray();
+        return new SearchStep(keep.ToArray(), next.ToArray(), running.ToArray(), finished.ToArray());
     }
 
-    public long[] NextTokens() => _next;
-
-    public int[][] Results() => _sources.Select(s => s.Result()).ToArray();
+    public int[] Result(int source)
+    {
+        var result = _sources[source].Result();
+        _sources.Remove(source);
+        return result;
+    }
 }

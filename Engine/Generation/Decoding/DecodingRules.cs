@@ -17,14 +17,14 @@ namespace ServerlessInference.Engine.Generation.Decoding;
 internal sealed class DecodingRules
 {
     private readonly GenerationConfig _config;
-    private readonly int[] _maxNew;
+    private readonly List<int> _maxNew;
     private readonly Guardrails _guards;
     private readonly float _penalty;
 
     public DecodingRules(GenerationConfig config, int[] maxNewPerSource, Guardrails guards)
     {
         _config = config;
-        _maxNew = maxNewPerSource;
+        _maxNew = [.. maxNewPerSource];
         _guards = guards;
         // transformers multiplies a float32 tensor by the Python float: the penalty is rounded to float32 first.
         _penalty = (float)config.RepetitionPenalty;
@@ -43,6 +43,13 @@ internal sealed class DecodingRules
 
     /// <summary>Whether some ids are banned by what a row has generated (no_repeat_ngram_size, longer bad words).</summary>
     public bool HasHistoryBans => _config.NoRepeatNgramSize > 0 || _config.BadSequences.Count > 0;
+
+    /// <summary>A source joining the decode (continuous batching): its index, the next after the last.</summary>
+    public int AddSource(int maxNewTokens)
+    {
+        _maxNew.Add(maxNewTokens);
+        return _maxNew.Count - 1;
+    }
 
     /// <summary>The most tokens <paramref name="source"/> may generate (eos included).</summary>
     public int MaxNewTokens(int source) => _maxNew[source];

@@ -9,30 +9,29 @@ internal sealed class GreedySearch : ISearch
 {
     private readonly int _eos;
     private readonly DecodingRules _rules;
-    private readonly List<int>[] _outputs;
+    private readonly Dictionary<int, List<int>> _outputs = [];
     private readonly List<int> _banned = [];
     private float[] _scratch = [];
-    private int[] _active;
-    private long[] _next;
 
-    public GreedySearch(int batch, GenerationConfig defaults, DecodingRules rules)
+    public GreedySearch(GenerationConfig defaults, DecodingRules rules)
     {
         _eos = defaults.EosTokenId;
         _rules = rules;
-        _outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
-        _active = Enumerable.Range(0, batch).ToArray();
-        _next = Enumerable.Repeat((long)defaults.DecoderStartTokenId, batch).ToArray();
     }
 
-    public long[] StartTokens() => _next;
+    public int RowsPerSource => 1;
 
-    public int[]? Step(StepScores scores, int step)
+    public void Start(int source) => _outputs.Add(source, []);
+
+    public SearchStep Step(StepScores scores, IReadOnlyList<int> sources)
     {
-        var keep = new List<int>(_active.Length);
-        var next = new List<long>(_active.Length);
-        for (int r = 0; r < _active.Length; r++)
+        var keep = new List<int>(sources.Count);
+        var next = new List<long>(sources.Count);
+        var running = new List<int>(sources.Count);
+        var finished = new List<int>();
+        for (int r = 0; r < sources.Count; r++)
         {
-            int source = _active[r];
+            int source = sources[r];
             var output = _outputs[source];
             int token = _rules.ForcedToken(source, output) ?? Choose(scores, r, output);
             output.Add(token);
@@ -40,13 +39,22 @@ internal sealed class GreedySearch : ISearch
             {
                 keep.Add(r);
                 next.Add(token);
+                running.Add(source);
+            }
+            else
+            {
+                finished.Add(source);
             }
         }
 
-        bool unchanged = keep.Count == _active.Length;
-        _active = keep.Select(r => _active[r]).ToArray();
-        _next = next.ToArray();
-        return unchanged ? null : keep.ToArray();
+        return new SearchStep(keep.ToArray(), next.ToArray(), running.ToArray(), finished.ToArray());
+    }
+
+    public int[] Result(int source)
+    {
+        var output = _outputs[source];
+        _outputs.Remove(source);
+        return output.ToArray();
     }
 
     private int Choose(StepScores scores, int row, List<int> output)
@@ -77,7 +85,4 @@ internal sealed class GreedySearch : ISearch
         return RowKernels.ArgMax(_scratch, []);
     }
 
-    public long[] NextTokens() => _next;
-
-    public int[][] Results() => _outputs.Select(o => o.ToArray()).ToArray();
 }
