@@ -11,6 +11,9 @@ namespace ServerlessInference.Engine.Batching;
 /// per turn, so a long document cannot hold the engine while single sentences wait, and interactive callers are
 /// taken before background ones. A caller that cancels takes its queued inputs out; a batch whose callers have all
 /// gone is stopped. A failing batch fails only the callers with inputs in it.
+/// <para>When the engine offers it (<see cref="ITranslationEngine.StartContinuous"/>), batches are continuous: inputs
+/// that arrive while a batch decodes join it at the next step (while it has room and no caller with other settings
+/// waits for the engine), and each input's output goes to its caller as soon as it is done.</para>
 /// </summary>
 public sealed class BatchScheduler
 {
@@ -134,45 +137,57 @@ public sealed class BatchScheduler
             return null;
         }
 
-        var settings = leader.Settings;
-        var candidates = _options.Batching
-            ? _waiting.SelectMany(q => q).Where(s => s.Settings == settings).ToList()
-            : [leader];
-        var batch = new Batch(settings);
-        bool added = true;
-        int maxBatchSize = MaxBatchSize;
-        while (added && batch.Entries.Count < maxBatchSize)
+        var batch = new Batch(leader.Settings);
+        FillLocked(batch, _options.Batching ? null : leader, MaxBatchSize);
+        return batch;
+    }
+
+    /// <summary>Adds up to <paramref name="room"/> inputs to <paramref name="batch"/>, round-robin over the waiting
+    /// callers with its settings (only <paramref name="only"/> when given); callers that got a turn move to the back
+    /// of their queue. Returns the inputs added.</summary>
+    private List<(Submission Submission, int Input)> FillLocked(Batch batch, Submission? only, int room)
+    {
+        var candidates = only is null
+            ? _waiting.SelectMany(q => q).Where(s => s.Settings == batch.Settings).ToList()
+            : [only];
+        var added = new List<(Submission Submission, int Input)>();
+        var served = new HashSet<Submission>();
+        bool more = true;
+        while (more && added.Count < room)
         {
-            added = false;
+            more = false;
             foreach (var submission in candidates)
             {
-                if (batch.Entries.Count == maxBatchSize)
+                if (added.Count == room)
                 {
                     break;
                 }
 
                 if (submission.Pending.TryDequeue(out var input))
                 {
-                    batch.Entries.Add((submission, input));
-                    if (batch.Members.Add(submission))
+                    added.Add((submission, input));
+                    served.Add(submission);
+                    // A caller may come back into a continuous batch it had left (its earlier inputs all delivered).
+                    if (submission.InFlight.Add(batch))
                     {
-                        submission.InFlight.Add(batch);
+                        batch.Members.Add(submission);
+                        batch.LiveMembers++;
                     }
 
-                    added = true;
+                    more = true;
                 }
             }
         }
 
+        batch.Entries.AddRange(added);
         foreach (var queue in _waiting)
         {
-            var served = queue.Where(batch.Members.Contains).ToList();
-            queue.RemoveAll(batch.Members.Contains);
-            queue.AddRange(served.Where(s => s.Pending.Count > 0));
+            var moved = queue.Where(served.Contains).ToList();
+            queue.RemoveAll(served.Contains);
+            queue.AddRange(moved.Where(s => s.Pending.Count > 0));
         }
 
-        batch.LiveMembers = batch.Members.Count;
-        return batch;
+        return added;
     }
 
     /// <summary>Runs one batch and hands each caller its outputs. Whatever throws on the way (the engine, the backlog,
@@ -180,6 +195,24 @@ public sealed class BatchScheduler
     /// wait for good.</summary>
     private void Run(Batch batch)
     {
+        IContinuousDecode? decode = null;
+        try
+        {
+            // Without batching a run belongs to one caller: nobody else may join it.
+            decode = _options.Batching ? _engine.StartContinuous(batch.Settings, batch.Stop.Token) : null;
+        }
+#pragma warning disable CA1031 // Whatever failed starting it, the batch still runs as a whole.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        if (decode is not null)
+        {
+            RunContinuous(batch, decode);
+            return;
+        }
+
         var ordered = batch.Entries.OrderBy(e => e.Submission.Plan.Inputs[e.Input].Length).ToArray();
         var sources = ordered.Select(e => e.Submission.Plan.Inputs[e.Input]).ToArray();
         var started = Stopwatch.GetTimestamp();
@@ -199,7 +232,7 @@ public sealed class BatchScheduler
             var elapsed = Stopwatch.GetElapsedTime(started);
             _backlog.Completed(sources.Length, elapsed, measured: failure is null);
             // Before the callers hear back, so that what a caller then reads (metrics) includes its own batch.
-            Observe(sources.Length, elapsed, failure is null, ordered, started);
+            Observe(sources.Length, elapsed, failure is null, ordered, ordered.Select(_ => started).ToArray());
         }
         finally
         {
@@ -260,8 +293,161 @@ public sealed class BatchScheduler
         }
     }
 
+    /// <summary>
+    /// Runs a continuous batch: its inputs join the decode, then step by step each finished input goes to its caller
+    /// and waiting inputs with the batch's settings join while there is room. Joining stops while a caller with other
+    /// settings is first in line (it gets the engine once this batch drains) or once every caller has gone. Whatever
+    /// throws, the slot is given back and every caller still waiting on the batch is failed.
+    /// </summary>
+    private void RunContinuous(Batch batch, IContinuousDecode decode)
+    {
+        var owners = new Dictionary<int, (Submission Submission, int Input)>();
+        var joining = new List<(Submission Submission, int Input)>(batch.Entries);
+        var lastReport = Stopwatch.GetTimestamp();
+        var joined = new Dictionary<(Submission, int), long>();
+        int stepsWaited = 0;
+        Exception? failure = null;
+        try
+        {
+            using (decode)
+            {
+                while (joining.Count > 0 || decode.Running > 0)
+                {
+                    if (joining.Count > 0)
+                    {
+                        // Shortest first, as whole batches run: the encoder groups similar lengths.
+                        joining.Sort((x, y) => x.Submission.Plan.Inputs[x.Input].Length - y.Submission.Plan.Inputs[y.Input].Length);
+                        var now = Stopwatch.GetTimestamp();
+                        var numbers = decode.Join(joining.Select(e => e.Submission.Plan.Inputs[e.Input]).ToArray());
+                        for (int i = 0; i < numbers.Length; i++)
+                        {
+                            owners[numbers[i]] = joining[i];
+                            joined[joining[i]] = now;
+                        }
+
+                        joining.Clear();
+                    }
+
+                    var done = decode.Step();
+                    var elapsed = Stopwatch.GetElapsedTime(lastReport);
+                    if (done.Count > 0)
+                    {
+                        lastReport = Stopwatch.GetTimestamp();
+                        var delivered = done.Select(d => (Entry: owners[d.Input], d.Ids)).ToArray();
+                        foreach (var d in done)
+                        {
+                            owners.Remove(d.Input);
+                        }
+
+                        _backlog.Completed(delivered.Length, elapsed, measured: true);
+                        Observe(delivered.Length, elapsed, true,
+                            delivered.Select(d => (d.Entry.Submission, d.Entry.Input)).ToArray(),
+                            delivered.Select(d => joined[d.Entry]).ToArray());
+                        Deliver(batch, delivered, decode.OnnxRuntime);
+                    }
+
+                    lock (_gate)
+                    {
+                        var first = _waiting.SelectMany(q => q).FirstOrDefault();
+                        int room = MaxBatchSize - decode.Running;
+                        if (batch.Stopping || first?.Settings != batch.Settings || room == 0)
+                        {
+                            stepsWaited = 0;
+                        }
+                        else if (WaitingLocked(batch.Settings) is var waiting && waiting == 0)
+                        {
+                            stepsWaited = 0;
+                        }
+                        else if (JoinsNow(decode.Running, waiting, ++stepsWaited))
+                        {
+                            joining = FillLocked(batch, null, room);
+                            stepsWaited = 0;
+                        }
+                    }
+                }
+            }
+        }
+#pragma warning disable CA1031 // Handed to the callers of the batch below.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+        }
+        finally
+        {
+            var undelivered = owners.Values.Concat(joining).ToArray();
+            if (undelivered.Length > 0)
+            {
+                var elapsed = Stopwatch.GetElapsedTime(lastReport);
+                _backlog.Completed(undelivered.Length, elapsed, measured: false);
+                Observe(undelivered.Length, elapsed, false, undelivered, undelivered.Select(_ => lastReport).ToArray());
+            }
+
+            Finish(batch, undelivered, null, failure);
+        }
+    }
+
+    /// <summary>Steps an input may wait to join a running decode, at most, when few wait (see <see cref="JoinsNow"/>).</summary>
+    internal const int MaxJoinWaitSteps = 4;
+
+    /// <summary>
+    /// Whether waiting inputs join the running decode at this step boundary. A join costs runs of its own (the
+    /// encoder and a first decoder step for the joining inputs, each with a fixed cost whatever their number), so
+    /// inputs join together: once they are a quarter of the running ones, once one has waited
+    /// <see cref="MaxJoinWaitSteps"/> steps (a step is a few milliseconds: small against the decode they then join),
+    /// or at once when nothing runs.
+    /// </summary>
+    internal static bool JoinsNow(int running, int waiting, int stepsWaited) =>
+        waiting > 0 && (running == 0 || 4 * waiting >= running || stepsWaited >= MaxJoinWaitSteps);
+
+    /// <summary>Inputs waiting with <paramref name="settings"/>.</summary>
+    private int WaitingLocked(GenerationSettings settings) =>
+        _waiting.Sum(q => q.Where(s => s.Settings == settings).Sum(s => s.Pending.Count));
+
+    /// <summary>Hands finished inputs of a continuous batch to their callers; a caller whose last input this was
+    /// completes.</summary>
+    private void Deliver(Batch batch, ((Submission Submission, int Input) Entry, int[] Ids)[] delivered, TimeSpan onnxRuntime)
+    {
+        var completed = new List<Submission>();
+        lock (_gate)
+        {
+            foreach (var ((submission, input), ids) in delivered)
+            {
+                batch.Entries.Remove((submission, input));
+                if (!batch.Entries.Any(e => e.Submission == submission))
+                {
+                    submission.InFlight.Remove(batch);
+                    if (!submission.Finished)
+                    {
+                        batch.LiveMembers--; // a caller that cancelled was counted out then
+                    }
+                }
+
+                if (submission.Finished)
+                {
+                    continue;
+                }
+
+                submission.Outputs[input] = ids;
+                if (--submission.Remaining == 0)
+                {
+                    // The decode's time so far: shared by everyone in it, as a whole batch's time is.
+                    submission.OnnxRuntime += onnxRuntime;
+                    completed.Add(submission);
+                    FinishLocked(submission);
+                }
+            }
+        }
+
+        foreach (var submission in completed)
+        {
+            submission.Completion.TrySetResult(submission.Outputs);
+        }
+    }
+
+    /// <param name="started">When each input started running (its wait ends there).</param>
     private void Observe(int sentences, TimeSpan duration, bool succeeded, (Submission Submission, int Input)[] ordered,
-        long started)
+        long[] started)
     {
         if (_observer is null)
         {
@@ -271,7 +457,7 @@ public sealed class BatchScheduler
         try
         {
             _observer.BatchRan(_engine.ModelName, sentences, duration, succeeded,
-                ordered.Select(e => (e.Submission.Priority, Stopwatch.GetElapsedTime(e.Submission.Queued, started))).ToArray());
+                ordered.Select((e, i) => (e.Submission.Priority, Stopwatch.GetElapsedTime(e.Submission.Queued, started[i]))).ToArray());
         }
 #pragma warning disable CA1031 // Telemetry must not fail a translation that has already been handed out.
         catch (Exception)
@@ -294,6 +480,7 @@ public sealed class BatchScheduler
             {
                 if (--batch.LiveMembers == 0)
                 {
+                    batch.Stopping = true;
                     stop.Add(batch);
                 }
             }
@@ -364,6 +551,9 @@ public sealed class BatchScheduler
         public List<(Submission Submission, int Input)> Entries { get; } = [];
         public HashSet<Submission> Members { get; } = [];
         public int LiveMembers { get; set; }
+
+        /// <summary>Every caller has gone: the batch is being stopped, and no input joins it any more.</summary>
+        public bool Stopping { get; set; }
         public CancellationTokenSource Stop { get; } = new();
     }
 }

@@ -95,6 +95,13 @@ public sealed class TrackingEngineFactory(IEngineFactory inner) : IEngineFactory
             return inner.Generate(sources, settings, cancellationToken);
         }
 
+        /// <summary>The inner engine's continuous decode; none when a failure is asked for, so that the scheduler runs the
+        /// batch through <see cref="Generate"/>, which fails it.</summary>
+        public IContinuousDecode? StartContinuous(GenerationSettings settings, CancellationToken cancellationToken) =>
+            Volatile.Read(ref _disposed) != 0 || owner.FailWhen?.Invoke(settings) == true
+                ? null
+                : inner.StartContinuous(settings, cancellationToken);
+
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0)
