@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.ML.OnnxRuntime;
 
 namespace ServerlessInference.Engine.Generation;
@@ -9,30 +8,54 @@ namespace ServerlessInference.Engine.Generation;
 /// <para>Each row knows its position: how many tokens its self-attention cache holds, in slots 0.. of the cache's
 /// time axis. Rows that started together share it; a row that joined later holds fewer, the slots after them unused
 /// (the decoder reads each row's position, see <see cref="Sessions.DecoderRowPositions"/>).</para></summary>
-internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : IDisposable
+internal sealed class DecoderCache : IDisposable
 {
     /// <summary>Unused cache slots (after every row's position) tolerated before the cache is cut back: cutting copies
     /// the whole cache, so it waits until the slots cost more than the copy.</summary>
     private const int TrimSlack = 16;
 
-    private long[] _mask = mask;
-    private int _srcLen = srcLen;
-    private long[] _positions = new long[mask.Length / srcLen];
-    public OrtValue Hidden { get; private set; } = hidden;
-    public OrtValue MaskValue { get; private set; } = OrtValue.CreateTensorValueFromMemory(mask, [mask.Length / srcLen, srcLen]);
-    public OrtValue[]? DecoderKv { get; private set; }
-    public OrtValue[]? EncoderKv { get; set; }
+    private long[] _mask;
+    private int _srcLen;
+    private long[] _positions;
+    private RowBuffer _hidden;
+    private RowBuffer[]? _decoderKv;
+    private RowBuffer[]? _encoderKv;
+
+    /// <param name="hidden">The encoder output of these rows; the cache owns it.</param>
+    public DecoderCache(OrtValue hidden, long[] mask, int srcLen)
+    {
+        _mask = mask;
+        _srcLen = srcLen;
+        _positions = new long[mask.Length / srcLen];
+        _hidden = new RowBuffer(hidden);
+        MaskValue = OrtValue.CreateTensorValueFromMemory(mask, [mask.Length / srcLen, srcLen]);
+    }
+
+    public OrtValue Hidden => _hidden.Value;
+    public OrtValue MaskValue { get; private set; }
+    public OrtValue[]? DecoderKv => _decoderKv?.Select(b => b.Value).ToArray();
+
+    /// <summary>The cross-attention cache; set once, from the first step's outputs (the cache owns them).</summary>
+    public OrtValue[]? EncoderKv
+    {
+        get => _encoderKv?.Select(b => b.Value).ToArray();
+        set
+        {
+            DisposeAll(_encoderKv);
+            _encoderKv = value?.Select(v => new RowBuffer(v)).ToArray();
+        }
+    }
 
     public int Rows => _positions.Length;
 
     /// <summary>Each row's position ([rows], the slot its next token's key and value go to).</summary>
     public long[] Positions => _positions;
 
-    /// <summary>Takes a step's self-attention cache: every row now holds one token more.</summary>
+    /// <summary>Takes a step's self-attention cache (the cache owns it): every row now holds one token more.</summary>
     public void ReplaceDecoderKv(OrtValue[] kv)
     {
-        DisposeAll(DecoderKv);
-        DecoderKv = kv;
+        DisposeAll(_decoderKv);
+        _decoderKv = kv.Select(v => new RowBuffer(v)).ToArray();
         for (int r = 0; r < _positions.Length; r++)
         {
             _positions[r]++;
@@ -48,20 +71,17 @@ internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : I
             return;
         }
 
+        bool leaving = rows.Length != Rows;
         _positions = rows.Select(r => _positions[r]).ToArray();
-        // Beam reordering only permutes beams within a source, whose encoder rows are identical: the self-attention
-        // cache is reordered where it lies, and the encoder-side tensors need to change only when rows leave.
-        if (rows.Length == _mask.Length / _srcLen)
+        // One cache tensor per layer and kind: independent moves, spread over the cores. Beam reordering only
+        // permutes beams within a source, whose encoder rows are identical: the encoder-side tensors need to change
+        // only when rows leave.
+        Parallel.ForEach(leaving ? [.. _decoderKv!, .. _encoderKv!, _hidden] : _decoderKv!, buffer => buffer.Keep(rows));
+        if (!leaving)
         {
-            Parallel.ForEach(DecoderKv!, value => PermuteRowsInPlace<float>(value, rows));
             return;
         }
 
-        DecoderKv = Gather(DecoderKv!, rows);
-        EncoderKv = Gather(EncoderKv!, rows);
-        var hidden = GatherRows<float>(Hidden, rows);
-        Hidden.Dispose();
-        Hidden = hidden;
         var mask = new long[rows.Length * _srcLen];
         for (int i = 0; i < rows.Length; i++)
         {
@@ -83,12 +103,12 @@ internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : I
         {
             int srcLen = Math.Max(_srcLen, joining._srcLen);
             long slots = Math.Max(Slots(DecoderKv!), Slots(joining.DecoderKv!));
-            DecoderKv = Concat(DecoderKv!, joining.DecoderKv!, axis: 2, slots);
-            EncoderKv = Concat(EncoderKv!, joining.EncoderKv!, axis: 2, srcLen);
-            (joining.DecoderKv, joining.EncoderKv) = (null, null); // disposed by Concat
-            var hidden = ConcatPadded([Hidden, joining.Hidden], 1, srcLen);
-            Hidden.Dispose();
-            Hidden = hidden;
+            _decoderKv = Concat(_decoderKv!, joining._decoderKv!, axis: 2, slots);
+            _encoderKv = Concat(_encoderKv!, joining._encoderKv!, axis: 2, srcLen);
+            (joining._decoderKv, joining._encoderKv) = (null, null); // disposed by Concat
+            var hidden = new RowBuffer(ConcatPadded([Hidden, joining.Hidden], 1, srcLen));
+            _hidden.Dispose();
+            _hidden = hidden;
             var mask = new long[(Rows + joining.Rows) * srcLen];
             for (int r = 0; r < Rows; r++)
             {
@@ -118,31 +138,26 @@ internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : I
     private void TrimUnusedSlots()
     {
         long used = _positions.Max();
-        if (DecoderKv is null || Slots(DecoderKv) - used < TrimSlack)
+        if (_decoderKv is null || Slots(DecoderKv!) - used < TrimSlack)
         {
             return;
         }
 
-        var trimmed = new OrtValue[DecoderKv.Length];
-        for (int i = 0; i < trimmed.Length; i++)
-        {
-            trimmed[i] = Resized(DecoderKv[i], 2, used);
-            DecoderKv[i].Dispose();
-        }
-
-        DecoderKv = trimmed;
+        var trimmed = _decoderKv.Select(b => new RowBuffer(Resized(b.Value, 2, used))).ToArray();
+        DisposeAll(_decoderKv);
+        _decoderKv = trimmed;
     }
 
     private static long Slots(OrtValue[] kv) => kv[0].GetTensorTypeAndShape().Shape[2];
 
     /// <summary>Each pair of tensors' rows concatenated, <paramref name="axis"/> resized to
     /// <paramref name="length"/>; the inputs are disposed.</summary>
-    private static OrtValue[] Concat(OrtValue[] first, OrtValue[] second, int axis, long length)
+    private static RowBuffer[] Concat(RowBuffer[] first, RowBuffer[] second, int axis, long length)
     {
-        var result = new OrtValue[first.Length];
+        var result = new RowBuffer[first.Length];
         for (int i = 0; i < first.Length; i++)
         {
-            result[i] = ConcatPadded([first[i], second[i]], axis, length);
+            result[i] = new RowBuffer(ConcatPadded([first[i].Value, second[i].Value], axis, length));
             first[i].Dispose();
             second[i].Dispose();
         }
@@ -184,38 +199,20 @@ internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : I
         return result;
     }
 
-    private static OrtValue[] Gather(OrtValue[] values, int[] rows)
+    private static void DisposeAll(RowBuffer[]? buffers)
     {
-        // One cache tensor per layer and kind: independent copies, spread over the cores.
-        var result = new OrtValue[values.Length];
-        Parallel.For(0, values.Length, i =>
+        foreach (var buffer in buffers ?? [])
         {
-            result[i] = GatherRows<float>(values[i], rows);
-            values[i].Dispose();
-        });
-
-        return result;
-    }
-
-    private static void DisposeAll(OrtValue[]? values)
-    {
-        if (values is null)
-        {
-            return;
-        }
-
-        foreach (var v in values)
-        {
-            v.Dispose();
+            buffer.Dispose();
         }
     }
 
     public void Dispose()
     {
-        Hidden.Dispose();
+        _hidden.Dispose();
         MaskValue.Dispose();
-        DisposeAll(DecoderKv);
-        DisposeAll(EncoderKv);
+        DisposeAll(_decoderKv);
+        DisposeAll(_encoderKv);
     }
 
     /// <summary>A new tensor made of the given rows (first dimension) of <paramref name="source"/>: one native
@@ -237,56 +234,11 @@ internal sealed class DecoderCache(OrtValue hidden, long[] mask, int srcLen) : I
         return result;
     }
 
-    /// <summary>
-    /// Row i of <paramref name="value"/> becomes its former row rows[i] (a beam reorder: same row count, a row may be
-    /// taken twice). Most beams stay where they are, so only rows that change are written, and only the source rows
-    /// that are themselves overwritten are saved first.
-    /// </summary>
+    /// <summary>Row i of <paramref name="value"/> becomes its former row rows[i] (a beam reorder: same row count, a row
+    /// may be taken twice), in place (see <see cref="RowBuffer.MoveRows"/>).</summary>
     internal static void PermuteRowsInPlace<T>(OrtValue value, int[] rows) where T : unmanaged
     {
         var data = value.GetTensorMutableDataAsSpan<T>();
-        int rowSize = data.Length / rows.Length;
-        var slot = new int[rows.Length];
-        Array.Fill(slot, -1);
-        int saved = 0;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            int source = rows[i];
-            if (source != i && rows[source] != source && slot[source] < 0)
-            {
-                slot[source] = saved++;
-            }
-        }
-
-        var buffer = saved > 0 ? ArrayPool<T>.Shared.Rent(saved * rowSize) : [];
-        try
-        {
-            for (int source = 0; source < rows.Length; source++)
-            {
-                if (slot[source] >= 0)
-                {
-                    data.Slice(source * rowSize, rowSize).CopyTo(buffer.AsSpan(slot[source] * rowSize, rowSize));
-                }
-            }
-
-            for (int i = 0; i < rows.Length; i++)
-            {
-                int source = rows[i];
-                if (source != i)
-                {
-                    var from = slot[source] >= 0
-                        ? buffer.AsSpan(slot[source] * rowSize, rowSize)
-                        : data.Slice(source * rowSize, rowSize);
-                    from.CopyTo(data.Slice(i * rowSize, rowSize));
-                }
-            }
-        }
-        finally
-        {
-            if (saved > 0)
-            {
-                ArrayPool<T>.Shared.Return(buffer);
-            }
-        }
+        RowBuffer.MoveRows(data, data.Length / rows.Length, rows);
     }
 }
