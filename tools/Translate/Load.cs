@@ -54,7 +54,7 @@ internal static class Load
         var cache = Path.Combine(Path.GetTempPath(), "si-load-cold-" + Guid.NewGuid().ToString("N"));
         try
         {
-            using var app = new BenchApp(storage, cache, batching: true);
+            using var app = new BenchApp(storage, cache, BenchApp.Continuous);
             var translationOptions = new TranslationRequest([]) { Beams = beams };
             var firstCallAt = DateTime.Now;
             var latencies = new double[clients];
@@ -110,12 +110,14 @@ internal static class Load
         var cache = Path.Combine(Path.GetTempPath(), "si-load-" + Guid.NewGuid().ToString("N"));
         try
         {
-            using var on = new BenchApp(storage, cache, batching: true);
-            using var off = new BenchApp(storage, cache, batching: false);
+            using var continuous = new BenchApp(storage, cache, BenchApp.Continuous);
+            using var dynamic = new BenchApp(storage, cache, BenchApp.Dynamic);
+            using var off = new BenchApp(storage, cache, BenchApp.Off);
+            BenchApp[] apps = [continuous, dynamic, off];
             var source = new SentenceSource(sentences);
-            // Both instances see every shape they will serve (greedy and beam 4, lone calls and full batches)
+            // Every instance sees every shape it will serve (greedy and beam 4, lone calls and full batches)
             // before anything is measured.
-            foreach (var app in new[] { on, off })
+            foreach (var app in apps)
             {
                 foreach (var beams in beamsList.Union(rateBeams))
                 {
@@ -124,16 +126,23 @@ internal static class Load
                 }
             }
 
+            // The peer the serving throughput is held to: the same engine run offline on the same sentences, in
+            // whole length-sorted batches, measured in the same process between the serving points.
+            foreach (var beams in beamsList)
+            {
+                Write(output, Offline(continuous.Recorder.Engine!, sentences, beams, duration));
+            }
+
             int point = 0;
             foreach (var beams in beamsList)
             {
                 foreach (var n in concurrency)
                 {
-                    foreach (var app in point++ % 2 == 0 ? new[] { on, off } : [off, on])
+                    foreach (var app in Rotated(apps, point++))
                     {
                         var run = await ClosedLoop(app, source, n, beams, duration);
-                        Write(output, run.Row("closed", app.Batching, beams, n, null));
-                        Console.Error.WriteLine($"closed beams={beams} c={n} batching={app.Batching}: {run.Summary()}");
+                        Write(output, run.Row("closed", app.Mode, beams, n, null));
+                        Console.Error.WriteLine($"closed beams={beams} c={n} {app.Mode}: {run.Summary()}");
                     }
                 }
             }
@@ -142,11 +151,11 @@ internal static class Load
             {
                 foreach (var rate in rates)
                 {
-                    foreach (var app in point++ % 2 == 0 ? new[] { on, off } : [off, on])
+                    foreach (var app in Rotated(apps, point++))
                     {
                         var run = await OpenLoop(app, source, rate, beams, duration);
-                        Write(output, run.Row("open", app.Batching, beams, null, rate));
-                        Console.Error.WriteLine($"open beams={beams} rate={rate}/s batching={app.Batching}: {run.Summary()}");
+                        Write(output, run.Row("open", app.Mode, beams, null, rate));
+                        Console.Error.WriteLine($"open beams={beams} rate={rate}/s {app.Mode}: {run.Summary()}");
                     }
                 }
             }
@@ -160,6 +169,50 @@ internal static class Load
         }
 
         return 0;
+    }
+
+    /// <summary>The instances in turn, each point starting with the next, so none always runs first.</summary>
+    private static BenchApp[] Rotated(BenchApp[] apps, int point) =>
+        [.. apps.Skip(point % apps.Length), .. apps.Take(point % apps.Length)];
+
+    /// <summary>
+    /// The engine's own best offline throughput on the serving sentences: each pass tokenizes them, sorts them by
+    /// length and runs them in whole batches of 32 (the most the scheduler runs at once) straight through
+    /// <see cref="ITranslationEngine.Generate"/>, without scheduler, backlog or service. Passes repeat for the point
+    /// duration; the best pass counts.
+    /// </summary>
+    private static Dictionary<string, object?> Offline(ITranslationEngine engine, string[] sentences, int beams, TimeSpan duration)
+    {
+        var settings = engine.Resolve(new TranslationRequest([]) { Beams = beams });
+        var load1Before = LoadAverage();
+        double best = 0;
+        var started = Stopwatch.GetTimestamp();
+        int passes = 0;
+        do
+        {
+            var pass = Stopwatch.GetTimestamp();
+            var sources = sentences.Select(s => engine.Tokenizer.Encode(s)).OrderBy(s => s.Length).ToArray();
+            for (int i = 0; i < sources.Length; i += 32)
+            {
+                engine.Generate(sources[i..Math.Min(sources.Length, i + 32)], settings, CancellationToken.None);
+            }
+
+            best = Math.Max(best, sources.Length / Stopwatch.GetElapsedTime(pass).TotalSeconds);
+            passes++;
+        }
+        while (Stopwatch.GetElapsedTime(started) < duration || passes < 2);
+
+        Console.Error.WriteLine($"offline beams={beams}: {best:F1} sentences/s (best of {passes} passes)");
+        return new Dictionary<string, object?>
+        {
+            ["kind"] = "offline",
+            ["beams"] = beams,
+            ["batch"] = 32,
+            ["passes"] = passes,
+            ["sentencesPerSecond"] = Math.Round(best, 2),
+            ["load1Before"] = load1Before,
+            ["load1After"] = LoadAverage(),
+        };
     }
 
     /// <summary>N clients, each sending its next request as soon as the previous one is answered (or turned away).</summary>
@@ -287,15 +340,16 @@ internal static class Load
                    $"shed {_shed}, mean batch {_app.Recorder.MeanBatch():F1}";
         }
 
-        public Dictionary<string, object?> Row(string mode, bool batching, int beams, int? clients, int? rate)
+        public Dictionary<string, object?> Row(string kind, string mode, int beams, int? clients, int? rate)
         {
             var sorted = _latencies.Order().ToArray();
             double seconds = _wall.TotalSeconds;
             var (runs, sentences, busy) = _app.Recorder.Totals();
             return new Dictionary<string, object?>
             {
-                ["kind"] = mode,
-                ["batching"] = batching,
+                ["kind"] = kind,
+                ["batching"] = mode != BenchApp.Off,
+                ["mode"] = mode,
                 ["beams"] = beams,
                 ["clients"] = clients,
                 ["rate"] = rate,
@@ -327,14 +381,17 @@ internal static class Load
     {
         private readonly ServiceProvider _provider;
 
-        public BenchApp(string storage, string cache, bool batching)
+        /// <param name="mode"><see cref="Continuous"/> (the app's default), <see cref="Dynamic"/> (batching, whole
+        /// batches run to their end: the engine without per-row positions) or <see cref="Off"/>.</param>
+        public BenchApp(string storage, string cache, string mode)
         {
-            Batching = batching;
+            Mode = mode;
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["AzureWebJobsStorage"] = storage,
                 ["Models:CacheDirectory"] = cache,
-                ["Serving:Batching"] = batching ? "true" : "false",
+                ["Serving:Batching"] = mode == Off ? "false" : "true",
+                ["Engine:ContinuousBatching"] = mode == Continuous ? "true" : "false",
             }).AddEnvironmentVariables().Build();
             var services = new ServiceCollection();
             services.AddLogging();
@@ -349,7 +406,12 @@ internal static class Load
             Metrics = new MetricTally(_provider.GetRequiredService<InferenceTelemetry>().Meter);
         }
 
-        public bool Batching { get; }
+        public const string Continuous = "continuous";
+        public const string Dynamic = "dynamic";
+        public const string Off = "off";
+
+        public string Mode { get; }
+        public bool Batching => Mode != Off;
         public TranslationService Service { get; }
         public RunRecorder Recorder { get; } = new();
         public MetricTally Metrics { get; }
@@ -363,8 +425,12 @@ internal static class Load
 
     private sealed class RecordingFactory(IEngineFactory inner, RunRecorder recorder) : IEngineFactory
     {
-        public ITranslationEngine Load(string modelName, string modelDirectory, string? dtype = null) =>
-            new RecordingTranslator(inner.Load(modelName, modelDirectory, dtype), recorder);
+        public ITranslationEngine Load(string modelName, string modelDirectory, string? dtype = null)
+        {
+            var engine = inner.Load(modelName, modelDirectory, dtype);
+            recorder.Engine = engine;
+            return new RecordingTranslator(engine, recorder);
+        }
 
         public IReadOnlyList<string> SelectFiles(IReadOnlyCollection<string> available, string? dtype = null) =>
             inner.SelectFiles(available, dtype);
@@ -383,6 +449,7 @@ internal static class Load
         {
             var engine = await inner.CompleteAsync(modelDirectory, cancellationToken);
             recorder.LoadTimings = (engine as TranslationEngine)?.LoadTimings;
+            recorder.Engine = engine;
             return new RecordingTranslator(engine, recorder);
         }
 
@@ -407,6 +474,43 @@ internal static class Load
             return output;
         }
 
+        public IContinuousDecode? StartContinuous(GenerationSettings settings, CancellationToken cancellationToken) =>
+            inner.StartContinuous(settings, cancellationToken) is { } decode ? new RecordingDecode(decode, recorder) : null;
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    /// <summary>A continuous decode's steps recorded as runs: each step's rows (sentences decoding in it) and time,
+    /// its joins' time added to the step after them.</summary>
+    private sealed class RecordingDecode(IContinuousDecode inner, RunRecorder recorder) : IContinuousDecode
+    {
+        private long _joinTicks;
+
+        public int Running => inner.Running;
+        public TimeSpan OnnxRuntime => inner.OnnxRuntime;
+
+        public int[] Join(IReadOnlyList<int[]> sources)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var numbers = inner.Join(sources);
+            _joinTicks += Stopwatch.GetTimestamp() - started;
+            return numbers;
+        }
+
+        public IReadOnlyList<DecodedInput> Step()
+        {
+            int rows = inner.Running;
+            var started = Stopwatch.GetTimestamp();
+            var finished = inner.Step();
+            if (rows > 0)
+            {
+                recorder.Add(rows, Stopwatch.GetElapsedTime(started - _joinTicks), finished.Count);
+                _joinTicks = 0;
+            }
+
+            return finished;
+        }
+
         public void Dispose() => inner.Dispose();
     }
 
@@ -416,18 +520,25 @@ internal static class Load
         private readonly Lock _gate = new();
         private readonly List<int> _sizes = [];
         private TimeSpan _busy;
+        private long _sentences;
 
         /// <summary>The phases of the last load through the recording factory.</summary>
         public ServerlessInference.Engine.Sessions.LoadTimings? LoadTimings { get; set; }
 
-        public void Add(int size, TimeSpan duration)
+        /// <summary>An engine run of <paramref name="size"/> sentences: a whole batch, or a continuous decode's step
+        /// with that many rows, in which <paramref name="finished"/> sentences finished (a whole batch: all).</summary>
+        public void Add(int size, TimeSpan duration, int? finished = null)
         {
             lock (_gate)
             {
                 _sizes.Add(size);
                 _busy += duration;
+                _sentences += finished ?? size;
             }
         }
+
+        /// <summary>The engine the app loaded (for the offline peer measurement).</summary>
+        public ITranslationEngine? Engine { get; set; }
 
         public void Reset()
         {
@@ -435,6 +546,7 @@ internal static class Load
             {
                 _sizes.Clear();
                 _busy = TimeSpan.Zero;
+                _sentences = 0;
             }
         }
 
@@ -442,7 +554,7 @@ internal static class Load
         {
             lock (_gate)
             {
-                return (_sizes.Count, _sizes.Sum(s => (long)s), _busy);
+                return (_sizes.Count, _sentences, _busy);
             }
         }
 
