@@ -130,6 +130,12 @@ internal sealed class MarianOnnxModel : IDisposable
             }
 
             Projection = weights is null ? null : new OutputProjection(weights, splitOptions, timings);
+            if (rowPositions && !RowPositions)
+            {
+                notes.Add("the decoder graph's cached step does not have the shape the per-row positions rewrite knows, so "
+                    + "sentences cannot join a running batch: batches run to their end (no continuous batching).");
+            }
+
             notes.AddRange(created.Where(s => s != _encoder).Select(FallbackNote).OfType<string>());
             LoadNotes = notes;
             timings.Measure("return load memory", () =>
