@@ -1,7 +1,9 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using ServerlessInference.Engine.Batching;
 using ServerlessInference.Engine.Generation;
+using ServerlessInference.Engine.Loading;
 using ServerlessInference.Engine.Onnx;
 using ServerlessInference.Engine.Sessions;
 
@@ -51,6 +53,85 @@ public sealed class ContinuousBatchingTests(ShippedModelFixture model)
         using var micro = Translator.Load("micro", folder, EngineOptions.Default.WithoutGuardrails());
         var sources = reference.Select(c => micro.Tokenizer.Encode(c.Source)).ToArray();
         Assert.Empty(Mismatches(reference, Staggered(micro.Engine, sources, beams: 1, maxRunning: 4)));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("q4")]
+    public void RowsAtTheCacheLengthGetTheExportsOutputsBitForBit(string? dtype)
+    {
+        // Three steps of one dev sentence through the graph as exported and as rewritten: logits and caches equal to the
+        // bit (ONNX Runtime must fuse the rewritten graph as it fuses the export).
+        var folder = MarianModelFolder.Read(RepoPaths.ShippedModel, dtype);
+        using var exported = new MarianOnnxModel(folder, 0, splitOutputProjection: false, rowPositions: false);
+        using var rewritten = new MarianOnnxModel(folder, 0, splitOutputProjection: false, rowPositions: true);
+        Assert.False(exported.RowPositions);
+        Assert.True(rewritten.RowPositions);
+        var source = model.Greedy[243].SourceIds!;
+        Assert.Equal(Steps(exported, source), Steps(rewritten, source));
+    }
+
+    /// <summary>The logits and the first layer's self-attention key of the first three greedy steps.</summary>
+    private static List<float[]> Steps(MarianOnnxModel onnx, int[] source)
+    {
+        var folder = onnx.Folder;
+        var seen = new List<float[]>();
+        using var call = new InferenceCall(CancellationToken.None);
+        using var ids = OrtValue.CreateTensorValueFromMemory(source.Select(x => (long)x).ToArray(), [1, source.Length]);
+        using var mask = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, source.Length).ToArray(), [1, source.Length]);
+        using var hidden = onnx.Encode(ids, mask, call);
+        using var empty = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float,
+            [1, folder.DecoderHeads, 0, folder.HeadDim]);
+        using var noCache = OrtValue.CreateTensorValueFromMemory(new[] { false }, [1]);
+        using var withCache = OrtValue.CreateTensorValueFromMemory(new[] { true }, [1]);
+        long token = folder.Generation.DecoderStartTokenId;
+        DecoderStep? step = null;
+        OrtValue[]? encoderKv = null;
+        try
+        {
+            for (long position = 0; position < 3; position++)
+            {
+                using var input = OrtValue.CreateTensorValueFromMemory(new[] { token }, [1, 1]);
+                using var positions = OrtValue.CreateTensorValueFromMemory(new[] { position }, [1, 1]);
+                var next = step is null
+                    ? onnx.DecodeFirst(input, mask, hidden, empty, noCache, positions, call)
+                    : onnx.DecodeNext(input, mask, hidden, step.DecoderKv, encoderKv!, withCache, positions, call);
+                encoderKv ??= next.EncoderKv;
+                if (step is not null)
+                {
+                    Dispose(step);
+                }
+
+                step = next;
+                var logits = step.Output.GetTensorDataAsSpan<float>().ToArray();
+                seen.Add(logits);
+                seen.Add(step.DecoderKv[0].GetTensorDataAsSpan<float>().ToArray());
+                token = Array.IndexOf(logits, logits.Max());
+            }
+        }
+        finally
+        {
+            if (step is not null)
+            {
+                Dispose(step);
+            }
+
+            foreach (var value in encoderKv ?? [])
+            {
+                value.Dispose();
+            }
+        }
+
+        return seen;
+    }
+
+    private static void Dispose(DecoderStep step)
+    {
+        step.Output.Dispose();
+        foreach (var value in step.DecoderKv)
+        {
+            value.Dispose();
+        }
     }
 
     [Fact]

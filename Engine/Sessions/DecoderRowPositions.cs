@@ -109,21 +109,13 @@ internal static class DecoderRowPositions
             softmaxes.Add(softmax);
         }
 
+        // Declared without a shape ([batch, 1] is what is fed): a known shape here lets ONNX Runtime's shape inference
+        // prove the residual Adds' shapes equal and fuse them with the layer norms (SkipLayerNormalization), which sums
+        // in another order, so outputs would no longer be the export's to the bit.
         top.Input.Add(new ValueInfoProto
         {
             Name = InputName,
-            Type = new TypeProto
-            {
-                TensorType = new TypeProto.Types.Tensor
-                {
-                    ElemType = (int)TensorProto.Types.DataType.Int64,
-                    Shape = new TensorShapeProto
-                    {
-                        Dim = { new TensorShapeProto.Types.Dimension { DimParam = "batch_size" },
-                            new TensorShapeProto.Types.Dimension { DimValue = 1 } },
-                    },
-                },
-            },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Int64 } },
         });
 
         positions.Input[1] = InputName;
