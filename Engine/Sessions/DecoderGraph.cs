@@ -302,6 +302,8 @@ internal static class DecoderGraph
         foreach (var branch in GraphWalk.Subgraphs(ifNode))
         {
             var outputs = branch.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            // An output the branch itself also reads keeps its value.
+            outputs.ExceptWith(GraphWalk.Reads(branch));
             for (int i = 0; i < branch.Node.Count; i++)
             {
                 var node = branch.Node[i];
