@@ -137,6 +137,42 @@ public sealed class ProjectionLoadingTests
     }
 
     [Fact]
+    public void MergedDecoderWithCacheBranchNoLongerCopiesTheCrossAttentionCacheItWasGiven()
+    {
+        // Branch outputs that are Identity copies of a past_key_values.*.encoder.* input of the outer graph.
+        static List<string> Passthroughs(ModelProto m)
+        {
+            var inputs = m.Graph.Input.Select(i => i.Name).ToHashSet();
+            return m.Graph.Node.Single(n => n.OpType == "If").Attribute.Where(a => a.G is not null)
+                .SelectMany(a => a.G.Node.Where(n => n.OpType == "Identity" && inputs.Contains(n.Input[0])
+                    && n.Input[0].Contains(".encoder.", StringComparison.Ordinal) && a.G.Output.Any(o => o.Name == n.Output[0])))
+                .Select(n => n.Output[0]).ToList();
+        }
+
+        var original = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Shipped.MergedDecoderPath!));
+        var copies = Passthroughs(original);
+        Assert.Equal(2 * Shipped.DecoderLayers, copies.Count);
+
+        var split = ModelProto.Parser.ParseFrom(
+            DecoderGraph.TrySplitOutputProjection(Shipped.MergedDecoderPath!, Shipped.VocabSize, 256)!.Model);
+
+        Assert.Empty(Passthroughs(split));
+        // Each becomes an empty constant of the input's element type and rank; the branch keeps its outputs.
+        var branchNodes = split.Graph.Node.Single(n => n.OpType == "If").Attribute.Where(a => a.G is not null)
+            .SelectMany(a => a.G.Node).ToList();
+        Assert.All(copies, name =>
+        {
+            var constant = Assert.Single(branchNodes, n => n.Output.Contains(name));
+            Assert.Equal("Constant", constant.OpType);
+            var value = constant.Attribute.Single(a => a.Name == "value").T;
+            Assert.Equal((int)TensorProto.Types.DataType.Float, value.DataType);
+            Assert.Equal(4, value.Dims.Count);
+            Assert.Contains(0L, value.Dims);
+        });
+        // The cache the engine feeds back stays what the first step computed (ReferenceParityTests: same translations).
+    }
+
+    [Fact]
     public void SkeletonKeepsTheLargeWeightsInTheFileAndRunsLikeTheFile()
     {
         var skeleton = ExternalWeights.ReadSkeleton(Shipped.EncoderPath);

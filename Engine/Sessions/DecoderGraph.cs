@@ -71,7 +71,11 @@ internal static class DecoderGraph
         }
 
         bool rowPositions = rowPositionLayers > 0 && DecoderRowPositions.TryRewrite(model, rowPositionLayers);
-        return weights is null && !rowPositions ? null : new DecoderRewrite(model.ToByteArray(), weights, folder, rowPositions);
+        bool dropped = (splitProjection || rowPositionLayers > 0)
+            && model.Graph.Node.FirstOrDefault(n => n.OpType == "If") is { } ifNode && DropPassthroughCopies(model.Graph, ifNode);
+        return weights is null && !rowPositions && !dropped
+            ? null
+            : new DecoderRewrite(model.ToByteArray(), weights, folder, rowPositions);
     }
 
     private static ProjectionWeights? Split(ModelProto model, string folder, int vocab, int hidden)
@@ -314,6 +318,56 @@ internal static class DecoderGraph
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The merged decoder's with-cache branch hands the cross-attention cache it was given back as
+    /// present.*.encoder.* through Identity nodes, and ONNX Runtime copies an If branch's output: the whole
+    /// cross-attention cache (rows · heads · source length · head size per layer, key and value) on every step, a
+    /// fifth to a third of a beam-4 batch-32 step's kernel time on the embedded model
+    /// (bench/results/beam-profile-2026-12-02.md). The engine never fetches those outputs after the first step (it
+    /// feeds back the cache it already holds), so each such branch output becomes an empty tensor of the same type and
+    /// rank. The no-cache branch, which computes the cache, is left alone; no value the engine reads changes.
+    /// </summary>
+    /// <returns>Whether a copy was dropped.</returns>
+    internal static bool DropPassthroughCopies(GraphProto graph, NodeProto ifNode)
+    {
+        bool dropped = false;
+        var inputs = graph.Input.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        foreach (var branch in GraphWalk.Subgraphs(ifNode))
+        {
+            var outputs = branch.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            // An output the branch itself also reads keeps its value.
+            outputs.ExceptWith(GraphWalk.Reads(branch));
+            for (int i = 0; i < branch.Node.Count; i++)
+            {
+                var node = branch.Node[i];
+                if (node.OpType != "Identity" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 1
+                    || node.Output.Count != 1 || !outputs.Contains(node.Output[0])
+                    || !inputs.TryGetValue(node.Input[0], out var input)
+                    || !input.Name.StartsWith("past_key_values.", StringComparison.Ordinal)
+                    || !(input.Name.EndsWith(".encoder.key", StringComparison.Ordinal)
+                        || input.Name.EndsWith(".encoder.value", StringComparison.Ordinal))
+                    || input.Type?.TensorType is not { Shape.Dim.Count: > 0 } type)
+                {
+                    continue;
+                }
+
+                var empty = new TensorProto { Name = node.Output[0] + "/empty", DataType = type.ElemType };
+                // The declared fixed sizes (heads, head size) are kept, the symbolic ones (rows, length) are 0.
+                empty.Dims.AddRange(type.Shape.Dim.Select(d => d.DimValue > 0 ? d.DimValue : 0L));
+                branch.Node[i] = new NodeProto
+                {
+                    OpType = "Constant",
+                    Name = node.Output[0] + "/empty",
+                    Output = { node.Output[0] },
+                    Attribute = { new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = empty } },
+                };
+                dropped = true;
+            }
+        }
+
+        return dropped;
     }
 
     /// <summary>The split reads float32 weights; any other (a float16 graph's) leaves the projection in the graph.</summary>

@@ -85,6 +85,15 @@ internal sealed class BeamCandidates
                     continue;
                 }
 
+                if (!decoding.RewritesRows && filled == candScores.Length && !(beamScore > candScores[^1]))
+                {
+                    // No token of this row can enter the full list: its log-probabilities are ≤ 0 (x − max ≤ 0, and the
+                    // log of a sum that includes exp(0) is ≥ 0), so its scores are ≤ beamScore (float rounding is
+                    // monotonic), and a candidate must beat the last entry strictly. Beams come best first, so the
+                    // weaker beams' rows are often skipped whole (at the first step all but the first, at -1e9).
+                    continue;
+                }
+
                 if (!decoding.RewritesRows)
                 {
                     // log_softmax over the whole vocabulary, then the bans, in one pass over the row.
