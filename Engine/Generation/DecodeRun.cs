@@ -78,18 +78,12 @@ internal sealed class DecodeRun : IDisposable
 
         int rowsPerSource = _search.RowsPerSource;
         var (hidden, mask, srcLen) = _encoder.Encode(sources, call);
-        // Each beam is a row of its own: rows b*beams .. b*beams+beams-1 belong to source b.
-        var rowMask = rowsPerSource == 1 ? mask : EncoderBatch.RepeatRows(mask, srcLen, rowsPerSource);
-        if (rowsPerSource > 1)
-        {
-            using var single = hidden;
-            hidden = DecoderCache.GatherRows<float>(single,
-                Enumerable.Range(0, sources.Count * rowsPerSource).Select(r => r / rowsPerSource).ToArray());
-        }
-
-        var joining = new DecoderCache(hidden, rowMask, srcLen);
+        var joining = new DecoderCache(hidden, mask, srcLen);
         try
         {
+            // The first step runs on one row per source: its beams would all feed the start token over the same
+            // encoder rows and get the same values (only the first beam is live at the start, see SourceBeams), so
+            // the step's outputs are copied to the beams instead of computed once per beam.
             var tokens = Enumerable.Repeat((long)_model.Folder.Generation.DecoderStartTokenId, joining.Rows).ToArray();
             using var input = OrtValue.CreateTensorValueFromMemory(tokens, [tokens.Length, 1]);
             using var positions = OrtValue.CreateTensorValueFromMemory(joining.Positions, [joining.Rows, 1]);
@@ -98,6 +92,16 @@ internal sealed class DecodeRun : IDisposable
                     [tokens.Length, _model.Folder.DecoderHeads, 0, _model.Folder.HeadDim])
                 : null;
             var output = _model.DecodeFirst(input, joining.MaskValue, joining.Hidden, emptyPast, _useCacheFalse, positions, call);
+            if (rowsPerSource > 1)
+            {
+                // Each beam is a row of its own: rows b*beams .. b*beams+beams-1 belong to source b.
+                var rows = Enumerable.Range(0, sources.Count * rowsPerSource).Select(r => r / rowsPerSource).ToArray();
+                var single = joining;
+                joining = single.Repeated(rows);
+                single.Dispose();
+                output = Repeated(output, rows);
+            }
+
             joining.EncoderKv = output.EncoderKv;
             var step = Advance(joining, output, numbers, call);
             if (step.Running.Length == 0)
@@ -156,6 +160,24 @@ internal sealed class DecodeRun : IDisposable
             _finished.AddRange(step.Finished);
             cache.Keep(step.Keep);
             return step;
+        }
+    }
+
+    /// <summary>A first step's outputs with their rows repeated as <paramref name="rows"/> says; the step is disposed.</summary>
+    private static DecoderStep Repeated(DecoderStep step, int[] rows)
+    {
+        static OrtValue[] Each(OrtValue[] values, int[] rows) => values.Select(v =>
+        {
+            using (v)
+            {
+                return DecoderCache.GatherRows<float>(v, rows);
+            }
+        }).ToArray();
+
+        using (step.Output)
+        {
+            return new DecoderStep(DecoderCache.GatherRows<float>(step.Output, rows), Each(step.DecoderKv, rows),
+                step.EncoderKv is null ? null : Each(step.EncoderKv, rows));
         }
     }
 

@@ -73,10 +73,13 @@ internal sealed class DecoderCache : IDisposable
 
         bool leaving = rows.Length != Rows;
         _positions = rows.Select(r => _positions[r]).ToArray();
-        // One cache tensor per layer and kind: independent moves, spread over the cores. Beam reordering only
-        // permutes beams within a source, whose encoder rows are identical: the encoder-side tensors need to change
-        // only when rows leave.
-        Parallel.ForEach(leaving ? [.. _decoderKv!, .. _encoderKv!, _hidden] : _decoderKv!, buffer => buffer.Keep(rows));
+        // Beam reordering only permutes beams within a source, whose encoder rows are identical: the encoder-side
+        // tensors need to change only when rows leave. One thread: the moves take microseconds to a millisecond, and
+        // handing them to the thread pool cost more than that on a busy machine (beam-profile-2026-12-02.md).
+        foreach (var buffer in leaving ? [.. _decoderKv!, .. _encoderKv!, _hidden] : _decoderKv!)
+        {
+            buffer.Keep(rows);
+        }
         if (!leaving)
         {
             return;
@@ -90,6 +93,19 @@ internal sealed class DecoderCache : IDisposable
 
         SetMask(mask);
         TrimUnusedSlots();
+    }
+
+    /// <summary>A new cache (before any step) whose row i is this cache's row rows[i]: a source's row repeated for its
+    /// beams.</summary>
+    public DecoderCache Repeated(int[] rows)
+    {
+        var mask = new long[rows.Length * _srcLen];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Array.Copy(_mask, rows[i] * _srcLen, mask, i * _srcLen, _srcLen);
+        }
+
+        return new DecoderCache(GatherRows<float>(Hidden, rows), mask, _srcLen);
     }
 
     /// <summary>
