@@ -95,6 +95,10 @@ if phased:
           f"{statistics.median(r['processStartToFirstCallSeconds'] for r in phased) * 1000:.0f} ms (runtime start-up, JIT, "
           "composing the app). In the call: listing + download, then the engine's phases below (the encoder session "
           "opens while the rest downloads), then the first translation.\n")
+    if any("wall clock" in k for k in names):
+        print("Since 2026-12-02 (issue 22) the engine loads its parts at once (tokenizer, encoder, decoder chain, the "
+              "projection's sessions): those phases overlap, so they add up to more than the engine's wall-clock "
+              "phase, and a phase's time includes waiting for a core.\n")
     print("| phase | ms | share of the call |")
     print("|---|---|---|")
     call = statistics.median(r["p50Ms"] for r in phased)

@@ -13,10 +13,30 @@ public sealed class LoadTimingsTests
         var phases = engine.LoadTimings.Phases;
 
         Assert.Equal(
-            ["decoder rewrite", "decoder session", "encoder session", "graph traits", "model folder", "projection 4-bit quantisation",
-                "projection 4-bit session", "projection float32 session", "return load memory", "tokenizer"],
+            ["decoder rewrite", "decoder session", "encoder session", TranslationEngine.WallClockPhase, "graph traits (decoder)",
+                "graph traits (encoder)", "model folder", "projection 4-bit quantisation", "projection 4-bit session",
+                "projection float32 session", "return load memory", "tokenizer"],
             phases.Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.All(phases, p => Assert.True(p.Value > TimeSpan.Zero, p.Key));
+    }
+
+    [Fact]
+    public void OnLinuxEachMeasuredPhaseAlsoRecordsTheCpuTimeOfItsThread()
+    {
+        using var engine = TranslationEngine.Load("timed", RepoPaths.ShippedModel);
+
+        var cpu = engine.LoadTimings.CpuPhases;
+
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Empty(cpu);
+            return;
+        }
+
+        // Every phase but the wall clock, which is no one thread's.
+        var measured = engine.LoadTimings.Phases.Select(p => p.Key).Where(n => n != TranslationEngine.WallClockPhase);
+        Assert.Equal(measured.Order(StringComparer.Ordinal), cpu.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Contains(cpu, p => p.Key == "decoder session" && p.Value > TimeSpan.Zero);
     }
 
     [Fact]

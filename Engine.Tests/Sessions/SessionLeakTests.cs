@@ -56,6 +56,22 @@ public sealed class SessionLeakTests : IDisposable
         Assert.Equal(before, OnnxSessions.Open);
     }
 
+    [Theory]
+    [InlineData("encoder_model.onnx")]
+    [InlineData("decoder_model_merged.onnx")]
+    public void AGraphThatIsNotOnnxIsAModelFormatErrorAndTheSessionsOpenedBesideItAreClosed(string graph)
+    {
+        // The encoder and the decoder chain load at once: whichever file is broken, the other part's sessions (and
+        // the output projection's) have opened by the time the load fails.
+        File.WriteAllBytes(Path.Combine(_folder, "onnx", graph), [0xff, 0xff, 0xff, 0xff]);
+        var before = OnnxSessions.Open;
+
+        var e = Assert.Throws<ModelFormatException>(() => TranslationEngine.Load("leak", _folder));
+
+        Assert.StartsWith(graph, e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, OnnxSessions.Open);
+    }
+
     [Fact]
     public void ALoadedEngineClosesEverySessionItOpenedWhenDisposed()
     {

@@ -48,12 +48,20 @@ internal sealed record GraphTraits(IReadOnlySet<string> Operators, bool HasFloat
     }
 
     /// <exception cref="InvalidDataException">The file is not an ONNX model.</exception>
-    public static GraphTraits Read(string path)
+    public static GraphTraits Read(string path) => Parse(path, () => ExternalWeights.ReadSkeleton(path));
+
+    /// <summary>The traits of a model already read into memory (a rewritten decoder's skeleton), so that its file is
+    /// not scanned a second time.</summary>
+    /// <param name="path">The file it came from, for the message.</param>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model.</exception>
+    public static GraphTraits Read(string path, byte[] model) => Parse(path, () => model);
+
+    private static GraphTraits Parse(string path, Func<byte[]> read)
     {
         ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(ExternalWeights.ReadSkeleton(path));
+            model = ModelProto.Parser.ParseFrom(read());
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or InvalidDataException)
         {

@@ -59,23 +59,27 @@ internal sealed class MarianOnnxModel : IDisposable
         Folder = folder;
         Timings = timings ??= new LoadTimings();
         _layers = folder.DecoderLayers;
-        using var sessionOptions = CreateSessionOptions(intraOpThreads);
-        var created = new List<InferenceSession>();
+        var opened = new OpenedSessions();
         if (encoder is not null)
         {
-            created.Add(encoder);
+            opened.Add(encoder);
         }
 
-        int vocab = folder.VocabSize;
-        int hidden = folder.DecoderHeads * folder.HeadDim;
-        var notes = new List<string>();
         try
         {
-            var graphs = new[] { folder.EncoderPath, folder.MergedDecoderPath, folder.DecoderPath, folder.DecoderWithPastPath }
-                .OfType<string>().ToArray();
-            var dependent = timings.Measure("graph traits", () => graphs
-                .Select(g => (Graph: g, Causes: Traits(g).BatchDependence.ToList())).Where(d => d.Causes.Count > 0).ToList());
+            // The encoder shares nothing with the decoder chain (rewrite, then the decoder session beside the output
+            // projection's): each runs on its own thread, so that the load takes its longest chain, not the sum.
+            var (encoderPart, decoderPart) = ConcurrentLoad.Run(
+                () => LoadEncoder(folder, intraOpThreads, encoder, opened, timings),
+                () => LoadDecoders(folder, intraOpThreads, splitOutputProjection, rowPositions, opened, timings));
+            _encoder = encoderPart.Session;
+            (_decoder, _decoderWithPast, Projection) = (decoderPart.Decoder, decoderPart.DecoderWithPast, decoderPart.Projection);
+            RowPositions = decoderPart.RowPositions;
+
+            var dependent = new[] { (Graph: folder.EncoderPath, encoderPart.Traits) }.Concat(decoderPart.Traits)
+                .Select(g => (g.Graph, Causes: g.Traits.BatchDependence.ToList())).Where(d => d.Causes.Count > 0).ToList();
             BatchInvariant = dependent.Count == 0;
+            var notes = new List<string>();
             if (!BatchInvariant)
             {
                 notes.Add($"dtype {folder.Dtype}: a sentence's output would depend on the sentences batched with it ("
@@ -83,60 +87,18 @@ internal sealed class MarianOnnxModel : IDisposable
                     + "), so its sentences run one at a time.");
             }
 
-            _encoder = encoder ?? timings.Measure("encoder session", () => Open(folder.EncoderPath, null, sessionOptions, created));
             if (FallbackNote(_encoder) is { } encoderNote)
             {
                 notes.Add(encoderNote);
             }
-            // A split decoder keeps its weights in the original file as external data: its sessions (and the float32
-            // projection's, which reads W from the same file) are told where that file is.
-            using var splitOptions = CreateSessionOptions(intraOpThreads);
-            ProjectionWeights? weights;
-            if (folder.MergedDecoderPath is { } merged)
-            {
-                var rewrite = splitOutputProjection || rowPositions
-                    ? timings.Measure("decoder rewrite", () => DecoderGraph.TryRewrite(merged, vocab, hidden,
-                        splitOutputProjection, rowPositions ? _layers : 0))
-                    : null;
-                WithExternalData(splitOptions, rewrite?.Folder);
-                _decoder = timings.Measure("decoder session", () => Open(merged, rewrite?.Model, splitOptions, created));
-                weights = rewrite?.Weights;
-                RowPositions = rewrite?.RowPositions ?? false;
-            }
-            else
-            {
-                // Both graphs lose their projection, or neither does (it must be the same one); only the cached step
-                // takes positions.
-                var first = splitOutputProjection
-                    ? DecoderGraph.TryRewrite(folder.DecoderPath!, vocab, hidden, splitProjection: true, rowPositionLayers: 0)
-                    : null;
-                var next = splitOutputProjection || rowPositions
-                    ? DecoderGraph.TryRewrite(folder.DecoderWithPastPath!, vocab, hidden, splitOutputProjection,
-                        rowPositions ? _layers : 0)
-                    : null;
-                bool split = first?.Weights is { } w1 && next?.Weights is { } w2 && w1.SameAs(w2) && first.Folder == next.Folder;
-                if (!split && next?.Weights is not null)
-                {
-                    next = rowPositions
-                        ? DecoderGraph.TryRewrite(folder.DecoderWithPastPath!, vocab, hidden, splitProjection: false, _layers)
-                        : null;
-                }
 
-                WithExternalData(splitOptions, split ? first!.Folder : next?.Folder);
-                _decoder = Open(folder.DecoderPath!, split ? first!.Model : null, splitOptions, created);
-                _decoderWithPast = Open(folder.DecoderWithPastPath!, next?.Model, splitOptions, created);
-                weights = split ? first!.Weights : null;
-                RowPositions = next?.RowPositions ?? false;
-            }
-
-            Projection = weights is null ? null : new OutputProjection(weights, splitOptions, timings);
             if (rowPositions && !RowPositions)
             {
                 notes.Add("the decoder graph's cached step does not have the shape the per-row positions rewrite knows, so "
                     + "sentences cannot join a running batch: batches run to their end (no continuous batching).");
             }
 
-            notes.AddRange(created.Where(s => s != _encoder).Select(FallbackNote).OfType<string>());
+            notes.AddRange(new[] { _decoder, _decoderWithPast }.OfType<InferenceSession>().Select(FallbackNote).OfType<string>());
             LoadNotes = notes;
             timings.Measure("return load memory", () =>
             {
@@ -165,22 +127,198 @@ internal sealed class MarianOnnxModel : IDisposable
         }
         catch
         {
-            // Everything opened so far is released here: the constructor's caller never gets an object to dispose.
-            Projection?.Dispose();
-            foreach (var s in created)
-            {
-                OnnxSessions.Close(s);
-            }
-
+            // Everything opened so far is released here (every part has ended by now, failed or not): the
+            // constructor's caller never gets an object to dispose.
+            opened.CloseAll();
             throw;
         }
     }
 
-    /// <summary>Opens an encoder graph on its own, so that it can be created while the decoder still downloads.</summary>
-    public static InferenceSession OpenEncoder(string path, int intraOpThreads)
+    private sealed record EncoderPart(InferenceSession Session, GraphTraits Traits);
+
+    private sealed record DecoderPart(InferenceSession Decoder, InferenceSession? DecoderWithPast, OutputProjection? Projection,
+        IReadOnlyList<(string Graph, GraphTraits Traits)> Traits, bool RowPositions);
+
+    private static EncoderPart LoadEncoder(MarianModelFolder folder, int intraOpThreads, InferenceSession? early,
+        OpenedSessions opened, LoadTimings timings)
+    {
+        if (early is not null)
+        {
+            return new EncoderPart(early, timings.Measure("graph traits (encoder)", () => Traits(folder.EncoderPath, null)));
+        }
+
+        // One read of the file for both the traits and the session.
+        var (skeleton, traits) = timings.Measure("graph traits (encoder)", () => SkeletonAndTraits(folder.EncoderPath, null));
+        using var options = skeleton.Options(intraOpThreads);
+        return new EncoderPart(timings.Measure("encoder session", () => Open(folder.EncoderPath, skeleton.Model, options, opened)),
+            traits);
+    }
+
+    /// <summary>
+    /// A graph with its weights left in the file as external data (<see cref="ExternalWeights"/>), as the split
+    /// decoder is: ONNX Runtime then reads them from the file instead of out of a parsed copy of the whole protobuf,
+    /// which took about four times the CPU time for the opus-shaped encoder (210 MB: 2.6 s against 0.6 s, of 6.3 s for
+    /// the whole load; bench/results/cold-start-2026-12-02-2.md). The graph and its values are the same.
+    /// </summary>
+    private sealed record GraphSkeleton(byte[] Model, string Folder)
+    {
+        /// <exception cref="ModelFormatException">The file is not an ONNX model.</exception>
+        public static GraphSkeleton Read(string path)
+        {
+            // ONNX Runtime refuses external data whose real path leaves the folder it is given: a symbolic link (a
+            // Hugging Face cache snapshot) names its target's folder, as the decoder rewrite does.
+            var real = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+            try
+            {
+                return new GraphSkeleton(ExternalWeights.ReadSkeleton(real), Path.GetDirectoryName(Path.GetFullPath(real))!);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ModelFormatException($"{Path.GetFileName(path)} is not an ONNX model: {e.Message}", e);
+            }
+        }
+
+        public SessionOptions Options(int intraOpThreads)
+        {
+            var options = CreateSessionOptions(intraOpThreads);
+            options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, Folder);
+            return options;
+        }
+    }
+
+    /// <summary>The decoder sessions and the output projection split off them. Every graph opens as a skeleton whose
+    /// weights stay in its file as external data (a split decoder's rewrite, or <see cref="GraphSkeleton"/>): its
+    /// sessions (and the float32 projection's, which reads W from the same file) are told where that file is. Every
+    /// session gets options of its own: a fallback changes its options' level while it opens, and the others open at
+    /// the same time.</summary>
+    private static DecoderPart LoadDecoders(MarianModelFolder folder, int intraOpThreads, bool splitOutputProjection,
+        bool rowPositions, OpenedSessions opened, LoadTimings timings)
+    {
+        int vocab = folder.VocabSize;
+        int hidden = folder.DecoderHeads * folder.HeadDim;
+        int layers = folder.DecoderLayers;
+        if (folder.MergedDecoderPath is { } merged)
+        {
+            var rewrite = splitOutputProjection || rowPositions
+                ? timings.Measure("decoder rewrite", () => DecoderGraph.TryRewrite(merged, vocab, hidden,
+                    splitOutputProjection, rowPositions ? layers : 0))
+                : null;
+            // Traits from the skeleton the session opens: the rewrites do not touch what they look at (they remove a
+            // float32 MatMul, an Add and a Transpose, and add position arithmetic), and the file is not scanned again.
+            var (graph, traits) = timings.Measure("graph traits (decoder)", () => SkeletonAndTraits(merged, rewrite));
+            var (projection, decoder) = ConcurrentLoad.Run(
+                () => rewrite?.Weights is { } weights
+                    ? OpenProjection(weights, rewrite.Folder, intraOpThreads, opened, timings)
+                    : null,
+                () =>
+                {
+                    using var options = graph.Options(intraOpThreads);
+                    return timings.Measure("decoder session", () => Open(merged, graph.Model, options, opened));
+                });
+            return new DecoderPart(decoder, null, projection, [(merged, traits)], rewrite?.RowPositions ?? false);
+        }
+
+        // Both graphs lose their projection, or neither does (it must be the same one); only the cached step takes
+        // positions.
+        var (firstPath, nextPath) = (folder.DecoderPath!, folder.DecoderWithPastPath!);
+        var (first, next) = timings.Measure("decoder rewrite", () => ConcurrentLoad.Run(
+            () => splitOutputProjection
+                ? DecoderGraph.TryRewrite(firstPath, vocab, hidden, splitProjection: true, rowPositionLayers: 0)
+                : null,
+            () => splitOutputProjection || rowPositions
+                ? DecoderGraph.TryRewrite(nextPath, vocab, hidden, splitOutputProjection, rowPositions ? layers : 0)
+                : null));
+        bool split = first?.Weights is { } w1 && next?.Weights is { } w2 && w1.SameAs(w2) && first.Folder == next.Folder;
+        if (!split && next?.Weights is not null)
+        {
+            next = rowPositions
+                ? timings.Measure("decoder rewrite", () =>
+                    DecoderGraph.TryRewrite(nextPath, vocab, hidden, splitProjection: false, layers))
+                : null;
+        }
+
+        var firstRewrite = split ? first : null;
+        var ((firstGraph, firstTraits), (nextGraph, nextTraits)) = timings.Measure("graph traits (decoder)",
+            () => (SkeletonAndTraits(firstPath, firstRewrite), SkeletonAndTraits(nextPath, next)));
+        var (pairProjection, (decoderSession, withPastSession)) = ConcurrentLoad.Run(
+            () => firstRewrite?.Weights is { } weights
+                ? OpenProjection(weights, firstRewrite.Folder, intraOpThreads, opened, timings)
+                : null,
+            () => timings.Measure("decoder session", () => ConcurrentLoad.Run(
+                () =>
+                {
+                    using var options = firstGraph.Options(intraOpThreads);
+                    return Open(firstPath, firstGraph.Model, options, opened);
+                },
+                () =>
+                {
+                    using var options = nextGraph.Options(intraOpThreads);
+                    return Open(nextPath, nextGraph.Model, options, opened);
+                })));
+        return new DecoderPart(decoderSession, withPastSession, pairProjection, [(firstPath, firstTraits), (nextPath, nextTraits)],
+            next?.RowPositions ?? false);
+    }
+
+    /// <summary>The graph a decoder session opens (the rewrite when there is one, else the file's skeleton) and its traits.</summary>
+    private static (GraphSkeleton Graph, GraphTraits Traits) SkeletonAndTraits(string path, DecoderRewrite? rewrite)
+    {
+        var graph = rewrite is null ? GraphSkeleton.Read(path) : new GraphSkeleton(rewrite.Model, rewrite.Folder);
+        return (graph, Traits(path, graph.Model));
+    }
+
+    /// <param name="folder">Where the rewritten decoder's external data is: the float32 projection reads W from there.</param>
+    private static OutputProjection OpenProjection(ProjectionWeights weights, string folder, int intraOpThreads, OpenedSessions opened,
+        LoadTimings timings)
     {
         using var options = CreateSessionOptions(intraOpThreads);
-        return Open(path, null, options, []);
+        options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, folder);
+        return opened.Add(new OutputProjection(weights, options, timings));
+    }
+
+    /// <summary>What a load has opened so far, from any of its concurrent parts, to close when the load fails.</summary>
+    private sealed class OpenedSessions
+    {
+        private readonly Lock _gate = new();
+        private readonly List<InferenceSession> _sessions = [];
+        private readonly List<OutputProjection> _projections = [];
+
+        public InferenceSession Add(InferenceSession session)
+        {
+            lock (_gate)
+            {
+                _sessions.Add(session);
+            }
+
+            return session;
+        }
+
+        public OutputProjection Add(OutputProjection projection)
+        {
+            lock (_gate)
+            {
+                _projections.Add(projection);
+            }
+
+            return projection;
+        }
+
+        public void CloseAll()
+        {
+            lock (_gate)
+            {
+                _projections.ForEach(p => p.Dispose());
+                _sessions.ForEach(OnnxSessions.Close);
+            }
+        }
+    }
+
+    /// <summary>Opens an encoder graph on its own, so that it can be created while the decoder still downloads.</summary>
+    /// <exception cref="ModelFormatException">The file is not an ONNX model, or ONNX Runtime cannot load it.</exception>
+    public static InferenceSession OpenEncoder(string path, int intraOpThreads)
+    {
+        var skeleton = GraphSkeleton.Read(path);
+        using var options = skeleton.Options(intraOpThreads);
+        return Open(path, skeleton.Model, options, new OpenedSessions());
     }
 
     private static SessionOptions CreateSessionOptions(int intraOpThreads)
@@ -201,15 +339,6 @@ internal sealed class MarianOnnxModel : IDisposable
         return options;
     }
 
-    /// <param name="folder">Where a rewritten graph's external data is; null when no graph was rewritten.</param>
-    private static void WithExternalData(SessionOptions options, string? folder)
-    {
-        if (folder is not null)
-        {
-            options.AddSessionConfigEntry(DecoderGraph.ExternalDataFolderKey, folder);
-        }
-    }
-
     /// <summary>
     /// Loading allocates far more than the sessions keep (file reads, the projection's float32 and 4-bit copies on
     /// their way into ONNX Runtime, ONNX Runtime's own parse of each graph). Neither the GC nor glibc's allocator
@@ -223,13 +352,9 @@ internal sealed class MarianOnnxModel : IDisposable
     }
 
     /// <param name="rewritten">The graph as rewritten in memory, or null to load the file as it is.</param>
-    private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, List<InferenceSession> created)
-    {
-        var session = CreateWithFallback(path, options,
-            o => rewritten is null ? OnnxSessions.Create(path, o) : OnnxSessions.Create(rewritten, o));
-        created.Add(session);
-        return session;
-    }
+    private static InferenceSession Open(string path, byte[]? rewritten, SessionOptions options, OpenedSessions opened) =>
+        opened.Add(CreateWithFallback(path, options,
+            o => rewritten is null ? OnnxSessions.Create(path, o) : OnnxSessions.Create(rewritten, o)));
 
     /// <summary>
     /// Creates a session at the options' level, or, when ONNX Runtime fails at that level, at
@@ -288,12 +413,13 @@ internal sealed class MarianOnnxModel : IDisposable
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
+    /// <param name="skeleton">The graph as already read (a rewrite's output), or null to read the file.</param>
     /// <exception cref="ModelFormatException">The file is not an ONNX model.</exception>
-    private static GraphTraits Traits(string path)
+    private static GraphTraits Traits(string path, byte[]? skeleton)
     {
         try
         {
-            return GraphTraits.Read(path);
+            return skeleton is null ? GraphTraits.Read(path) : GraphTraits.Read(path, skeleton);
         }
         catch (InvalidDataException e)
         {

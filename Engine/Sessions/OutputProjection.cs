@@ -43,24 +43,28 @@ internal sealed class OutputProjection : IDisposable
     {
         timings ??= new LoadTimings();
         (_weights, _bias, Vocab, Hidden) = (projection.Weights, projection.Bias, projection.Vocab, projection.Hidden);
-        _exact = timings.Measure("projection float32 session", () => OnnxSessions.Create(ExactModel(projection.Source), options));
         _errorNorm = new float[Vocab];
         _quantizedNorm = new float[Vocab];
         _slack = new float[Vocab];
-        if (Hidden % BlockSize != 0)
-        {
-            return;
-        }
+        // The 4-bit copy is made from the managed weights and the float32 session reads W from the model file: neither
+        // waits for the other, so they are made at once (the options are only read by both).
+        (_exact, _approximate) = ConcurrentLoad.Run(
+            () => timings.Measure("projection float32 session", () => OnnxSessions.Create(ExactModel(projection.Source), options)),
+            () => Hidden % BlockSize == 0 ? Approximate(options, timings) : null,
+            OnnxSessions.Close, OnnxSessions.Close);
+    }
 
+    private InferenceSession? Approximate(SessionOptions options, LoadTimings timings)
+    {
         try
         {
             var model = timings.Measure("projection 4-bit quantisation", ApproximateModel);
-            _approximate = timings.Measure("projection 4-bit session", () => OnnxSessions.Create(model, options));
+            return timings.Measure("projection 4-bit session", () => OnnxSessions.Create(model, options));
         }
         catch (OnnxRuntimeException)
         {
             // A runtime without the com.microsoft MatMulNBits kernel: greedy search reads float32 logits instead.
-            _approximate = null;
+            return null;
         }
     }
 

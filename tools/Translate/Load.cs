@@ -86,6 +86,7 @@ internal static class Load
                 // Runtime start-up, JIT and the app's composition before the first call; not in the latencies.
                 ["processStartToFirstCallSeconds"] = Memory.ProcessSeconds(firstCallAt),
                 ["loadPhases"] = app.Recorder.LoadTimings is { } timings ? Memory.Phases(timings) : null,
+                ["loadPhasesCpu"] = app.Recorder.LoadTimings is { } cpu ? Memory.CpuPhases(cpu) : null,
             });
         }
         finally

@@ -32,6 +32,7 @@ internal static class Memory
             ["peakAfterBeamMB"] = afterBeam.Peak,
             ["managedHeapMB"] = GC.GetTotalMemory(forceFullCollection: false) / 1e6,
             ["loadPhases"] = Phases(translator.Engine.LoadTimings),
+            ["loadPhasesCpu"] = CpuPhases(translator.Engine.LoadTimings),
             ["processStartToLoadedSeconds"] = ProcessSeconds(afterLoadAt),
         }));
         return 0;
@@ -40,6 +41,11 @@ internal static class Memory
     /// <summary>Each load phase's seconds, in the order they finished.</summary>
     internal static Dictionary<string, double> Phases(ServerlessInference.Engine.Sessions.LoadTimings timings) =>
         timings.Phases.ToDictionary(p => p.Key, p => Math.Round(p.Value.TotalSeconds, 4));
+
+    /// <summary>Each load phase's CPU seconds on its own thread (the phases overlap, so their wall times include
+    /// waiting for a core on a busy machine).</summary>
+    internal static Dictionary<string, double> CpuPhases(ServerlessInference.Engine.Sessions.LoadTimings timings) =>
+        timings.CpuPhases.ToDictionary(p => p.Key, p => Math.Round(p.Value.TotalSeconds, 4));
 
     /// <summary>Seconds from this process's start (runtime start-up and JIT included) to <paramref name="at"/>.</summary>
     internal static double ProcessSeconds(DateTime at) =>
