@@ -1,6 +1,7 @@
 namespace ServerlessInference.Engine.Batching;
 
-/// <summary>Told about every engine run a <see cref="BatchScheduler"/> makes (the app's telemetry). Called on the
+/// <summary>Told about every engine run a <see cref="BatchScheduler"/> makes (the app's telemetry); a continuous batch
+/// reports each step at which sentences finished, with those sentences and the time since its last report. Called on the
 /// run's thread after the run; what it throws is dropped, so it can never hold up or fail the callers of the batch.</summary>
 public interface IBatchObserver
 {
